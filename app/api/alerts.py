@@ -1,0 +1,39 @@
+"""Crisis and warning alerts, for supervisors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from app.api.deps import DomainDep, SupervisorCaller
+from app.api.schemas import NotesIn
+from app.domain import alerts
+
+router = APIRouter(tags=["alerts"])
+
+
+@router.get("/alerts")
+async def list_alerts(
+    domain: DomainDep,
+    caller: SupervisorCaller,
+    status: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    return {"alerts": await alerts.list_alerts(domain, viewer=caller, status=status)}
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def acknowledge(domain: DomainDep, caller: SupervisorCaller, alert_id: str) -> dict[str, Any]:
+    return await alerts.acknowledge(domain, supervisor=caller, alert_id=alert_id)
+
+
+@router.post("/alerts/{alert_id}/resolve")
+async def resolve(
+    domain: DomainDep,
+    caller: SupervisorCaller,
+    alert_id: str,
+    body: Annotated[NotesIn | None, Body()] = None,
+) -> dict[str, Any]:
+    return await alerts.resolve(
+        domain, supervisor=caller, alert_id=alert_id, notes=(body or NotesIn()).notes
+    )

@@ -1,0 +1,86 @@
+"""Support requests and the room lifecycle: claim, transfer, close, history, help."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from app.api.deps import (
+    CurrentPrincipal,
+    DomainDep,
+    ParticipantCaller,
+    PeerWorkerCaller,
+    StaffCaller,
+)
+from app.api.schemas import NotesIn, SupportRequestIn, TransferIn
+from app.domain import alerts, messages, queue, rooms
+
+router = APIRouter(tags=["rooms"])
+
+
+@router.post("/support-requests", status_code=201)
+async def create_support_request(
+    domain: DomainDep,
+    caller: ParticipantCaller,
+    body: Annotated[SupportRequestIn | None, Body()] = None,
+) -> dict[str, Any]:
+    body = body or SupportRequestIn()
+    room = await rooms.request_support(domain, participant=caller, topic=body.topic, note=body.note)
+    return {"room_id": room.id, "status": room.status}
+
+
+@router.get("/queue")
+async def get_queue(domain: DomainDep, caller: StaffCaller) -> dict[str, Any]:
+    return {"rooms": await queue.list_queue(domain, viewer=caller)}
+
+
+@router.post("/rooms/{room_id}/claim")
+async def claim(domain: DomainDep, caller: PeerWorkerCaller, room_id: str) -> dict[str, Any]:
+    room = await rooms.claim(domain, worker=caller, room_id=room_id)
+    return {"room_id": room.id, "status": room.status, "assigned_to": room.assigned_to}
+
+
+@router.post("/rooms/{room_id}/transfer")
+async def transfer(
+    domain: DomainDep, caller: StaffCaller, room_id: str, body: TransferIn
+) -> dict[str, Any]:
+    room = await rooms.transfer(domain, actor=caller, room_id=room_id, to_user_id=body.to_user_id)
+    return {"room_id": room.id, "status": room.status, "assigned_to": room.assigned_to}
+
+
+@router.post("/rooms/{room_id}/close")
+async def close(
+    domain: DomainDep,
+    caller: StaffCaller,
+    room_id: str,
+    body: Annotated[NotesIn | None, Body()] = None,
+) -> dict[str, Any]:
+    room = await rooms.close(domain, actor=caller, room_id=room_id, notes=(body or NotesIn()).notes)
+    return {"room_id": room.id, "status": room.status}
+
+
+@router.get("/rooms/{room_id}")
+async def get_room(domain: DomainDep, caller: CurrentPrincipal, room_id: str) -> dict[str, Any]:
+    return await rooms.room_summary(domain, reader=caller, room_id=room_id)
+
+
+@router.get("/rooms/{room_id}/messages")
+async def list_messages(
+    domain: DomainDep,
+    caller: CurrentPrincipal,
+    room_id: str,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1)] = 100,
+) -> dict[str, Any]:
+    found = await messages.history(
+        domain, reader=caller, room_id=room_id, after_seq=after_seq, limit=limit
+    )
+    return {"messages": found}
+
+
+@router.post("/rooms/{room_id}/help", status_code=201)
+async def help_now(domain: DomainDep, caller: ParticipantCaller, room_id: str) -> dict[str, Any]:
+    """The participant's "I need help now": raises a crisis alert at once."""
+    await alerts.help_now(domain, participant=caller, room_id=room_id)
+    return {"room_id": room_id, "status": "help_requested"}

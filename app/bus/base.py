@@ -1,0 +1,36 @@
+"""The one bus interface. Storage is the source of truth; the bus only carries news, so a lost
+event costs latency (clients resume from storage by seq), never data."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+Handler = Callable[[bytes], None]
+"""Called on the event loop for every event on a channel; must not block or await."""
+
+
+class Subscription(abc.ABC):
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class Bus(abc.ABC):
+    """Fan-out of encoded events to every node, including the publishing one."""
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, data: bytes) -> None:
+        """Deliver to every subscriber of channel on every node; never raises for transport
+        faults (they are logged and counted), because storage already holds the truth."""
+
+    @abc.abstractmethod
+    async def subscribe(self, channel: str, handler: Handler) -> Subscription: ...
+
+    @abc.abstractmethod
+    async def healthy(self) -> bool: ...

@@ -1,0 +1,165 @@
+"""The `peerchat` command: serve, migrate, users create, score."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from app.settings import Settings, SettingsError, load_settings
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"peerchat: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+    from app.storage.migrate import upgrade
+
+    settings = _settings_or_exit()
+    _configure_logging(settings.log_level)
+    if settings.is_sqlite:
+        # The embedded database is this node's own: bring it up to date before serving.
+        upgrade(settings.database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        ws_max_size=settings.max_frame_bytes,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from app.storage.migrate import upgrade
+
+    settings = _settings_or_exit()
+    _configure_logging(settings.log_level)
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from app.bus.memory import MemoryBus
+    from app.domain import accounts
+    from app.domain.context import Domain
+    from app.domain.errors import DomainError
+    from app.domain.events import Events
+    from app.domain.identity import TokenSigner
+    from app.storage.database import Database
+    from app.storage.migrate import upgrade
+
+    if not args.password_stdin:
+        print(
+            "peerchat: pass --password-stdin and give the password on standard input "
+            "(passwords are never taken as arguments)",
+            file=sys.stderr,
+        )
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings_or_exit()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+
+    async def create() -> str:
+        db = Database(settings.database_url)
+        domain = Domain(
+            settings=settings,
+            db=db,
+            events=Events(MemoryBus()),
+            signer=TokenSigner(settings.signing_key),
+        )
+        try:
+            user = await accounts.create_staff(
+                domain,
+                username=args.username,
+                role=args.role,
+                password=password,
+                handle=args.handle,
+                topics=args.topics,
+                languages=args.languages,
+            )
+            return user.id
+        finally:
+            await db.dispose()
+
+    try:
+        user_id = asyncio.run(create())
+    except DomainError as exc:
+        print(f"peerchat: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"created {args.role} {args.username} ({user_id})")
+    return 0
+
+
+def cmd_score(_: argparse.Namespace) -> int:
+    from nlp.cli import run_score
+
+    return run_score(sys.stdin, sys.stdout)
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="peerchat", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    users = sub.add_parser("users", help="manage staff accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a staff account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, choices=["peer_worker", "supervisor", "admin"])
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    create.add_argument("--handle", help="the name others see (default: the username)")
+    create.add_argument("--topics", type=_csv, default=None, help="comma-separated topics")
+    create.add_argument("--languages", type=_csv, default=None, help="comma-separated languages")
+    create.set_defaults(func=cmd_users_create)
+
+    score = sub.add_parser("score", help="score JSON lines from stdin with the model")
+    score.set_defaults(func=cmd_score)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

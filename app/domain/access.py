@@ -1,0 +1,65 @@
+"""Who may read, post in and act on a room: the rules live here and only here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.errors import NotFound
+from app.domain.identity import Principal
+from app.storage.models import Membership, Room
+
+
+async def load_room(session: AsyncSession, room_id: str, *, for_update: bool = False) -> Room:
+    query = select(Room).where(Room.id == room_id)
+    if for_update:
+        query = query.with_for_update()
+    room = (await session.execute(query)).scalar_one_or_none()
+    if room is None:
+        raise NotFound("no such room")
+    return room
+
+
+async def active_membership(
+    session: AsyncSession, room_id: str, member_id: str
+) -> Membership | None:
+    return (
+        await session.execute(
+            select(Membership).where(
+                Membership.room_id == room_id,
+                Membership.member_id == member_id,
+                Membership.left_at.is_(None),
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def can_read(principal: Principal, room: Room, member: Membership | None) -> bool:
+    if member is not None:
+        return True
+    if principal.has_oversight:
+        return True
+    if principal.role == "peer_worker":
+        # Peer workers moderate groups, and may look at a waiting request before claiming it.
+        return (
+            room.assigned_to == principal.id
+            or room.kind == "group"
+            or (room.kind == "one_to_one" and room.status == "waiting")
+        )
+    return False
+
+
+def can_post(principal: Principal, room: Room, member: Membership | None) -> bool:
+    """Members post; observers (a supervisor watching silently) only read."""
+    if room.status == "closed" or member is None or member.role == "observer":
+        return False
+    if room.kind == "one_to_one" and principal.role == "peer_worker":
+        return room.assigned_to == principal.id
+    return True
+
+
+def can_manage(principal: Principal, room: Room) -> bool:
+    """Transfer and close: the assigned peer worker or anyone with oversight."""
+    return principal.has_oversight or (
+        principal.role == "peer_worker" and room.assigned_to == principal.id
+    )

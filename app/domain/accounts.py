@@ -1,0 +1,199 @@
+"""Anonymous sessions, staff accounts and sign-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.context import Domain
+from app.domain.errors import BadRequest, Conflict, Locked, RateLimited, Unauthorized
+from app.domain.identity import (
+    MIN_PASSWORD_LENGTH,
+    STAFF_ROLES,
+    USERNAME_RE,
+    Principal,
+    generate_handle,
+)
+from app.storage.models import Participant, User, new_id, utcnow
+
+MAX_TOPICS = 10
+MAX_TAG_CHARS = 64
+_BAD_LOGIN = "username or password is incorrect"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str
+    principal: Principal
+
+
+def clean_tags(values: object, *, field: str) -> list[str]:
+    """Topics, languages and tags: short lowercase words, de-duplicated, order kept."""
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise BadRequest(f"{field} must be a list of strings")
+    if len(values) > MAX_TOPICS:
+        raise BadRequest(f"{field} may hold at most {MAX_TOPICS} entries")
+    out: list[str] = []
+    for value in values:
+        tag = value.strip().lower()
+        if not tag or len(tag) > MAX_TAG_CHARS:
+            raise BadRequest(f"each of {field} must be 1 to {MAX_TAG_CHARS} characters")
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def clean_language(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 2 <= len(value.strip()) <= 16:
+        raise BadRequest("language must be a language tag such as 'en' or 'pt-BR'")
+    return value.strip().lower()
+
+
+def _check_address(domain: Domain, kind: str, address: str | None, per_minute: int) -> None:
+    if domain.settings.address_rate_limits == "off" or not address:
+        return
+    allowed, retry_after = domain.address_limits.allow(kind, address, per_minute)
+    if not allowed:
+        raise RateLimited(
+            "too many attempts from this address; wait and try again", retry_after=retry_after
+        )
+
+
+async def start_anonymous(
+    domain: Domain, *, language: object = None, topics: object = None, address: str | None
+) -> Session:
+    _check_address(domain, "session", address, domain.settings.sessions_per_address_per_minute)
+    participant = Participant(
+        id=new_id("p"),
+        handle=generate_handle(),
+        language=clean_language(language),
+        topics=clean_tags(topics, field="topics"),
+    )
+    async with domain.db.write() as session:
+        session.add(participant)
+    principal = Principal(id=participant.id, role="participant", handle=participant.handle)
+    token = domain.signer.issue(principal, domain.settings.participant_token_ttl_seconds)
+    return Session(token=token, principal=principal)
+
+
+async def login(
+    domain: Domain, *, username: object, password: object, address: str | None
+) -> Session:
+    """One answer for an unknown user and a wrong password; repeated failures lock the account."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise BadRequest("username and password must be strings")
+    _check_address(domain, "login", address, domain.settings.logins_per_address_per_minute)
+    settings = domain.settings
+    async with domain.db.read() as session:
+        user = (
+            await session.execute(select(User).where(User.username == username.strip()))
+        ).scalar_one_or_none()
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise Locked(
+            "this account is locked after repeated failed sign-ins; try again later",
+            retry_after=(user.locked_until - now).total_seconds(),
+        )
+    ok = domain.passwords.verify(user.password_hash if user else None, password)
+    if user is None or not ok or user.disabled:
+        if user is not None:
+            await _count_failure(domain, user.id)
+        raise Unauthorized(_BAD_LOGIN)
+    if user.failed_logins:
+        async with domain.db.write() as session:
+            await session.execute(
+                update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None)
+            )
+    principal = Principal(id=user.id, role=user.role, handle=user.handle)  # type: ignore[arg-type]
+    return Session(domain.signer.issue(principal, settings.token_ttl_seconds), principal)
+
+
+async def _count_failure(domain: Domain, user_id: str) -> None:
+    settings = domain.settings
+    async with domain.db.write() as session:
+        failures = (
+            await session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(failed_logins=User.failed_logins + 1)
+                .returning(User.failed_logins)
+            )
+        ).scalar_one()
+        if failures >= settings.login_failures_before_lock:
+            await session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(
+                    failed_logins=0,
+                    locked_until=utcnow() + timedelta(seconds=settings.login_lock_seconds),
+                )
+            )
+
+
+async def create_staff(
+    domain: Domain,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    handle: str | None = None,
+    topics: list[str] | None = None,
+    languages: list[str] | None = None,
+) -> User:
+    username = username.strip()
+    if not USERNAME_RE.match(username):
+        raise BadRequest(
+            "username must be 2 to 64 characters: letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if role not in STAFF_ROLES:
+        raise BadRequest(f"role must be one of: {', '.join(sorted(STAFF_ROLES))}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    user = User(
+        id=new_id("u"),
+        username=username,
+        handle=(handle or username)[:64],
+        role=role,
+        password_hash=domain.passwords.hash(password),
+        topics=clean_tags(topics, field="topics"),
+        languages=clean_tags(languages, field="languages"),
+        experience_tags=[],
+        disabled=False,
+        failed_logins=0,
+    )
+    try:
+        async with domain.db.write() as session:
+            taken = (
+                await session.execute(
+                    select(func.count()).select_from(User).where(User.username == username)
+                )
+            ).scalar_one()
+            if taken:
+                raise Conflict(f"username {username!r} is taken")
+            session.add(user)
+    except IntegrityError:
+        raise Conflict(f"username {username!r} is taken") from None
+    return user
+
+
+async def resolve_principal(domain: Domain, token: str) -> Principal:
+    """Verify the token, then check the subject still exists and is allowed in."""
+    claimed = domain.signer.verify(token)
+    async with domain.db.read() as session:
+        if claimed.is_participant:
+            found = await session.get(Participant, claimed.id)
+            if found is None:
+                raise Unauthorized("this session has ended")
+            return Principal(id=found.id, role="participant", handle=found.handle)
+        user = await session.get(User, claimed.id)
+    if user is None or user.disabled or user.role != claimed.role:
+        raise Unauthorized("this account is no longer active")
+    return Principal(id=user.id, role=user.role, handle=user.handle)  # type: ignore[arg-type]

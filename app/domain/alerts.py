@@ -1,0 +1,187 @@
+"""Escalation: alerts are written before they are published, and re-sent until acknowledged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.domain import access, audit
+from app.domain.context import Domain
+from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.domain.identity import Principal
+from app.domain.messages import iso
+from app.storage.models import Alert, new_id, utcnow
+
+STATUSES = ("open", "acknowledged", "resolved")
+SEVERITIES = ("crisis", "warning")
+EXCERPT_CHARS = 280
+
+
+def alert_view(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": alert.id,
+        "room_id": alert.room_id,
+        "severity": alert.severity,
+        "reason": alert.reason,
+        "excerpt": alert.excerpt,
+        "created_at": iso(alert.created_at),
+        "status": alert.status,
+        "acknowledged_by": alert.acknowledged_by,
+        "acknowledged_at": iso(alert.acknowledged_at) if alert.acknowledged_at else None,
+        "resolved_by": alert.resolved_by,
+        "resolved_at": iso(alert.resolved_at) if alert.resolved_at else None,
+        "resolution_notes": alert.resolution_notes,
+        "message_seq": alert.message_seq,
+        "attached_count": alert.attached_count,
+    }
+
+
+def _require_oversight(principal: Principal) -> None:
+    if not principal.has_oversight:
+        raise Forbidden("only supervisors can see and handle alerts")
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    alert: dict[str, Any]
+    created: bool
+
+
+async def raise_or_attach(
+    domain: Domain,
+    *,
+    room_id: str,
+    severity: str,
+    reason: str,
+    excerpt: str = "",
+    message_seq: int | None = None,
+) -> Raised:
+    """One unresolved alert per room and severity: a new cause attaches to the open one instead
+    of flooding supervisors. Only a new alert is published; attaching is recorded."""
+    if severity not in SEVERITIES:
+        raise BadRequest(f"severity must be one of {SEVERITIES}")
+    for _ in range(3):
+        try:
+            async with domain.db.write() as session:
+                existing = (
+                    await session.execute(
+                        select(Alert).where(
+                            Alert.room_id == room_id,
+                            Alert.severity == severity,
+                            Alert.status != "resolved",
+                        )
+                    )
+                ).scalar_one_or_none()
+                if existing is not None:
+                    existing.attached_count += 1
+                    return Raised(alert_view(existing), created=False)
+                alert = Alert(
+                    id=new_id("alert"),
+                    room_id=room_id,
+                    severity=severity,
+                    status="open",
+                    reason=reason,
+                    excerpt=excerpt[:EXCERPT_CHARS],
+                    message_seq=message_seq,
+                    attached_count=0,
+                    created_at=utcnow(),
+                    last_sent_at=utcnow(),
+                )
+                session.add(alert)
+            view = alert_view(alert)
+            await domain.events.alert(view)
+            return Raised(view, created=True)
+        except IntegrityError:
+            continue  # another node raised the same alert a moment ago: attach to it
+    raise Conflict("could not raise the alert; try again")
+
+
+async def list_alerts(
+    domain: Domain, *, viewer: Principal, status: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    _require_oversight(viewer)
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"status must be one of: {', '.join(STATUSES)}")
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Alert.status == status)
+    async with domain.db.read() as session:
+        return [alert_view(a) for a in (await session.execute(query)).scalars()]
+
+
+async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -> dict[str, Any]:
+    _require_oversight(supervisor)
+    async with domain.db.write() as session:
+        alert = await _load(session, alert_id)
+        if alert.status == "open":
+            alert.status = "acknowledged"
+            alert.acknowledged_by = supervisor.id
+            alert.acknowledged_at = utcnow()
+            audit.record(
+                session,
+                actor=supervisor,
+                action="alert_acknowledged",
+                room_id=alert.room_id,
+                target_id=alert.id,
+            )
+        elif alert.status == "resolved":
+            raise Conflict("this alert is already resolved")
+        view = alert_view(alert)
+    await domain.events.alert(view)
+    return view
+
+
+async def resolve(
+    domain: Domain, *, supervisor: Principal, alert_id: str, notes: object = None
+) -> dict[str, Any]:
+    _require_oversight(supervisor)
+    if notes is not None and (not isinstance(notes, str) or len(notes) > 4000):
+        raise BadRequest("notes must be a string of at most 4000 characters")
+    async with domain.db.write() as session:
+        alert = await _load(session, alert_id)
+        if alert.status == "resolved":
+            raise Conflict("this alert is already resolved")
+        now = utcnow()
+        if alert.acknowledged_by is None:
+            alert.acknowledged_by = supervisor.id
+            alert.acknowledged_at = now
+        alert.status = "resolved"
+        alert.resolved_by = supervisor.id
+        alert.resolved_at = now
+        alert.resolution_notes = (notes or "").strip() or None
+        audit.record(
+            session,
+            actor=supervisor,
+            action="alert_resolved",
+            room_id=alert.room_id,
+            target_id=alert.id,
+        )
+        view = alert_view(alert)
+    await domain.events.alert(view)
+    return view
+
+
+async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> Raised:
+    """The participant's own "I need help now": a crisis alert at once, no model involved."""
+    if not participant.is_participant:
+        raise Forbidden("only participants ask for help this way")
+    async with domain.db.read() as session:
+        await access.load_room(session, room_id)
+        if await access.active_membership(session, room_id, participant.id) is None:
+            raise Forbidden("you are not in this room")
+    return await raise_or_attach(
+        domain,
+        room_id=room_id,
+        severity="crisis",
+        reason=f'{participant.handle} pressed "I need help now"',
+    )
+
+
+async def _load(session: Any, alert_id: str) -> Alert:
+    alert: Alert | None = await session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound("no such alert")
+    return alert

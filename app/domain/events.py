@@ -1,0 +1,59 @@
+"""News the domain publishes on the bus, encoded once per event (not once per recipient)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from app.bus.base import Bus
+
+QUEUE_CHANNEL = "staff:queue"
+ALERTS_CHANNEL = "staff:alerts"
+
+
+def room_channel(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def encode(event: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(event)
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    value = orjson.loads(data)
+    if not isinstance(value, dict):
+        raise ValueError("bus event is not an object")
+    return value
+
+
+MessageListener = Callable[[dict[str, Any]], None]
+"""Told of each message stored on this node (monitoring scores it); never awaited by send."""
+
+
+class Events:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._message_listeners: list[MessageListener] = []
+
+    def on_message_stored(self, listener: MessageListener) -> None:
+        self._message_listeners.append(listener)
+
+    async def message_stored(self, message: dict[str, Any]) -> None:
+        await self.bus.publish(
+            room_channel(message["room_id"]), encode({"event": "message", "message": message})
+        )
+        for listener in self._message_listeners:
+            listener(message)
+
+    async def room(self, room_id: str, event: Mapping[str, Any]) -> None:
+        await self.bus.publish(room_channel(room_id), encode(event))
+
+    async def queue_changed(self, room_id: str) -> None:
+        await self.bus.publish(
+            QUEUE_CHANNEL, encode({"event": "queue_changed", "room_id": room_id})
+        )
+
+    async def alert(self, alert: Mapping[str, Any]) -> None:
+        await self.bus.publish(ALERTS_CHANNEL, encode({"event": "alert", "alert": alert}))

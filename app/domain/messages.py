@@ -1,0 +1,204 @@
+"""Posting and reading messages: stored first, gapless per-room seq, idempotent resends."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain import access, audit
+from app.domain.context import Domain
+from app.domain.errors import BadRequest, Forbidden, TooLarge
+from app.domain.identity import Principal
+from app.storage.models import Message, Room, new_id, utcnow
+
+SYSTEM_SENDER = Principal(id="system", role="participant", handle="peerchat")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_CLIENT_MSG_ID = 64
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    """The contract's `message`. Scores are deliberately absent: this shape reaches participants."""
+    return {
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "message_id": message.id,
+        "client_msg_id": message.client_msg_id,
+        "sender": {
+            "id": message.sender_id,
+            "handle": message.sender_handle,
+            "role": message.sender_role,
+        },
+        "body": message.body,
+        "sent_at": iso(message.sent_at),
+    }
+
+
+def clean_body(body: object, *, max_chars: int) -> str:
+    """Strip control and direction-override characters (they can disguise text), keep newlines
+    and tabs, and refuse empty or oversized bodies."""
+    if not isinstance(body, str):
+        raise BadRequest("body must be a string")
+    if len(body) > max_chars * 4:  # don't normalise megabytes just to refuse them
+        raise TooLarge(f"body is longer than {max_chars} characters")
+    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", body)).strip()
+    if not cleaned:
+        raise BadRequest("body is empty")
+    if len(cleaned) > max_chars:
+        raise TooLarge(f"body is longer than {max_chars} characters")
+    return cleaned
+
+
+def check_client_msg_id(client_msg_id: object) -> str:
+    if not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= MAX_CLIENT_MSG_ID:
+        raise BadRequest(f"client_msg_id must be a string of 1 to {MAX_CLIENT_MSG_ID} characters")
+    return client_msg_id
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    message: dict[str, Any]
+    duplicate: bool
+
+
+async def insert_message(
+    session: AsyncSession,
+    *,
+    room_id: str,
+    sender: Principal,
+    body: str,
+    client_msg_id: str | None = None,
+    sender_role: str | None = None,
+) -> Message:
+    """Take the room's next seq and insert, inside the caller's transaction.
+
+    The UPDATE ... RETURNING row-locks the room on PostgreSQL (and SQLite has one writer), so
+    concurrent senders queue on the room and a rolled-back insert leaves no gap.
+    """
+    seq = (
+        await session.execute(
+            update(Room)
+            .where(Room.id == room_id)
+            .values(last_seq=Room.last_seq + 1)
+            .returning(Room.last_seq)
+        )
+    ).scalar_one()
+    message = Message(
+        id=new_id("msg"),
+        room_id=room_id,
+        seq=seq,
+        sender_id=sender.id,
+        sender_handle=sender.handle,
+        sender_role=sender_role or sender.role,
+        client_msg_id=client_msg_id,
+        body=body,
+        sent_at=utcnow(),
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def insert_system_message(session: AsyncSession, *, room_id: str, body: str) -> Message:
+    return await insert_message(
+        session, room_id=room_id, sender=SYSTEM_SENDER, body=body, sender_role="system"
+    )
+
+
+async def post(
+    domain: Domain,
+    *,
+    sender: Principal,
+    room_id: str,
+    client_msg_id: object,
+    body: object,
+) -> Posted:
+    """Store a message, then announce it. A resent client_msg_id returns the original."""
+    client_msg_id = check_client_msg_id(client_msg_id)
+    text = clean_body(body, max_chars=domain.settings.max_body_chars)
+    try:
+        async with domain.db.write() as session:
+            existing = await _find_by_client_id(session, room_id, sender.id, client_msg_id)
+            if existing is not None:
+                return Posted(message_view(existing), duplicate=True)
+            room = await access.load_room(session, room_id)
+            member = await access.active_membership(session, room_id, sender.id)
+            if not access.can_post(sender, room, member):
+                raise Forbidden("you cannot post in this room")
+            message = await insert_message(
+                session, room_id=room_id, sender=sender, body=text, client_msg_id=client_msg_id
+            )
+            view = message_view(message)
+    except IntegrityError:
+        # The same client_msg_id raced in on another connection and won: answer with its ack.
+        async with domain.db.read() as session:
+            existing = await _find_by_client_id(session, room_id, sender.id, client_msg_id)
+        if existing is None:
+            raise
+        return Posted(message_view(existing), duplicate=True)
+    await domain.events.message_stored(view)
+    return Posted(view, duplicate=False)
+
+
+async def _find_by_client_id(
+    session: AsyncSession, room_id: str, sender_id: str, client_msg_id: str
+) -> Message | None:
+    return (
+        await session.execute(
+            select(Message).where(
+                Message.room_id == room_id,
+                Message.sender_id == sender_id,
+                Message.client_msg_id == client_msg_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def history(
+    domain: Domain, *, reader: Principal, room_id: str, after_seq: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    if after_seq < 0:
+        raise BadRequest("after_seq must be 0 or more")
+    if not 1 <= limit <= domain.settings.history_page_max:
+        raise BadRequest(f"limit must be between 1 and {domain.settings.history_page_max}")
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id)
+        member = await access.active_membership(session, room_id, reader.id)
+        if not access.can_read(reader, room, member):
+            raise Forbidden("you cannot read this room")
+        rows = await messages_after(session, room_id=room_id, after_seq=after_seq, limit=limit)
+        if reader.is_staff:
+            audit.record(
+                session,
+                actor=reader,
+                action="transcript_read",
+                room_id=room_id,
+                after_seq=after_seq,
+                count=len(rows),
+            )
+    return [message_view(m) for m in rows]
+
+
+async def messages_after(
+    session: AsyncSession, *, room_id: str, after_seq: int, limit: int
+) -> list[Message]:
+    return list(
+        (
+            await session.execute(
+                select(Message)
+                .where(Message.room_id == room_id, Message.seq > after_seq)
+                .order_by(Message.seq)
+                .limit(limit)
+            )
+        ).scalars()
+    )

@@ -1,0 +1,341 @@
+"""Room lifecycle: support requests, claim, transfer, close, and group rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain import access, audit
+from app.domain.accounts import clean_tags
+from app.domain.context import Domain
+from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.domain.identity import Principal
+from app.domain.messages import insert_message, insert_system_message, message_view
+from app.storage.models import Membership, Participant, Room, User, new_id, utcnow
+
+MAX_NOTE_CHARS = 4000
+MAX_NAME_CHARS = 120
+
+
+def _optional_text(value: object, *, field: str, max_chars: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string")
+    value = value.strip()
+    if len(value) > max_chars:
+        raise BadRequest(f"{field} must be at most {max_chars} characters")
+    return value or None
+
+
+def _require(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"only {' or '.join(r.replace('_', ' ') for r in roles)}s can do this")
+
+
+@dataclass(frozen=True, slots=True)
+class Announced:
+    """What a room change needs to tell the world after its transaction commits."""
+
+    room_id: str
+    messages: list[dict[str, Any]]
+
+
+async def _announce(domain: Domain, done: Announced) -> None:
+    for message in done.messages:
+        await domain.events.message_stored(message)
+    await domain.events.queue_changed(done.room_id)
+
+
+async def _upsert_membership(
+    session: AsyncSession, *, room_id: str, member_id: str, role: str
+) -> None:
+    existing = (
+        await session.execute(
+            select(Membership).where(
+                Membership.room_id == room_id, Membership.member_id == member_id
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        session.add(Membership(room_id=room_id, member_id=member_id, role=role))
+    else:
+        existing.role = role
+        existing.left_at = None
+        existing.joined_at = utcnow()
+
+
+async def _leave(session: AsyncSession, *, room_id: str, member_id: str) -> None:
+    await session.execute(
+        update(Membership)
+        .where(
+            Membership.room_id == room_id,
+            Membership.member_id == member_id,
+            Membership.left_at.is_(None),
+        )
+        .values(left_at=utcnow())
+    )
+
+
+async def request_support(
+    domain: Domain, *, participant: Principal, topic: object = None, note: object = None
+) -> Room:
+    _require(participant, "participant")
+    topic_tags = clean_tags([topic] if isinstance(topic, str) else topic, field="topic")
+    note_text = _optional_text(note, field="note", max_chars=MAX_NOTE_CHARS)
+    first: dict[str, Any] | None = None
+    async with domain.db.write() as session:
+        open_room = (
+            await session.execute(
+                select(Room.id)
+                .join(Membership, Membership.room_id == Room.id)
+                .where(
+                    Membership.member_id == participant.id,
+                    Membership.left_at.is_(None),
+                    Room.kind == "one_to_one",
+                    Room.status != "closed",
+                )
+            )
+        ).scalar_one_or_none()
+        if open_room is not None:
+            raise Conflict("you already have an open support request", room_id=open_room)
+        person = await session.get(Participant, participant.id)
+        now = utcnow()
+        room = Room(
+            id=new_id("room"),
+            kind="one_to_one",
+            status="waiting",
+            topic=topic_tags[0] if topic_tags else None,
+            language=person.language if person else None,
+            created_by=participant.id,
+            created_at=now,
+            waiting_since=now,
+            last_seq=0,
+            risk_level="none",
+            risk_score=0.0,
+        )
+        session.add(room)
+        await session.flush()
+        session.add(Membership(room_id=room.id, member_id=participant.id, role="participant"))
+        await session.flush()
+        if note_text:
+            # The note is the participant's first words: stored, scored and shown like a message.
+            stored = await insert_message(
+                session, room_id=room.id, sender=participant, body=note_text
+            )
+            first = message_view(stored)
+    await _announce(domain, Announced(room.id, [first] if first else []))
+    return room
+
+
+async def _active_rooms(session: AsyncSession, user_id: str) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(Room)
+                .where(Room.assigned_to == user_id, Room.status == "active")
+            )
+        ).scalar_one()
+    )
+
+
+async def _lock_worker(session: AsyncSession, user_id: str) -> User:
+    """Row-lock the worker on PostgreSQL so two claims by one worker cannot both pass the cap."""
+    user = (
+        await session.execute(select(User).where(User.id == user_id).with_for_update())
+    ).scalar_one_or_none()
+    if user is None or user.disabled:
+        raise NotFound("no such peer worker")
+    return user
+
+
+async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
+    """Atomic: the conditional UPDATE lets exactly one of several concurrent claims win."""
+    _require(worker, "peer_worker")
+    cap = domain.settings.worker_max_rooms
+    async with domain.db.write() as session:
+        await _lock_worker(session, worker.id)
+        if await _active_rooms(session, worker.id) >= cap:
+            raise Conflict(
+                f"you already support {cap} conversations, the most allowed at once; "
+                "close or transfer one first"
+            )
+        claimed = (
+            await session.execute(
+                update(Room)
+                .where(Room.id == room_id, Room.status == "waiting", Room.kind == "one_to_one")
+                .values(status="active", assigned_to=worker.id, claimed_at=utcnow())
+                .returning(Room.id)
+            )
+        ).scalar_one_or_none()
+        if claimed is None:
+            room = await access.load_room(session, room_id)
+            if room.kind != "one_to_one":
+                raise BadRequest("group rooms are not claimed; join them to moderate")
+            raise Conflict(
+                "this room has already been claimed"
+                if room.status == "active"
+                else "this room is closed"
+            )
+        await _upsert_membership(session, room_id=room_id, member_id=worker.id, role="supporter")
+        joined = await insert_system_message(
+            session, room_id=room_id, body=f"{worker.handle}, a peer supporter, has joined."
+        )
+        audit.record(session, actor=worker, action="room_claimed", room_id=room_id)
+        room = await access.load_room(session, room_id)
+    await _announce(domain, Announced(room_id, [message_view(joined)]))
+    return room
+
+
+async def transfer(domain: Domain, *, actor: Principal, room_id: str, to_user_id: object) -> Room:
+    if not isinstance(to_user_id, str) or not to_user_id:
+        raise BadRequest("to_user_id must be a user id")
+    cap = domain.settings.worker_max_rooms
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id, for_update=True)
+        if not access.can_manage(actor, room):
+            raise Forbidden("only the assigned peer worker or a supervisor can transfer this room")
+        if room.status != "active":
+            raise Conflict("only an active conversation can be transferred")
+        if room.assigned_to == to_user_id:
+            raise BadRequest("this room is already assigned to that peer worker")
+        target = await session.get(User, to_user_id, with_for_update=True)
+        if target is None or target.disabled or target.role != "peer_worker":
+            raise BadRequest("to_user_id must name an active peer worker")
+        if await _active_rooms(session, target.id) >= cap:
+            raise Conflict(f"{target.handle} already supports {cap} conversations")
+        previous = room.assigned_to
+        room.assigned_to = target.id
+        room.claimed_at = utcnow()
+        if previous:
+            await _leave(session, room_id=room_id, member_id=previous)
+        await _upsert_membership(session, room_id=room_id, member_id=target.id, role="supporter")
+        handed = await insert_system_message(
+            session,
+            room_id=room_id,
+            body=f"Your conversation has been handed over to {target.handle}, "
+            "another peer supporter.",
+        )
+        audit.record(
+            session, actor=actor, action="room_transferred", room_id=room_id,
+            target_id=target.id, previous=previous,
+        )  # fmt: skip
+    await _announce(domain, Announced(room_id, [message_view(handed)]))
+    return room
+
+
+async def close(domain: Domain, *, actor: Principal, room_id: str, notes: object = None) -> Room:
+    notes_text = _optional_text(notes, field="notes", max_chars=MAX_NOTE_CHARS)
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id, for_update=True)
+        if not access.can_manage(actor, room):
+            raise Forbidden("only the assigned peer worker or a supervisor can close this room")
+        if room.status == "closed":
+            raise Conflict("this room is already closed")
+        room.status = "closed"
+        room.closed_at = utcnow()
+        room.closed_by = actor.id
+        room.close_notes = notes_text
+        ended = await insert_system_message(
+            session, room_id=room_id, body="This conversation has ended. Take care."
+        )
+        audit.record(session, actor=actor, action="room_closed", room_id=room_id)
+    await _announce(domain, Announced(room_id, [message_view(ended)]))
+    await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+    return room
+
+
+async def create_group(
+    domain: Domain, *, creator: Principal, name: object, topic: object = None
+) -> Room:
+    _require(creator, "peer_worker", "supervisor", "admin")
+    group_name = _optional_text(name, field="name", max_chars=MAX_NAME_CHARS)
+    if not group_name:
+        raise BadRequest("name is required")
+    topic_tags = clean_tags([topic] if isinstance(topic, str) else topic, field="topic")
+    async with domain.db.write() as session:
+        room = Room(
+            id=new_id("room"),
+            kind="group",
+            status="active",
+            name=group_name,
+            topic=topic_tags[0] if topic_tags else None,
+            created_by=creator.id,
+            last_seq=0,
+            risk_level="none",
+            risk_score=0.0,
+        )
+        session.add(room)
+        await session.flush()
+        session.add(Membership(room_id=room.id, member_id=creator.id, role="moderator"))
+        audit.record(session, actor=creator, action="group_created", room_id=room.id)
+    return room
+
+
+async def list_groups(domain: Domain) -> list[dict[str, Any]]:
+    members = (
+        select(Membership.room_id, func.count().label("members"))
+        .where(Membership.left_at.is_(None), Membership.role == "participant")
+        .group_by(Membership.room_id)
+        .subquery()
+    )
+    async with domain.db.read() as session:
+        rows = await session.execute(
+            select(Room, func.coalesce(members.c.members, 0))
+            .outerjoin(members, members.c.room_id == Room.id)
+            .where(Room.kind == "group", Room.status == "active")
+            .order_by(Room.created_at)
+        )
+        return [
+            {"room_id": room.id, "name": room.name, "topic": room.topic, "members": int(count)}
+            for room, count in rows.all()
+        ]
+
+
+async def join_group(domain: Domain, *, participant: Principal, room_id: str) -> None:
+    _require(participant, "participant")
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id)
+        if room.kind != "group":
+            raise NotFound("no such group")
+        if room.status != "active":
+            raise Conflict("this group is closed")
+        if await access.active_membership(session, room_id, participant.id) is not None:
+            return
+        await _upsert_membership(
+            session, room_id=room_id, member_id=participant.id, role="participant"
+        )
+
+
+async def leave_group(domain: Domain, *, participant: Principal, room_id: str) -> None:
+    _require(participant, "participant")
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id)
+        if room.kind != "group":
+            raise NotFound("no such group")
+        await _leave(session, room_id=room_id, member_id=participant.id)
+
+
+async def room_summary(domain: Domain, *, reader: Principal, room_id: str) -> dict[str, Any]:
+    """Room details for members and staff with access; risk only for staff."""
+    async with domain.db.read() as session:
+        room = await access.load_room(session, room_id)
+        member = await access.active_membership(session, room_id, reader.id)
+        if not access.can_read(reader, room, member):
+            raise Forbidden("you cannot see this room")
+    summary: dict[str, Any] = {
+        "room_id": room.id,
+        "kind": room.kind,
+        "status": room.status,
+        "name": room.name,
+        "topic": room.topic,
+        "last_seq": room.last_seq,
+    }
+    if reader.is_staff:
+        summary["assigned_to"] = room.assigned_to
+        summary["risk"] = {"level": room.risk_level, "score": room.risk_score}
+    return summary

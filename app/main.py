@@ -1,0 +1,74 @@
+"""create_app(): wiring only. Each part is built here once and handed to what needs it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import alerts, errors, groups, health, rooms, sessions
+from app.api.middleware import BodyLimit
+from app.bus.base import Bus
+from app.bus.memory import MemoryBus
+from app.domain.context import Domain
+from app.domain.events import Events
+from app.domain.identity import TokenSigner
+from app.metrics import Metrics
+from app.settings import Settings, load_settings
+from app.storage.database import Database
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+
+
+def make_bus(settings: Settings, metrics: Metrics) -> Bus:
+    if settings.redis_url:
+        from app.bus.redis import RedisBus
+
+        return RedisBus(settings.redis_url, metrics=metrics)
+    return MemoryBus()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        bus = make_bus(settings, metrics)
+        await bus.start()
+        domain = Domain(
+            settings=settings,
+            db=db,
+            events=Events(bus),
+            signer=TokenSigner(settings.signing_key),
+        )
+        app.state.domain = domain
+        app.state.model_status = "disabled"
+        log.info("peerchat node %s started (bus: %s)", settings.node_id, type(bus).__name__)
+        try:
+            yield
+        finally:
+            await bus.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="peerchat",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_frame_bytes)
+    for router in (sessions.router, rooms.router, groups.router, alerts.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    return app

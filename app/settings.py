@@ -1,0 +1,145 @@
+"""The one settings object. Every limit is a setting with a safe default (`PEERCHAT_` env vars)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration is unsafe or incomplete; start-up stops with its message."""
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PEERCHAT_", env_file=None, extra="ignore")
+
+    # Deployment
+    dev_mode: bool = Field(
+        default=True,
+        description="Development mode: a generated secret is allowed. Turn off in production.",
+    )
+    secret_key: str | None = Field(
+        default=None, description="Signs bearer tokens. Required when dev_mode is off."
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/peerchat.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Unset: in-process bus, one node. Set: Redis carries fan-out between nodes.",
+    )
+    node_id: str = Field(
+        default_factory=lambda: secrets.token_hex(4),
+        description="This node's name in presence and logs; random if unset.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated browser origins allowed on /ws besides the service's own.",
+    )
+    log_level: str = "INFO"
+
+    # Identity
+    token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    participant_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    address_rate_limits: Literal["on", "off"] = Field(
+        default="on",
+        description="Per-address limits on anonymous sessions and logins; off only for load tests.",
+    )
+    sessions_per_address_per_minute: int = Field(default=30, ge=1)
+    logins_per_address_per_minute: int = Field(default=20, ge=1)
+    login_failures_before_lock: int = Field(default=5, ge=1)
+    login_lock_seconds: int = Field(default=15 * 60, ge=1)
+
+    # Chat
+    max_body_chars: int = Field(default=4000, ge=1)
+    max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
+    messages_per_second: float = Field(default=5.0, gt=0)
+    message_burst: int = Field(default=20, ge=1)
+    send_queue_size: int = Field(default=256, ge=8)
+    auth_timeout_seconds: float = Field(default=10.0, gt=0)
+    history_page_max: int = Field(default=500, ge=1)
+    presence_ttl_seconds: int = Field(default=30, ge=5)
+
+    # Peer workers and escalation
+    worker_max_rooms: int = Field(default=3, ge=1)
+    alert_ack_seconds: int = Field(default=60, ge=1)
+
+    # Model
+    model_enabled: bool = Field(default=True, description="Score messages with the NLP model.")
+    model_threads: int = Field(default=1, ge=1)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        return _split_list(value)
+
+    @model_validator(mode="after")
+    def _require_secret_outside_dev(self) -> Settings:
+        if self.secret_key is None:
+            if not self.dev_mode:
+                raise SettingsError(
+                    "PEERCHAT_SECRET_KEY is not set. Outside dev mode peerchat needs a secret of "
+                    "at least 32 characters to sign tokens; generate one with "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
+            self.secret_key = _dev_secret()
+        elif not self.dev_mode and len(self.secret_key) < 32:
+            raise SettingsError("PEERCHAT_SECRET_KEY must be at least 32 characters long.")
+        return self
+
+    @property
+    def signing_key(self) -> str:
+        assert self.secret_key is not None  # set by the validator
+        return self.secret_key
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The database file, so that start-up can create its folder."""
+        if not self.is_sqlite or ":memory:" in self.database_url:
+            return None
+        return Path(self.database_url.split(":///", 1)[1])
+
+
+@lru_cache(maxsize=1)
+def _dev_secret() -> str:
+    """One generated secret per process: dev tokens die with the process, which is intended."""
+    return secrets.token_urlsafe(48)
+
+
+def load_settings() -> Settings:
+    """Read the environment; raises SettingsError with a message fit for an operator."""
+    try:
+        return Settings()
+    except SettingsError:
+        raise
+    except ValueError as exc:  # pydantic's ValidationError wraps our SettingsError
+        cause = _find_settings_error(exc)
+        if cause is not None:
+            raise cause from None
+        raise SettingsError(f"Invalid configuration: {exc}") from None
+
+
+def _find_settings_error(exc: BaseException) -> SettingsError | None:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        for err in errors():
+            ctx = err.get("ctx") or {}
+            inner = ctx.get("error")
+            if isinstance(inner, SettingsError):
+                return inner
+    return None
