@@ -28,9 +28,8 @@ def _configure_logging(level: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.main import create_app
+    from app.server import Server
     from app.storage.migrate import upgrade
 
     settings = _settings_or_exit()
@@ -38,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         # The embedded database is this node's own: bring it up to date before serving.
         upgrade(settings.database_url)
-    uvicorn.run(
+    server = Server(
         create_app(settings),
         host=args.host,
         port=args.port,
@@ -47,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_max_size=settings.max_frame_bytes,
         timeout_graceful_shutdown=10,
     )
+    server.run()
     return 0
 
 

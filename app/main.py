@@ -19,6 +19,8 @@ from app.domain.identity import TokenSigner
 from app.metrics import Metrics
 from app.settings import Settings, load_settings
 from app.storage.database import Database
+from app.ws import endpoint as ws_endpoint
+from app.ws.hub import Hub
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -28,7 +30,12 @@ def make_bus(settings: Settings, metrics: Metrics) -> Bus:
     if settings.redis_url:
         from app.bus.redis import RedisBus
 
-        return RedisBus(settings.redis_url, metrics=metrics)
+        return RedisBus(
+            settings.redis_url,
+            node_id=settings.node_id,
+            metrics=metrics,
+            namespace=settings.redis_namespace,
+        )
     return MemoryBus()
 
 
@@ -47,12 +54,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=Events(bus),
             signer=TokenSigner(settings.signing_key),
         )
+        hub = Hub(domain, metrics)
+        await hub.start()
         app.state.domain = domain
+        app.state.hub = hub
         app.state.model_status = "disabled"
         log.info("peerchat node %s started (bus: %s)", settings.node_id, type(bus).__name__)
         try:
             yield
         finally:
+            await hub.stop()
             await bus.stop()
             await db.dispose()
 
@@ -71,4 +82,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (sessions.router, rooms.router, groups.router, alerts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(ws_endpoint.router)
     return app

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         default=None,
         description="Unset: in-process bus, one node. Set: Redis carries fan-out between nodes.",
     )
+    redis_namespace: str = Field(
+        default="peerchat", description="Prefix of every Redis key and channel peerchat uses."
+    )
     node_id: str = Field(
         default_factory=lambda: secrets.token_hex(4),
         description="This node's name in presence and logs; random if unset.",
@@ -67,7 +70,9 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
     messages_per_second: float = Field(default=5.0, gt=0)
     message_burst: int = Field(default=20, ge=1)
-    send_queue_size: int = Field(default=256, ge=8)
+    frames_per_second: float = Field(default=30.0, gt=0)
+    frame_burst: int = Field(default=60, ge=1)
+    send_queue_size: int = Field(default=1024, ge=8)
     auth_timeout_seconds: float = Field(default=10.0, gt=0)
     history_page_max: int = Field(default=500, ge=1)
     presence_ttl_seconds: int = Field(default=30, ge=5)

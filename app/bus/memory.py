@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
+from collections.abc import Sequence
 
-from app.bus.base import Bus, Handler, Subscription
+from app.bus.base import Bus, Handler, PresenceEntry, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ class _MemorySubscription(Subscription):
 class MemoryBus(Bus):
     def __init__(self) -> None:
         self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+        self._presence: defaultdict[str, dict[PresenceEntry, float]] = defaultdict(dict)
 
     async def start(self) -> None:
         return None
@@ -50,3 +53,27 @@ class MemoryBus(Bus):
 
     async def healthy(self) -> bool:
         return True
+
+    async def presence_set(
+        self, room_id: str, entries: Sequence[PresenceEntry], ttl_seconds: float
+    ) -> None:
+        expires = time.monotonic() + ttl_seconds
+        room = self._presence[room_id]
+        for entry in entries:
+            room[entry] = expires
+
+    async def presence_remove(self, room_id: str, entries: Sequence[PresenceEntry]) -> None:
+        room = self._presence.get(room_id)
+        if room is None:
+            return
+        for entry in entries:
+            room.pop(entry, None)
+        if not room:
+            del self._presence[room_id]
+
+    async def presence_list(self, room_id: str) -> list[str]:
+        room = self._presence.get(room_id, {})
+        now = time.monotonic()
+        for entry in [e for e, expires in room.items() if expires <= now]:
+            del room[entry]
+        return sorted({handle for _, handle in room})

@@ -40,10 +40,9 @@ class Events:
     def on_message_stored(self, listener: MessageListener) -> None:
         self._message_listeners.append(listener)
 
-    async def message_stored(self, message: dict[str, Any]) -> None:
-        await self.bus.publish(
-            room_channel(message["room_id"]), encode({"event": "message", "message": message})
-        )
+    async def message_stored(self, message: dict[str, Any], origin: str | None = None) -> None:
+        event = {"event": "message", "message": message, "origin": origin}
+        await self.bus.publish(room_channel(message["room_id"]), encode(event))
         for listener in self._message_listeners:
             listener(message)
 

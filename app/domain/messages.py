@@ -122,8 +122,11 @@ async def post(
     room_id: str,
     client_msg_id: object,
     body: object,
+    origin: str | None = None,
 ) -> Posted:
-    """Store a message, then announce it. A resent client_msg_id returns the original."""
+    """Store a message, then announce it. A resent client_msg_id returns the original.
+
+    origin names the connection that sent it, so that fan-out can skip it (it gets the ack)."""
     client_msg_id = check_client_msg_id(client_msg_id)
     text = clean_body(body, max_chars=domain.settings.max_body_chars)
     try:
@@ -146,7 +149,7 @@ async def post(
         if existing is None:
             raise
         return Posted(message_view(existing), duplicate=True)
-    await domain.events.message_stored(view)
+    await domain.events.message_stored(view, origin=origin)
     return Posted(view, duplicate=False)
 
 

@@ -14,7 +14,7 @@ from app.domain.context import Domain
 from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.domain.identity import Principal
 from app.domain.messages import insert_message, insert_system_message, message_view
-from app.storage.models import Membership, Participant, Room, User, new_id, utcnow
+from app.storage.models import Membership, Message, Participant, Room, User, new_id, utcnow
 
 MAX_NOTE_CHARS = 4000
 MAX_NAME_CHARS = 120
@@ -339,3 +339,78 @@ async def room_summary(domain: Domain, *, reader: Principal, room_id: str) -> di
         summary["assigned_to"] = room.assigned_to
         summary["risk"] = {"level": room.risk_level, "score": room.risk_score}
     return summary
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    room_id: str
+    last_seq: int
+    kind: str
+    status: str
+    silent: bool
+    """A supervisor watching: reads everything, posts nothing, and is not shown in presence."""
+
+
+def _implicit_role(principal: Principal, room: Room, watch: bool | None) -> str | None:
+    """The membership a non-member gets by joining, or None where joining grants none."""
+    if principal.has_oversight:
+        if watch is not False:
+            return "observer"
+        return "supporter" if room.kind == "one_to_one" else "moderator"
+    if principal.role == "peer_worker" and room.kind == "group":
+        return "moderator"
+    return None
+
+
+async def join(
+    domain: Domain,
+    *,
+    principal: Principal,
+    room_id: str,
+    watch: bool | None = None,
+    replay_after: int | None = None,
+) -> Joined:
+    """Open a room for live delivery. Supervisors who are not members watch silently unless
+    they ask to join openly (watch=False); a peer worker joining a group becomes its moderator;
+    a peer worker looking at a waiting request reads it without being shown."""
+    notice: Message | None = None
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id)
+        member = await access.active_membership(session, room_id, principal.id)
+        role = member.role if member is not None else None
+        upgrade = role == "observer" and watch is False
+        if role is None or upgrade:
+            new_role = _implicit_role(principal, room, watch)
+            if new_role is None and not access.can_read(principal, room, None):
+                raise Forbidden("you cannot join this room")
+            if new_role is not None:
+                await _upsert_membership(
+                    session, room_id=room_id, member_id=principal.id, role=new_role
+                )
+                role = new_role
+                if principal.has_oversight:
+                    audit.record(
+                        session,
+                        actor=principal,
+                        action=f"room_joined_as_{new_role}",
+                        room_id=room_id,
+                    )
+                    if new_role != "observer" and room.status != "closed":
+                        notice = await insert_system_message(
+                            session,
+                            room_id=room_id,
+                            body=f"{principal.handle}, a supervisor, has joined.",
+                        )
+        last_seq = notice.seq if notice is not None else room.last_seq
+        if principal.is_staff and replay_after is not None:
+            audit.record(
+                session,
+                actor=principal,
+                action="transcript_read",
+                room_id=room_id,
+                after_seq=replay_after,
+                via="ws",
+            )
+    if notice is not None:
+        await domain.events.message_stored(message_view(notice))
+    return Joined(room_id, last_seq, room.kind, room.status, silent=role in (None, "observer"))

@@ -53,8 +53,16 @@ async def test_alerts_are_for_supervisors(server: RunningServer, http: httpx.Asy
     assert listed.status_code == 200
     alert = next(a for a in listed.json()["alerts"] if a["room_id"] == room_id)
     assert alert["severity"] == "crisis" and alert["status"] == "open"
-    assert {"alert_id", "room_id", "severity", "reason", "excerpt", "created_at", "status",
-            "acknowledged_by"} <= set(alert)
+    assert {
+        "alert_id",
+        "room_id",
+        "severity",
+        "reason",
+        "excerpt",
+        "created_at",
+        "status",
+        "acknowledged_by",
+    } <= set(alert)
     for actor in (person, await staff(server, http, "peer_worker")):
         response = await actor.get("/api/v1/alerts")
         assert response.status_code == 403 and error_code(response) == "forbidden"
@@ -117,7 +125,8 @@ async def test_edges_use_the_error_format(http: httpx.AsyncClient) -> None:
     assert wrong_method.status_code == 405
     assert "error" in wrong_method.json()
     huge = await http.post(
-        "/api/v1/auth/login", content=b"{" + b" " * 200_000 + b"}",
+        "/api/v1/auth/login",
+        content=b"{" + b" " * 200_000 + b"}",
         headers={"content-type": "application/json"},
     )
     assert huge.status_code == 413 and error_code(huge) == "too_large"

@@ -38,7 +38,9 @@ async def test_support_request_note_is_the_first_message(
     assert history[0]["seq"] == 1 and history[0]["sender"]["id"] == person.id
 
 
-async def test_only_participants_ask_for_support(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_only_participants_ask_for_support(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     worker = await staff(server, http, "peer_worker")
     response = await worker.post("/api/v1/support-requests", json={})
     assert response.status_code == 403 and error_code(response) == "forbidden"
@@ -46,7 +48,9 @@ async def test_only_participants_ask_for_support(server: RunningServer, http: ht
     assert anonymous.status_code == 401 and error_code(anonymous) == "unauthorized"
 
 
-async def test_support_request_refuses_bad_input(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_support_request_refuses_bad_input(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     person = await participant(server, http)
     for body in ({"topic": 3}, {"note": ["x"]}, {"note": "x" * 5000}):
         response = await person.post("/api/v1/support-requests", json=body)
@@ -73,14 +77,24 @@ async def test_queue_is_most_urgent_first(server: RunningServer, http: httpx.Asy
     # crisis, elevated, then the longest waiting first
     assert ours == [rooms[3], rooms[2], rooms[0], rooms[1]]
     entry = next(e for e in entries if e["room_id"] == rooms[3])
-    assert {"room_id", "kind", "status", "topic", "waiting_since", "assigned_to", "risk",
-            "sentiment"} <= set(entry)
+    assert {
+        "room_id",
+        "kind",
+        "status",
+        "topic",
+        "waiting_since",
+        "assigned_to",
+        "risk",
+        "sentiment",
+    } <= set(entry)
     assert entry["risk"]["level"] == "crisis" and set(entry["sentiment"]) == {"last", "trend"}
     for room_id in rooms:  # keep the shared queue calm for later tests
         await _set_risk(server, room_id, "none")
 
 
-async def test_participants_cannot_see_the_queue(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_participants_cannot_see_the_queue(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     person = await participant(server, http)
     response = await person.get("/api/v1/queue")
     assert response.status_code == 403 and error_code(response) == "forbidden"
@@ -113,12 +127,12 @@ async def test_who_may_claim(server: RunningServer, http: httpx.AsyncClient) -> 
     assert missing.status_code == 404 and error_code(missing) == "not_found"
 
 
-async def test_concurrent_claims_have_one_winner(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_concurrent_claims_have_one_winner(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     room_id = await waiting_room(await participant(server, http))
     workers = [await staff(server, http, "peer_worker") for _ in range(6)]
-    responses = await asyncio.gather(
-        *(w.post(f"/api/v1/rooms/{room_id}/claim") for w in workers)
-    )
+    responses = await asyncio.gather(*(w.post(f"/api/v1/rooms/{room_id}/claim") for w in workers))
     codes = sorted(r.status_code for r in responses)
     assert codes == [200, 409, 409, 409, 409, 409]
 
@@ -144,7 +158,9 @@ async def _active_room(server: RunningServer, http: httpx.AsyncClient) -> tuple[
 async def test_transfer_hands_over(server: RunningServer, http: httpx.AsyncClient) -> None:
     person, worker, room_id = await _active_room(server, http)
     colleague = await staff(server, http, "peer_worker")
-    response = await worker.post(f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": colleague.id})
+    response = await worker.post(
+        f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": colleague.id}
+    )
     assert response.status_code == 200
     assert response.json()["assigned_to"] == colleague.id
     # the previous worker no longer manages it; the new one does
@@ -158,17 +174,25 @@ async def test_transfer_refusals(server: RunningServer, http: httpx.AsyncClient)
     person, worker, room_id = await _active_room(server, http)
     stranger = await staff(server, http, "peer_worker")
     supervisor = await staff(server, http, "supervisor")
-    not_theirs = await stranger.post(f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": stranger.id})
+    not_theirs = await stranger.post(
+        f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": stranger.id}
+    )
     assert not_theirs.status_code == 403
-    by_participant = await person.post(f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": stranger.id})
+    by_participant = await person.post(
+        f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": stranger.id}
+    )
     assert by_participant.status_code == 403
-    to_supervisor = await worker.post(f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": supervisor.id})
+    to_supervisor = await worker.post(
+        f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": supervisor.id}
+    )
     assert to_supervisor.status_code == 400
     for body in ({}, {"to_user_id": 7}, {"to_user_id": ""}):
         bad = await worker.post(f"/api/v1/rooms/{room_id}/transfer", json=body)
         assert bad.status_code == 400 and error_code(bad) == "bad_request", body
     # a supervisor may transfer any room
-    by_supervisor = await supervisor.post(f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": stranger.id})
+    by_supervisor = await supervisor.post(
+        f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": stranger.id}
+    )
     assert by_supervisor.status_code == 200
 
 
@@ -176,7 +200,9 @@ async def test_close_with_notes(server: RunningServer, http: httpx.AsyncClient) 
     person, worker, room_id = await _active_room(server, http)
     by_participant = await person.post(f"/api/v1/rooms/{room_id}/close", json={})
     assert by_participant.status_code == 403
-    response = await worker.post(f"/api/v1/rooms/{room_id}/close", json={"notes": "talked it through"})
+    response = await worker.post(
+        f"/api/v1/rooms/{room_id}/close", json={"notes": "talked it through"}
+    )
     assert response.status_code == 200 and response.json()["status"] == "closed"
     async with server.domain.db.read() as session:
         room = await session.get(Room, room_id)
@@ -190,7 +216,7 @@ async def test_close_with_notes(server: RunningServer, http: httpx.AsyncClient) 
 
 
 async def test_history_is_for_members(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, worker, room_id = await _active_room(server, http)
+    person, _worker, room_id = await _active_room(server, http)
     for i in range(5):
         await messages.post(
             server.domain,
@@ -199,11 +225,21 @@ async def test_history_is_for_members(server: RunningServer, http: httpx.AsyncCl
             client_msg_id=f"c{i}",
             body=f"message {i}",
         )
-    page = await person.get(f"/api/v1/rooms/{room_id}/messages", params={"after_seq": 2, "limit": 2})
+    page = await person.get(
+        f"/api/v1/rooms/{room_id}/messages", params={"after_seq": 2, "limit": 2}
+    )
     assert page.status_code == 200
     found = page.json()["messages"]
     assert [m["seq"] for m in found] == [3, 4]
-    assert set(found[0]) == {"room_id", "seq", "message_id", "client_msg_id", "sender", "body", "sent_at"}
+    assert set(found[0]) == {
+        "room_id",
+        "seq",
+        "message_id",
+        "client_msg_id",
+        "sender",
+        "body",
+        "sent_at",
+    }
     assert set(found[0]["sender"]) == {"id", "handle", "role"}
     outsider = await participant(server, http)
     refused = await outsider.get(f"/api/v1/rooms/{room_id}/messages")
@@ -223,12 +259,16 @@ async def test_staff_reads_are_audited(server: RunningServer, http: httpx.AsyncC
     assert (await supervisor.get(f"/api/v1/rooms/{room_id}/messages")).status_code == 200
     async with server.domain.db.read() as session:
         entries = (
-            await session.execute(
-                select(AuditEntry).where(
-                    AuditEntry.room_id == room_id, AuditEntry.actor_id == supervisor.id
+            (
+                await session.execute(
+                    select(AuditEntry).where(
+                        AuditEntry.room_id == room_id, AuditEntry.actor_id == supervisor.id
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert [e.action for e in entries] == ["transcript_read"]
 
 
@@ -236,15 +276,20 @@ async def test_seq_is_gapless_under_concurrent_senders(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
     supervisor = await staff(server, http, "supervisor")
-    group = (await supervisor.post("/api/v1/groups", json={"name": "evening circle"})).json()["room_id"]
+    group = (await supervisor.post("/api/v1/groups", json={"name": "evening circle"})).json()[
+        "room_id"
+    ]
     people = [await participant(server, http) for _ in range(5)]
     for p in people:
         assert (await p.post(f"/api/v1/groups/{group}/join")).status_code == 200
 
     async def send(p: Any, i: int) -> messages.Posted:
         return await messages.post(
-            server.domain, sender=Principal(p.id, "participant", p.handle), room_id=group,
-            client_msg_id=f"m{i}", body=f"hello {i}",
+            server.domain,
+            sender=Principal(p.id, "participant", p.handle),
+            room_id=group,
+            client_msg_id=f"m{i}",
+            body=f"hello {i}",
         )
 
     results = await asyncio.gather(*(send(p, i) for p in people for i in range(10)))
@@ -253,7 +298,12 @@ async def test_seq_is_gapless_under_concurrent_senders(
     seqs = sorted(r.message["seq"] for r in results)
     assert seqs == list(range(1, 51))
     assert all(r.duplicate for r in resent)
-    originals = {(r.message["sender"]["id"], r.message["client_msg_id"]): r.message["seq"] for r in results}
-    assert all(originals[(r.message["sender"]["id"], r.message["client_msg_id"])] == r.message["seq"] for r in resent)
+    originals = {
+        (r.message["sender"]["id"], r.message["client_msg_id"]): r.message["seq"] for r in results
+    }
+    assert all(
+        originals[(r.message["sender"]["id"], r.message["client_msg_id"])] == r.message["seq"]
+        for r in resent
+    )
     history = (await people[0].get(f"/api/v1/rooms/{group}/messages", params={"limit": 500})).json()
     assert [m["seq"] for m in history["messages"]] == list(range(1, 51))

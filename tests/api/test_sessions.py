@@ -18,8 +18,11 @@ async def test_anonymous_session_asks_nothing_personal(http: httpx.AsyncClient) 
     assert set(body) == {"token", "participant_id", "handle"}
     assert body["handle"] and "@" not in body["handle"]
     me = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
-    assert me.json() == {"id": body["participant_id"], "role": "participant",
-                         "handle": body["handle"]}
+    assert me.json() == {
+        "id": body["participant_id"],
+        "role": "participant",
+        "handle": body["handle"],
+    }
 
 
 async def test_anonymous_session_takes_language_and_topics(http: httpx.AsyncClient) -> None:
@@ -35,7 +38,9 @@ async def test_anonymous_session_refuses_bad_input(http: httpx.AsyncClient) -> N
         assert response.status_code == 400, body
         assert error_code(response) == "bad_request"
     response = await http.post(
-        "/api/v1/sessions/anonymous", content=b"{not json", headers={"content-type": "application/json"}
+        "/api/v1/sessions/anonymous",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400 and error_code(response) == "bad_request"
 
@@ -51,7 +56,9 @@ async def test_login_returns_token_and_role(server: RunningServer, http: httpx.A
     assert body["role"] == "peer_worker" and body["user_id"] == worker.id
 
 
-async def test_login_failures_say_the_same_thing(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_login_failures_say_the_same_thing(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     worker = await staff(server, http, "peer_worker")
     wrong_password = await http.post(
         "/api/v1/auth/login", json={"username": worker.username, "password": "not the password"}
@@ -63,7 +70,9 @@ async def test_login_failures_say_the_same_thing(server: RunningServer, http: ht
     assert wrong_password.json() == unknown_user.json()
 
 
-async def test_repeated_failures_lock_the_account(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_repeated_failures_lock_the_account(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     worker = await staff(server, http, "supervisor")
     attempts = server.domain.settings.login_failures_before_lock
     for _ in range(attempts):
@@ -91,14 +100,26 @@ async def test_bad_tokens_are_refused(server: RunningServer, http: httpx.AsyncCl
     header, payload, signature = person.token.split(".")
     tampered_sig = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     expired = jwt.encode(
-        {"sub": person.id, "role": "participant", "iss": "peerchat",
-         "iat": int(time.time()) - 100, "exp": int(time.time()) - 10},
-        server.domain.settings.signing_key, algorithm="HS256",
+        {
+            "sub": person.id,
+            "role": "participant",
+            "iss": "peerchat",
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) - 10,
+        },
+        server.domain.settings.signing_key,
+        algorithm="HS256",
     )
     forged_role = jwt.encode(
-        {"sub": person.id, "role": "supervisor", "iss": "peerchat",
-         "iat": int(time.time()), "exp": int(time.time()) + 60},
-        "some other key that is long enough to be a key", algorithm="HS256",
+        {
+            "sub": person.id,
+            "role": "supervisor",
+            "iss": "peerchat",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+        },
+        "some other key that is long enough to be a key",
+        algorithm="HS256",
     )
     for token in (f"{header}.{payload}.{tampered_sig}", expired, forged_role, "garbage"):
         response = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
@@ -114,9 +135,15 @@ async def test_a_participant_token_cannot_claim_a_staff_role(
     """A validly signed token whose role disagrees with the account is refused."""
     person = await participant(server, http)
     forged = jwt.encode(
-        {"sub": person.id, "role": "supervisor", "iss": "peerchat",
-         "iat": int(time.time()), "exp": int(time.time()) + 60},
-        server.domain.settings.signing_key, algorithm="HS256",
+        {
+            "sub": person.id,
+            "role": "supervisor",
+            "iss": "peerchat",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+        },
+        server.domain.settings.signing_key,
+        algorithm="HS256",
     )
     response = await http.get("/api/v1/alerts", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401

@@ -13,7 +13,11 @@ import pytest
 def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        input=stdin, capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
     )
 
 
@@ -25,25 +29,40 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_migrate_then_create_users(env: dict[str, str]) -> None:
     migrated = run(["migrate"], env)
     assert migrated.returncode == 0, migrated.stderr
-    created = run(["users", "create", "--username", "sam", "--role", "peer_worker",
-                   "--password-stdin"], env, "a long enough password\n")
+    created = run(
+        ["users", "create", "--username", "sam", "--role", "peer_worker", "--password-stdin"],
+        env,
+        "a long enough password\n",
+    )
     assert created.returncode == 0, created.stderr
     assert "created peer_worker sam" in created.stdout
-    taken = run(["users", "create", "--username", "sam", "--role", "supervisor",
-                 "--password-stdin"], env, "another long password\n")
+    taken = run(
+        ["users", "create", "--username", "sam", "--role", "supervisor", "--password-stdin"],
+        env,
+        "another long password\n",
+    )
     assert taken.returncode != 0 and "taken" in taken.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["--username", "x y", "--role", "peer_worker", "--password-stdin"], "long password 1\n",
-         "username must be"),
-        (["--username", "kim", "--role", "peer_worker", "--password-stdin"], "short\n",
-         "at least 10 characters"),
+        (
+            ["--username", "x y", "--role", "peer_worker", "--password-stdin"],
+            "long password 1\n",
+            "username must be",
+        ),
+        (
+            ["--username", "kim", "--role", "peer_worker", "--password-stdin"],
+            "short\n",
+            "at least 10 characters",
+        ),
         (["--username", "kim", "--role", "peer_worker"], "", "--password-stdin"),
-        (["--username", "kim", "--role", "wizard", "--password-stdin"], "long password 1\n",
-         "invalid choice"),
+        (
+            ["--username", "kim", "--role", "wizard", "--password-stdin"],
+            "long password 1\n",
+            "invalid choice",
+        ),
     ],
 )
 def test_users_create_refuses_bad_input(

@@ -41,9 +41,7 @@ async def participant(server: RunningServer, http: httpx.AsyncClient, **body: An
     return Actor(data["participant_id"], "participant", data["handle"], data["token"], http)
 
 
-async def staff(
-    server: RunningServer, http: httpx.AsyncClient, role: str, **profile: Any
-) -> Actor:
+async def staff(server: RunningServer, http: httpx.AsyncClient, role: str, **profile: Any) -> Actor:
     username = f"{role}-{uuid.uuid4().hex[:8]}"
     await accounts.create_staff(
         server.domain, username=username, role=role, password=PASSWORD, **profile

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from app.domain.context import Domain
 from app.main import create_app
+from app.server import Server
 from app.settings import Settings
 from app.storage.migrate import upgrade
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def node_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "dev_mode": True,
@@ -37,7 +37,7 @@ class RunningServer:
     app: FastAPI
     base_url: str
     ws_url: str
-    server: uvicorn.Server
+    server: Server
 
     @property
     def domain(self) -> Domain:
@@ -59,8 +59,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=65536)
-    server = uvicorn.Server(config)
+    server = Server(app, log_level="warning", lifespan="on", ws_max_size=65536)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(500):
         if server.started or task.done():
@@ -71,9 +70,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
             task.result()
         raise RuntimeError("server did not start")
     try:
-        yield RunningServer(
-            app, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", server
-        )
+        yield RunningServer(app, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", server)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=15)

@@ -1,0 +1,135 @@
+"""One client connection: a bounded send queue and, per joined room, a cursor that turns
+at-least-once news from the bus into ordered, gapless, duplicate-free delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from app.domain.identity import Principal
+from app.domain.limits import TokenBucket
+from app.storage.models import new_id
+from app.ws import frames
+
+log = logging.getLogger(__name__)
+MAX_PENDING = 500
+"""Out-of-order messages held per room while a gap is filled; past this the client resumes."""
+
+
+@dataclass(slots=True)
+class RoomCursor:
+    next_seq: int = 1
+    replaying: bool = True
+    silent: bool = False
+    pending: dict[int, str] = field(default_factory=dict)
+    filling: bool = False
+
+
+class Connection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        principal: Principal,
+        *,
+        queue_size: int,
+        messages: TokenBucket,
+        frames_bucket: TokenBucket,
+        on_slow: Callable[[], None],
+    ) -> None:
+        self.id = new_id("conn")
+        self.websocket = websocket
+        self.principal = principal
+        self.rooms: dict[str, RoomCursor] = {}
+        self.channels: set[str] = set()
+        self.message_bucket = messages
+        self.frame_bucket = frames_bucket
+        self.close_code = 1000
+        self.close_reason = ""
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self._closing = asyncio.Event()
+        self._on_slow = on_slow
+        self.last_typing: dict[str, float] = {}
+
+    @property
+    def is_staff(self) -> bool:
+        return self.principal.is_staff
+
+    # sending
+
+    def push(self, frame: str) -> None:
+        """Queue a frame without waiting. A client that cannot keep up is closed with a code
+        that tells it to reconnect and resume; nothing is lost, since storage has it all."""
+        if self._closing.is_set():
+            return
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self._on_slow()
+            self.close(frames.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
+
+    async def push_waiting(self, frame: str) -> None:
+        """For replays, which may be long: wait for room instead of dropping the client."""
+        if not self._closing.is_set():
+            await self._queue.put(frame)
+
+    def close(self, code: int, reason: str = "") -> None:
+        if not self._closing.is_set():
+            self.close_code = code
+            self.close_reason = reason
+            self._closing.set()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set()
+
+    async def run_sender(self) -> None:
+        get = asyncio.create_task(self._queue.get())
+        closing = asyncio.create_task(self._closing.wait())
+        try:
+            while True:
+                done, _ = await asyncio.wait({get, closing}, return_when=asyncio.FIRST_COMPLETED)
+                if closing in done:
+                    return
+                await self.websocket.send_text(get.result())
+                get = asyncio.create_task(self._queue.get())
+        finally:
+            get.cancel()
+            closing.cancel()
+
+    async def wait_closing(self) -> None:
+        await self._closing.wait()
+
+    async def finish(self) -> None:
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(self.close_code, self.close_reason)
+
+    # ordered delivery
+
+    def offer(self, room_id: str, seq: int, frame: str) -> bool:
+        """Deliver message `seq` in order. Returns True when a gap needs filling from storage."""
+        cursor = self.rooms.get(room_id)
+        if cursor is None or seq < cursor.next_seq:
+            return False
+        if cursor.replaying or seq > cursor.next_seq:
+            cursor.pending[seq] = frame
+            if len(cursor.pending) > MAX_PENDING:
+                self.close(frames.CLOSE_TOO_SLOW, "too far behind: reconnect and resume")
+            return not cursor.replaying
+        self.push(frame)
+        cursor.next_seq += 1
+        self.drain(cursor)
+        return False
+
+    def drain(self, cursor: RoomCursor) -> None:
+        """Deliver held messages that are now next in line; drop any already delivered."""
+        for seq in [s for s in cursor.pending if s < cursor.next_seq]:
+            del cursor.pending[seq]
+        while cursor.next_seq in cursor.pending:
+            self.push(cursor.pending.pop(cursor.next_seq))
+            cursor.next_seq += 1

@@ -1,0 +1,120 @@
+"""GET /ws: origin check, the auth frame, then a receive task and a send task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from app.domain.accounts import resolve_principal
+from app.domain.errors import DomainError
+from app.domain.identity import Principal
+from app.domain.limits import TokenBucket
+from app.ws import frames
+from app.ws.connection import Connection
+from app.ws.handlers import handle
+from app.ws.hub import Hub
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    """Browsers send Origin; apps and tools don't and are judged by their token alone. A page
+    from any other site must not ride on a user's connection (cross-site WebSocket hijacking)."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    host = websocket.headers.get("host", "")
+    own = {f"http://{host}", f"https://{host}"}
+    return origin in own or origin in allowed
+
+
+async def _authenticate(websocket: WebSocket, hub: Hub) -> Principal | None:
+    settings = hub.domain.settings
+    try:
+        text = await asyncio.wait_for(
+            websocket.receive_text(), timeout=settings.auth_timeout_seconds
+        )
+        frame = frames.parse(text)
+        token = frame.get("token")
+        if frame["type"] != "auth" or not isinstance(token, str):
+            raise frames.FrameError("unauthorized", "the first frame must be auth with a token")
+        return await resolve_principal(hub.domain, token)
+    except (TimeoutError, frames.FrameError, DomainError, KeyError, RuntimeError):
+        with contextlib.suppress(Exception):
+            await websocket.send_text(
+                frames.error("unauthorized", "authenticate first with a valid token")
+            )
+            await websocket.close(frames.CLOSE_UNAUTHORIZED, "unauthorized")
+        return None
+    except WebSocketDisconnect:
+        return None
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    hub: Hub = websocket.app.state.hub
+    settings = hub.domain.settings
+    if not origin_allowed(websocket, settings.allowed_origins):
+        await websocket.close(frames.CLOSE_POLICY)  # before accept: the handshake gets 403
+        return
+    await websocket.accept()
+    principal = await _authenticate(websocket, hub)
+    if principal is None:
+        return
+    conn = Connection(
+        websocket,
+        principal,
+        queue_size=settings.send_queue_size,
+        messages=TokenBucket(settings.messages_per_second, settings.message_burst),
+        frames_bucket=TokenBucket(settings.frames_per_second, settings.frame_burst),
+        on_slow=hub.metrics.ws_slow_consumers.inc,
+    )
+    hub.add(conn)
+    conn.push(frames.encode({"type": "ready", "user": {
+        "id": principal.id, "role": principal.role, "handle": principal.handle,
+    }}))  # fmt: skip
+    tasks = [
+        asyncio.create_task(_receive(hub, conn)),
+        asyncio.create_task(conn.run_sender()),
+        asyncio.create_task(conn.wait_closing()),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await conn.finish()
+        await hub.remove(conn)
+
+
+async def _receive(hub: Hub, conn: Connection) -> None:
+    websocket = conn.websocket
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            conn.close(message.get("code", 1000))
+            return
+        text = message.get("text")
+        if text is None:
+            conn.push(frames.error("bad_request", "frames must be text holding a JSON object"))
+            continue
+        if not conn.frame_bucket.take():
+            conn.push(frames.error("rate_limited", "too many frames; slow down"))
+            continue
+        try:
+            frame = frames.parse(text)
+        except frames.FrameError as exc:
+            conn.push(frames.error(exc.code, exc.detail))
+            continue
+        try:
+            await handle(hub, conn, frame)
+        except Exception:
+            log.exception("frame %s failed", frame.get("type"))
+            conn.push(frames.error("internal", "something went wrong on our side; try again"))

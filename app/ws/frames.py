@@ -1,0 +1,102 @@
+"""Frames on /ws. Participant and staff frames are built by different functions, so that risk
+fields cannot reach a participant by accident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_SLOW = 4408
+"""The client fell too far behind: reconnect and join with after_seq to resume."""
+
+CLIENT_TYPES = frozenset({"auth", "join", "send", "typing", "leave", "subscribe", "ping"})
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+def parse(text: str) -> dict[str, Any]:
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise FrameError("bad_request", "frames must be JSON objects") from None
+    if not isinstance(frame, dict):
+        raise FrameError("bad_request", "frames must be JSON objects")
+    kind = frame.get("type")
+    if not isinstance(kind, str):
+        raise FrameError("bad_request", "every frame needs a string 'type'")
+    if kind not in CLIENT_TYPES:
+        raise FrameError("bad_request", f"unknown frame type {kind[:40]!r}")
+    return frame
+
+
+def room_id_of(frame: dict[str, Any]) -> str:
+    room_id = frame.get("room_id")
+    if not isinstance(room_id, str) or not 1 <= len(room_id) <= 64:
+        raise FrameError("bad_request", "room_id must be a room id string")
+    return room_id
+
+
+def optional_seq(frame: dict[str, Any], name: str) -> int | None:
+    value = frame.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FrameError("bad_request", f"{name} must be a whole number, 0 or more")
+    return value
+
+
+def error(code: str, detail: str, **context: Any) -> str:
+    return encode({"type": "error", "code": code, "detail": detail, **context})
+
+
+# Frames every member may see.
+
+
+def message(view: dict[str, Any]) -> str:
+    return encode({"type": "message", **view})
+
+
+def presence(room_id: str, online: list[str]) -> str:
+    return encode({"type": "presence", "room_id": room_id, "online": online})
+
+
+def typing(room_id: str, handle: str) -> str:
+    return encode({"type": "typing", "room_id": room_id, "handle": handle})
+
+
+# Frames for staff only.
+
+
+def staff_room_risk(event: dict[str, Any]) -> str:
+    return encode(
+        {
+            "type": "room_risk",
+            "room_id": event["room_id"],
+            "seq": event.get("seq"),
+            "sentiment": event.get("sentiment"),
+            "risk": event.get("risk"),
+            "shift": event.get("shift"),
+            **({"emotions": event["emotions"]} if "emotions" in event else {}),
+        }
+    )
+
+
+def staff_queue_update(rooms: list[dict[str, Any]]) -> str:
+    return encode({"type": "queue_update", "rooms": rooms})
+
+
+def staff_alert(alert: dict[str, Any], *, resent: bool = False) -> str:
+    return encode({"type": "alert", "alert": alert, **({"resent": True} if resent else {})})

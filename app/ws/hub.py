@@ -1,0 +1,378 @@
+"""This node's connections, and the bus subscriptions that feed them.
+
+One bus subscription per room with local members (not one per connection); each event is
+decoded once and each frame encoded once per audience, however many connections receive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.bus.base import Subscription
+from app.domain import alerts as alert_service
+from app.domain import messages as message_service
+from app.domain import queue as queue_service
+from app.domain.context import Domain
+from app.domain.events import ALERTS_CHANNEL, QUEUE_CHANNEL, decode, room_channel
+from app.domain.rooms import Joined
+from app.metrics import Metrics
+from app.ws import frames
+from app.ws.connection import Connection, RoomCursor
+
+log = logging.getLogger(__name__)
+GAP_WAIT_SECONDS = 0.15
+"""How long an out-of-order message waits for the one before it before storage is asked."""
+REPLAY_PAGE = 200
+QUEUE_DEBOUNCE_SECONDS = 0.1
+
+
+class Hub:
+    def __init__(self, domain: Domain, metrics: Metrics) -> None:
+        self.domain = domain
+        self.metrics = metrics
+        self.bus = domain.events.bus
+        self.connections: dict[str, Connection] = {}
+        self.rooms: dict[str, dict[str, Connection]] = {}
+        self._room_subs: dict[str, Subscription] = {}
+        self._room_locks: dict[str, asyncio.Lock] = {}
+        self._presence_sent: dict[str, list[str]] = {}
+        self._presence_dirty: set[str] = set()
+        self.queue_watchers: dict[str, Connection] = {}
+        self.alert_watchers: dict[str, Connection] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._subs: list[Subscription] = []
+        self._queue_refresh: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # lifecycle
+
+    async def start(self) -> None:
+        self._subs.append(await self.bus.subscribe(QUEUE_CHANNEL, self._on_queue_event))
+        self._subs.append(await self.bus.subscribe(ALERTS_CHANNEL, self._on_alert_event))
+        self.bus.on_reconnect(self.catch_up)
+        self._sweeper = asyncio.create_task(self._sweep_presence(), name="presence-sweeper")
+
+    async def stop(self, code: int = frames.CLOSE_GOING_AWAY) -> None:
+        """Close every socket with 1001 so that clients reconnect to another node."""
+        for conn in list(self.connections.values()):
+            conn.close(code, "server going away: reconnect")
+        for _ in range(250):  # each connection sends its close frame, then leaves
+            if not self.connections:
+                break
+            await asyncio.sleep(0.02)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for sub in self._subs + list(self._room_subs.values()):
+            with contextlib.suppress(Exception):
+                await sub.close()
+        self._subs.clear()
+        self._room_subs.clear()
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("hub task failed", exc_info=task.exception())
+
+    def add(self, conn: Connection) -> None:
+        self.connections[conn.id] = conn
+        self.metrics.ws_connections.set(len(self.connections))
+
+    async def remove(self, conn: Connection) -> None:
+        self.connections.pop(conn.id, None)
+        self.queue_watchers.pop(conn.id, None)
+        self.alert_watchers.pop(conn.id, None)
+        self.metrics.ws_connections.set(len(self.connections))
+        for room_id in list(conn.rooms):
+            await self.leave(conn, room_id)
+
+    # rooms
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        return self._room_locks.setdefault(room_id, asyncio.Lock())
+
+    async def _ensure_subscribed(self, room_id: str) -> None:
+        async with self._lock(room_id):
+            if room_id not in self._room_subs:
+                handler = lambda data, r=room_id: self._on_room_event(r, data)  # noqa: E731
+                self._room_subs[room_id] = await self.bus.subscribe(room_channel(room_id), handler)
+                self.rooms.setdefault(room_id, {})
+
+    async def _release(self, room_id: str) -> None:
+        async with self._lock(room_id):
+            if self.rooms.get(room_id):
+                return
+            self.rooms.pop(room_id, None)
+            self._presence_sent.pop(room_id, None)
+            sub = self._room_subs.pop(room_id, None)
+            if sub is not None:
+                await sub.close()
+        if room_id not in self._room_subs:
+            self._room_locks.pop(room_id, None)
+
+    async def join(
+        self,
+        conn: Connection,
+        room_id: str,
+        load: Callable[[], Awaitable[Joined]],
+        after_seq: int | None,
+    ) -> Joined:
+        """Subscribe before reading storage, so nothing published in between is missed; then
+        replay what the client asked for, then release what arrived meanwhile, in order."""
+        if room_id in conn.rooms:
+            await self.leave(conn, room_id, announce=False)
+        await self._ensure_subscribed(room_id)
+        cursor = RoomCursor()
+        conn.rooms[room_id] = cursor
+        self.rooms.setdefault(room_id, {})[conn.id] = conn
+        try:
+            joined = await load()
+        except BaseException:
+            conn.rooms.pop(room_id, None)
+            self.rooms.get(room_id, {}).pop(conn.id, None)
+            await self._release(room_id)
+            raise
+        cursor.silent = joined.silent
+        conn.push(
+            frames.encode({"type": "joined", "room_id": room_id, "last_seq": joined.last_seq})
+        )
+        if after_seq is not None and after_seq < joined.last_seq:
+            await self._replay(conn, room_id, after_seq, joined.last_seq)
+            cursor.next_seq = max(cursor.next_seq, joined.last_seq + 1)
+        else:
+            cursor.next_seq = joined.last_seq + 1
+        cursor.replaying = False
+        conn.drain(cursor)
+        if cursor.pending:
+            self.spawn(self._fill_gap(conn, room_id))
+        if not joined.silent:
+            await self.bus.presence_set(
+                room_id, [(conn.id, conn.principal.handle)], self._presence_ttl
+            )
+            await self.domain.events.room(room_id, {"event": "presence_changed"})
+        else:
+            await self._send_presence_to(conn, room_id)
+        return joined
+
+    async def _replay(self, conn: Connection, room_id: str, after_seq: int, upto: int) -> None:
+        cursor = conn.rooms[room_id]
+        position = after_seq
+        while position < upto and not conn.closing:
+            async with self.domain.db.read() as session:
+                rows = await message_service.messages_after(
+                    session, room_id=room_id, after_seq=position,
+                    limit=min(REPLAY_PAGE, upto - position),
+                )  # fmt: skip
+            if not rows:
+                break
+            for row in rows:
+                await conn.push_waiting(frames.message(message_service.message_view(row)))
+                position = row.seq
+            cursor.next_seq = position + 1
+
+    async def leave(self, conn: Connection, room_id: str, *, announce: bool = True) -> None:
+        cursor = conn.rooms.pop(room_id, None)
+        members = self.rooms.get(room_id)
+        if members is not None:
+            members.pop(conn.id, None)
+        if cursor is not None and not cursor.silent:
+            await self.bus.presence_remove(room_id, [(conn.id, conn.principal.handle)])
+            if announce:
+                await self.domain.events.room(room_id, {"event": "presence_changed"})
+        if members is not None and not members:
+            await self._release(room_id)
+
+    # events from the bus (called on the event loop; must not block)
+
+    def _on_room_event(self, room_id: str, data: bytes) -> None:
+        members = self.rooms.get(room_id)
+        if not members:
+            return
+        event = decode(data)
+        kind = event.get("event")
+        origin = event.get("origin")
+        if kind == "message":
+            view = event["message"]
+            seq = int(view["seq"])
+            frame = frames.message(view)
+            for conn in list(members.values()):
+                if conn.id != origin and conn.offer(room_id, seq, frame):
+                    self.spawn(self._fill_gap(conn, room_id, delay=GAP_WAIT_SECONDS))
+        elif kind == "typing":
+            frame = frames.typing(room_id, str(event.get("handle", "")))
+            for conn in list(members.values()):
+                if conn.id != origin:
+                    conn.push(frame)
+        elif kind == "presence_changed":
+            if room_id not in self._presence_dirty:
+                self._presence_dirty.add(room_id)
+                self.spawn(self._refresh_presence(room_id))
+        elif kind == "room_risk":
+            frame = frames.staff_room_risk(event)
+            for conn in list(members.values()):
+                if conn.is_staff:
+                    conn.push(frame)
+        elif kind == "room_closed":
+            frame = frames.encode({"type": "room_closed", "room_id": room_id})
+            for conn in list(members.values()):
+                conn.push(frame)
+
+    async def _fill_gap(self, conn: Connection, room_id: str, delay: float = 0.0) -> None:
+        """Fetch from storage what the bus did not bring in time (or at all)."""
+        if delay:
+            await asyncio.sleep(delay)
+        cursor = conn.rooms.get(room_id)
+        if cursor is None or cursor.filling or conn.closing:
+            return
+        cursor.filling = True
+        try:
+            while cursor.pending and min(cursor.pending) > cursor.next_seq:
+                upto = min(cursor.pending)
+                await self._replay_into(conn, room_id, cursor, upto - 1)
+                conn.drain(cursor)
+                if conn.rooms.get(room_id) is not cursor:
+                    return
+        finally:
+            cursor.filling = False
+
+    async def _replay_into(
+        self, conn: Connection, room_id: str, cursor: RoomCursor, upto: int | None
+    ) -> None:
+        wanted = REPLAY_PAGE if upto is None else upto - cursor.next_seq + 1
+        async with self.domain.db.read() as session:
+            rows = await message_service.messages_after(
+                session, room_id=room_id, after_seq=cursor.next_seq - 1,
+                limit=max(1, min(REPLAY_PAGE, wanted)),
+            )  # fmt: skip
+        for row in rows:
+            if row.seq == cursor.next_seq:
+                conn.push(frames.message(message_service.message_view(row)))
+                cursor.next_seq += 1
+
+    async def catch_up(self) -> None:
+        """After the bus was away: bring every joined room up to date from storage."""
+        for conn in list(self.connections.values()):
+            for room_id, cursor in list(conn.rooms.items()):
+                if cursor.replaying:
+                    continue
+                before = -1
+                while before != cursor.next_seq and not conn.closing:
+                    before = cursor.next_seq
+                    await self._replay_into(conn, room_id, cursor, None)
+                conn.drain(cursor)
+        for room_id in list(self.rooms):
+            self._presence_dirty.add(room_id)
+            self.spawn(self._refresh_presence(room_id))
+        self._schedule_queue_refresh()
+
+    # presence
+
+    @property
+    def _presence_ttl(self) -> float:
+        return float(self.domain.settings.presence_ttl_seconds)
+
+    async def _online(self, room_id: str) -> list[str]:
+        try:
+            return await self.bus.presence_list(room_id)
+        except Exception:
+            # The shared view is away: show who is here on this node rather than nothing.
+            members = self.rooms.get(room_id, {})
+            return sorted(
+                {c.principal.handle for c in members.values()
+                 if not c.rooms.get(room_id, RoomCursor()).silent}
+            )  # fmt: skip
+
+    async def _refresh_presence(self, room_id: str) -> None:
+        await asyncio.sleep(0.02)  # coalesce bursts of joins and leaves
+        self._presence_dirty.discard(room_id)
+        members = self.rooms.get(room_id)
+        if not members:
+            return
+        online = await self._online(room_id)
+        if self._presence_sent.get(room_id) == online:
+            return
+        self._presence_sent[room_id] = online
+        frame = frames.presence(room_id, online)
+        for conn in list(members.values()):
+            conn.push(frame)
+
+    async def _send_presence_to(self, conn: Connection, room_id: str) -> None:
+        conn.push(frames.presence(room_id, await self._online(room_id)))
+
+    async def _sweep_presence(self) -> None:
+        """Refresh this node's entries and notice others' that expired (a crashed node)."""
+        interval = max(1.0, self._presence_ttl / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for room_id, members in list(self.rooms.items()):
+                    entries = [
+                        (c.id, c.principal.handle) for c in members.values()
+                        if not c.rooms.get(room_id, RoomCursor(silent=True)).silent
+                    ]  # fmt: skip
+                    await self.bus.presence_set(room_id, entries, self._presence_ttl)
+                    await self._refresh_presence(room_id)
+            except Exception:
+                log.warning("presence sweep failed", exc_info=True)
+
+    # staff channels
+
+    def watch_queue(self, conn: Connection) -> None:
+        self.queue_watchers[conn.id] = conn
+        self.spawn(self._send_queue([conn]))
+
+    async def watch_alerts(self, conn: Connection) -> None:
+        """Every open alert at once, then live ones: a supervisor who was away misses none."""
+        self.alert_watchers[conn.id] = conn
+        for status in ("acknowledged", "open"):
+            found = await alert_service.list_alerts(
+                self.domain, viewer=conn.principal, status=status, limit=1000
+            )
+            for alert in reversed(found):
+                conn.push(frames.staff_alert(alert))
+
+    def _on_queue_event(self, data: bytes) -> None:
+        event = decode(data)
+        if event.get("event") == "room_risk":
+            frame = frames.staff_room_risk(event)
+            joined_here = self.rooms.get(event.get("room_id", ""), {})
+            for conn in list(self.queue_watchers.values()):
+                if conn.id not in joined_here:
+                    conn.push(frame)
+        self._schedule_queue_refresh()
+
+    def _schedule_queue_refresh(self) -> None:
+        if self.queue_watchers and (self._queue_refresh is None or self._queue_refresh.done()):
+            self._queue_refresh = asyncio.create_task(self._debounced_queue())
+
+    async def _debounced_queue(self) -> None:
+        await asyncio.sleep(QUEUE_DEBOUNCE_SECONDS)
+        await self._send_queue(list(self.queue_watchers.values()))
+
+    async def _send_queue(self, watchers: list[Connection]) -> None:
+        """One query per distinct view: supervisors share one, each peer worker has their own."""
+        views: dict[str, list[dict[str, Any]]] = {}
+        for conn in watchers:
+            key = "oversight" if conn.principal.has_oversight else conn.principal.id
+            if key not in views:
+                views[key] = await queue_service.list_queue(self.domain, viewer=conn.principal)
+            conn.push(frames.staff_queue_update(views[key]))
+
+    def _on_alert_event(self, data: bytes) -> None:
+        event = decode(data)
+        alert = event.get("alert")
+        if not isinstance(alert, dict):
+            return
+        frame = frames.staff_alert(alert, resent=bool(event.get("resent")))
+        for conn in list(self.alert_watchers.values()):
+            conn.push(frame)
