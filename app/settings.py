@@ -51,7 +51,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated browser origins allowed on /ws besides the service's own.",
     )
-    log_level: str = "INFO"
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For (client addresses for rate limits).",
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     # Identity
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
