@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support import services
-from tests.support.server import RunningServer, migrate, serve, test_settings
+from tests.support.server import RunningServer, migrate, node_settings, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -41,7 +41,7 @@ async def database_url(
 
 @pytest.fixture(scope="session")
 async def server(database_url: str) -> AsyncIterator[RunningServer]:
-    async with serve(test_settings(database_url)) as running:
+    async with serve(node_settings(database_url)) as running:
         yield running
 
 

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_setting_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [
-        f"PEERCHAT_{name.upper()}" for name in Settings.model_fields
+        f"PEERCHAT_{name.upper()}"
+        for name in Settings.model_fields
         if f"`PEERCHAT_{name.upper()}`" not in readme
     ]
     assert not missing, f"README.md lacks {missing}"

@@ -106,4 +106,5 @@ def install(app: FastAPI) -> None:
             exc.status_code, "bad_request" if exc.status_code < 500 else "internal"
         )
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, detail, exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, detail, headers)

@@ -58,7 +58,7 @@ class RedisBus(Bus):
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Future[None]] = set()
 
     # lifecycle
 
@@ -82,7 +82,7 @@ class RedisBus(Bus):
                 await self._reader
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await self._redis.aclose()
@@ -95,7 +95,8 @@ class RedisBus(Bus):
         if self._redis is None or not self._connected.is_set():
             return False
         try:
-            return bool(await asyncio.wait_for(self._redis.ping(), timeout=self._op_timeout))
+            pong: Any = self._redis.ping()
+            return bool(await asyncio.wait_for(pong, timeout=self._op_timeout))
         except (RedisError, OSError, TimeoutError):
             return False
 
@@ -160,7 +161,7 @@ class RedisBus(Bus):
                 if recovering:
                     log.info("redis bus reconnected; catching up from storage")
                     for callback in self._reconnect_callbacks:
-                        task = asyncio.create_task(callback())
+                        task = asyncio.ensure_future(callback())
                         self._background.add(task)
                         task.add_done_callback(self._background.discard)
                 while True:
@@ -178,7 +179,7 @@ class RedisBus(Bus):
                 log.warning("redis bus lost (%s); retrying in %.1fs", type(exc).__name__, delay)
                 if self._pubsub is not None:
                     with contextlib.suppress(Exception):
-                        await self._pubsub.aclose()
+                        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
                     self._pubsub = None
                 await asyncio.sleep(delay)
 

@@ -196,4 +196,4 @@ async def resolve_principal(domain: Domain, token: str) -> Principal:
         user = await session.get(User, claimed.id)
     if user is None or user.disabled or user.role != claimed.role:
         raise Unauthorized("this account is no longer active")
-    return Principal(id=user.id, role=user.role, handle=user.handle)  # type: ignore[arg-type]
+    return Principal(id=user.id, role=user.role, handle=user.handle)

@@ -22,7 +22,10 @@ class WsClient:
         cls, url: str, token: str | None = None, *, origin: str | None = None
     ) -> WsClient:
         conn = await websockets.connect(
-            url, origin=origin, open_timeout=10, max_size=2**20  # type: ignore[arg-type]
+            url,
+            origin=origin,
+            open_timeout=10,
+            max_size=2**20,  # type: ignore[arg-type]
         )
         client = cls(conn)
         if token is not None:
@@ -68,20 +71,28 @@ class WsClient:
         except TimeoutError:
             return frames
 
-    async def join(self, room_id: str, after_seq: int | None = None, **extra: Any) -> dict[str, Any]:
+    async def join(
+        self, room_id: str, after_seq: int | None = None, **extra: Any
+    ) -> dict[str, Any]:
         frame: dict[str, Any] = {"type": "join", "room_id": room_id, **extra}
         if after_seq is not None:
             frame["after_seq"] = after_seq
         await self.send(frame)
         return await self.expect("joined", room_id=room_id)
 
-    async def say(self, room_id: str, body: str, client_msg_id: str | None = None) -> dict[str, Any]:
+    async def say(
+        self, room_id: str, body: str, client_msg_id: str | None = None
+    ) -> dict[str, Any]:
         cid = client_msg_id or uuid.uuid4().hex
         await self.send({"type": "send", "room_id": room_id, "client_msg_id": cid, "body": body})
         return await self.expect("ack", client_msg_id=cid, timeout=10)
 
-    async def messages(self, room_id: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        return [await self.expect("message", room_id=room_id, timeout=timeout) for _ in range(count)]
+    async def messages(
+        self, room_id: str, count: int, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        return [
+            await self.expect("message", room_id=room_id, timeout=timeout) for _ in range(count)
+        ]
 
     async def close(self) -> None:
         await self.conn.close()

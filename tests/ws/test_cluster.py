@@ -19,7 +19,7 @@ import pytest
 
 from tests.support import services
 from tests.support.actors import participant, staff, waiting_room
-from tests.support.server import RunningServer, migrate, serve, node_settings
+from tests.support.server import RunningServer, migrate, node_settings, serve
 from tests.support.wsclient import WsClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -36,7 +36,11 @@ async def cluster_db() -> AsyncIterator[str]:
 
 def _cluster_settings(db: str, redis_url: str, namespace: str, node: str, **extra: Any) -> Any:
     return node_settings(
-        db, redis_url=redis_url, redis_namespace=namespace, node_id=node, secret_key=SECRET,
+        db,
+        redis_url=redis_url,
+        redis_namespace=namespace,
+        node_id=node,
+        secret_key=SECRET,
         **extra,
     )
 
@@ -54,9 +58,7 @@ async def _two_nodes(
     return a, b
 
 
-async def _conversation(
-    node: RunningServer, http: httpx.AsyncClient
-) -> tuple[Any, Any, str]:
+async def _conversation(node: RunningServer, http: httpx.AsyncClient) -> tuple[Any, Any, str]:
     person = await participant(node, http)
     room_id = await waiting_room(person)
     worker = await staff(node, http, "peer_worker")
@@ -136,7 +138,8 @@ def _private_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
         raise AssertionError
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         yield proc
@@ -229,7 +232,9 @@ async def test_a_crashed_nodes_users_drop_out_of_presence(
     }
     doomed = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         settings = _cluster_settings(

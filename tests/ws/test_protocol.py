@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.storage.models import Message
 from tests.support.actors import Actor, participant, staff, waiting_room
-from tests.support.server import RunningServer, serve, node_settings
+from tests.support.server import RunningServer, node_settings, serve
 from tests.support.wsclient import WsClient
 
 
@@ -146,7 +146,9 @@ async def test_typing_presence_and_leave(server: RunningServer, http: httpx.Asyn
     await w.close()
 
 
-async def test_a_supervisor_can_watch_silently(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_a_supervisor_can_watch_silently(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     person, _, room_id = await _one_to_one(server, http)
     p = await WsClient.connect(server.ws_url, person.token)
     await p.join(room_id)
@@ -185,8 +187,14 @@ async def test_bad_frames_get_errors_and_the_socket_stays(
     person, _, room_id = await _one_to_one(server, http)
     c = await WsClient.connect(server.ws_url, person.token)
     bad_frames: list[str | bytes] = [
-        "not json", "[1,2]", "42", '{"no": "type"}', '{"type": 7}', '{"type": "teleport"}',
-        '{"type": "join"}', '{"type": "join", "room_id": 5}',
+        "not json",
+        "[1,2]",
+        "42",
+        '{"no": "type"}',
+        '{"type": 7}',
+        '{"type": "teleport"}',
+        '{"type": "join"}',
+        '{"type": "join", "room_id": 5}',
         '{"type": "join", "room_id": "r", "after_seq": -1}',
         '{"type": "send", "room_id": "' + room_id + '", "body": "no id"}',
         '{"type": "send", "room_id": "' + room_id + '", "client_msg_id": "a", "body": 12}',
@@ -211,7 +219,9 @@ async def test_body_limits(server: RunningServer, http: httpx.AsyncClient) -> No
     await p.send({"type": "send", "room_id": room_id, "client_msg_id": "big", "body": "x" * 4001})
     error = await p.expect("error")
     assert error["code"] == "too_large" and error["client_msg_id"] == "big"
-    await p.send({"type": "send", "room_id": room_id, "client_msg_id": "blank", "body": " \x00\x07 "})
+    await p.send(
+        {"type": "send", "room_id": room_id, "client_msg_id": "blank", "body": " \x00\x07 "}
+    )
     assert (await p.expect("error"))["code"] == "bad_request"
     assert await _count(server, room_id) == stored
     ack = await p.say(room_id, "hi\x00 there\x1b\u202e!")
@@ -228,8 +238,9 @@ async def test_rate_limit_stores_nothing(database_url: str) -> None:
         p = await WsClient.connect(node.ws_url, person.token)
         stored = await _count(node, room_id)
         for i in range(8):
-            await p.send({"type": "send", "room_id": room_id, "client_msg_id": f"r{i}",
-                          "body": f"flood {i}"})
+            await p.send(
+                {"type": "send", "room_id": room_id, "client_msg_id": f"r{i}", "body": f"flood {i}"}
+            )
         frames = [await p.recv() for _ in range(8)]
         acks = [f for f in frames if f["type"] == "ack"]
         limited = [f for f in frames if f["type"] == "error"]
@@ -290,7 +301,9 @@ async def test_concurrent_senders_get_gapless_seqs(
     for n, client in enumerate(clients):
         others = total - per_client
         got = await client.messages(group, others)
-        assert [m["seq"] for m in got] == sorted(s for i, a in enumerate(acked) if i != n for s in a)
+        assert [m["seq"] for m in got] == sorted(
+            s for i, a in enumerate(acked) if i != n for s in a
+        )
         await client.close()
     await listener.close()
 

@@ -1,0 +1,114 @@
+"""Steps a person takes in the browser, shared by the e2e tests and the screenshot script.
+
+Selectors are the ones people see (roles, labels, visible text) where that is stable, and ids
+where the page has a landmark with one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+TIMEOUT_MS = 10_000
+
+
+@dataclass
+class Person:
+    """One browser context (its own storage, like a separate device) and its page."""
+
+    context: BrowserContext
+    page: Page
+    problems: list[str] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.context.close()
+
+
+async def open_person(
+    browser: Browser, base_url: str, path: str = "/", viewport: dict[str, int] | None = None,
+    **context_args: Any,
+) -> Person:  # fmt: skip
+    context = await browser.new_context(
+        viewport=viewport or PHONE, base_url=base_url, **context_args
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    person = Person(context, page)
+
+    def on_console(message: ConsoleMessage) -> None:
+        # CSP refusals and script errors are failures: the pages must have none.
+        if message.type == "error" and "favicon" not in message.text:
+            person.problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: person.problems.append(f"pageerror: {error}"))
+    await page.goto(path)
+    return person
+
+
+# --- participants ------------------------------------------------------------------------------
+
+
+async def start_anonymously(page: Page) -> str:
+    await page.get_by_role("button", name="Start anonymously").click()
+    handle = page.locator("#my-handle")
+    await expect(handle).not_to_be_empty()
+    return (await handle.text_content() or "").strip()
+
+
+async def request_support(page: Page, topic_label: str, note: str = "") -> None:
+    await page.get_by_text(topic_label, exact=True).click()
+    if note:
+        await page.get_by_label(re.compile("Anything you'd like your supporter to know")).fill(note)
+    await page.get_by_role("button", name="Talk one-to-one").click()
+    await expect(page.locator("#screen-chat")).to_be_visible()
+
+
+async def send(page: Page, text: str, composer: str = "textarea") -> None:
+    box = page.locator(composer).locator("visible=true").last
+    await box.fill(text)
+    await box.press("Enter")
+
+
+def message_bubbles(page: Page, text: str) -> Any:
+    """Bubbles whose body is exactly `text`, visible ones only (pending included)."""
+    return page.locator(".messages .msg:visible .body", has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+async def expect_once(page: Page, text: str, *, settled: bool = True) -> None:
+    """The message is shown exactly once (and, for our own, no longer 'sending')."""
+    bubbles = message_bubbles(page, text)
+    await expect(bubbles).to_have_count(1)
+    if settled:
+        await expect(
+            page.locator(
+                ".messages .msg.pending .body", has_text=re.compile(f"^{re.escape(text)}$")
+            )
+        ).to_have_count(0)
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+async def sign_in(page: Page, username: str, password: str) -> None:
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#app")).to_be_visible()
+
+
+async def claim_first_waiting(page: Page, topic_words: str) -> None:
+    item = page.locator(".queue-item", has_text=topic_words).first
+    await item.get_by_role("button", name=re.compile("^Claim")).click()
+    await expect(page.locator(".room-tab[aria-selected=true]")).to_be_visible()
+
+
+async def wait_socket_ready(page: Page) -> None:
+    await page.wait_for_function(
+        "() => window.__peerchat && window.__peerchat.socket.status === 'ready'",
+        timeout=TIMEOUT_MS,
+    )
