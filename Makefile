@@ -26,7 +26,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/peerchat serve --host $(HOST) --port $(PORT)
 
+# Lint and types first (seconds), then the whole suite against real servers.
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check app nlp migrations tests bench
+	$(BIN)/mypy app nlp
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev

@@ -25,9 +25,13 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from app.logs import protect
+
+    protect()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from app.logs import protect as protect_logs
     from app.main import create_app
     from app.server import Server
     from app.storage.migrate import upgrade
@@ -47,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_max_size=settings.max_frame_bytes,
         timeout_graceful_shutdown=10,
     )
+    protect_logs()  # after uvicorn has set up its loggers
     server.run()
     return 0
 
@@ -114,6 +119,42 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    """Run the retention purge once, now (the same job every node runs on its interval)."""
+    import json
+    from dataclasses import asdict
+
+    from app.bus.memory import MemoryBus
+    from app.domain import retention
+    from app.domain.context import Domain
+    from app.domain.events import Events
+    from app.domain.identity import TokenSigner
+    from app.storage.database import Database
+
+    settings = _settings_or_exit()
+    _configure_logging(settings.log_level)
+    days = settings.retention_days if args.days is None else args.days
+    if days <= 0:
+        print("retention is off (PEERCHAT_RETENTION_DAYS is 0): nothing deleted")
+        return 0
+
+    async def run() -> retention.Purged:
+        db = Database(settings.database_url)
+        domain = Domain(
+            settings=settings,
+            db=db,
+            events=Events(MemoryBus()),
+            signer=TokenSigner(settings.signing_key),
+        )
+        try:
+            return await retention.purge(domain, days=days)
+        finally:
+            await db.dispose()
+
+    print(json.dumps({"days": days, **asdict(asyncio.run(run()))}))
+    return 0
+
+
 def cmd_score(_: argparse.Namespace) -> int:
     from nlp.cli import run_score
 
@@ -150,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--topics", type=_csv, default=None, help="comma-separated topics")
     create.add_argument("--languages", type=_csv, default=None, help="comma-separated languages")
     create.set_defaults(func=cmd_users_create)
+
+    retention_cmd = sub.add_parser("retention", help="delete data older than the retention")
+    retention_sub = retention_cmd.add_subparsers(dest="retention_command", required=True)
+    run = retention_sub.add_parser("run", help="purge closed conversations now")
+    run.add_argument("--days", type=int, default=None, help="override PEERCHAT_RETENTION_DAYS")
+    run.set_defaults(func=cmd_retention_run)
 
     score = sub.add_parser("score", help="score JSON lines from stdin with the model")
     score.set_defaults(func=cmd_score)

@@ -5,20 +5,37 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import alerts, errors, groups, health, rooms, sessions
-from app.api.middleware import BodyLimit
+from app.api import (
+    alerts,
+    errors,
+    groups,
+    health,
+    moderation,
+    outcomes,
+    privacy,
+    rooms,
+    sessions,
+    staff,
+)
+from app.api.middleware import BodyLimit, RefuseNul
 from app.bus.base import Bus
 from app.bus.memory import MemoryBus
 from app.domain.context import Domain
 from app.domain.events import Events
 from app.domain.identity import TokenSigner
+from app.jobs import RetentionJob
 from app.metrics import Metrics
+from app.monitoring.escalation import AlertResender
+from app.monitoring.model_service import ModelService
+from app.monitoring.pipeline import ScoringPipeline
 from app.settings import Settings, load_settings
 from app.storage.database import Database
+from app.web import mount_frontend
 from app.ws import endpoint as ws_endpoint
 from app.ws.hub import Hub
 
@@ -56,14 +73,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         hub = Hub(domain, metrics)
         await hub.start()
+        model = ModelService(
+            enabled=settings.model_enabled,
+            threads=settings.model_threads,
+            weights_dir=settings.model_weights_dir,
+        )
+        pipeline = ScoringPipeline(domain, model, metrics)
+        domain.events.on_message_stored(pipeline.on_message_stored)
+        resender = AlertResender(domain)
+        await model.start()
+        await pipeline.start()
+        await resender.start()
         app.state.domain = domain
         app.state.hub = hub
-        app.state.model_status = "disabled"
+        retention_job = RetentionJob(domain)
+        retention_job.start()
+        app.state.model = model
         log.info("peerchat node %s started (bus: %s)", settings.node_id, type(bus).__name__)
         try:
             yield
         finally:
+            await retention_job.stop()
             await hub.stop()
+            await resender.stop()
+            await pipeline.stop()
+            await model.stop()
             await bus.stop()
             await db.dispose()
 
@@ -71,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="peerchat",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI needs a CDN and inline script; the schema is enough
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
@@ -79,8 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_frame_bytes)
-    for router in (sessions.router, rooms.router, groups.router, alerts.router):
+    app.add_middleware(RefuseNul)
+    routers = (sessions.router, rooms.router, groups.router, alerts.router, staff.router)
+    for router in (*routers, moderation.router, privacy.router, outcomes.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(ws_endpoint.router)
+    mount_frontend(app, Path(settings.frontend_dir) if settings.frontend_dir else None)
     return app

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
+    frontend_dir: str | None = Field(
+        default=None,
+        description="Folder of the web front end; default: frontend/ beside the app package.",
+    )
+
     # Identity
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     participant_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -85,9 +90,20 @@ class Settings(BaseSettings):
     worker_max_rooms: int = Field(default=3, ge=1)
     alert_ack_seconds: int = Field(default=60, ge=1)
 
+    # Moderation and privacy
+    reports_per_minute: int = Field(default=10, ge=1)
+    report_reason_max_chars: int = Field(default=500, ge=1)
+    retention_days: int = Field(
+        default=0, ge=0, description="Purge closed rooms' messages older than this; 0 keeps all."
+    )
+    retention_interval_seconds: int = Field(default=3600, ge=60)
+
     # Model
     model_enabled: bool = Field(default=True, description="Score messages with the NLP model.")
     model_threads: int = Field(default=1, ge=1)
+    model_weights_dir: str | None = Field(
+        default=None, description="Folder of fine-tuned weights; default: those shipped."
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

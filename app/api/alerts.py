@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from app.api.deps import DomainDep, SupervisorCaller
 from app.api.schemas import NotesIn
-from app.domain import alerts
+from app.domain import alerts, dashboard
 
 router = APIRouter(tags=["alerts"])
 
@@ -37,3 +37,9 @@ async def resolve(
     return await alerts.resolve(
         domain, supervisor=caller, alert_id=alert_id, notes=(body or NotesIn()).notes
     )
+
+
+@router.get("/dashboard")
+async def get_dashboard(domain: DomainDep, caller: SupervisorCaller) -> dict[str, Any]:
+    """The service now: waiting rooms, the longest wait, load per worker, open alerts."""
+    return await dashboard.snapshot(domain, viewer=caller)

@@ -20,7 +20,7 @@ async def healthz() -> dict[str, Any]:
 
 @router.get("/readyz")
 async def readyz(request: Request, domain: DomainDep) -> JSONResponse:
-    model_status: str = getattr(request.app.state, "model_status", "disabled")
+    model_status: str = request.app.state.model.status
     checks = {
         "database": "ok" if await domain.db.ping() else "unavailable",
         "bus": "ok" if await domain.events.bus.healthy() else "unavailable",

@@ -79,6 +79,13 @@ async def list_messages(
     return {"messages": found}
 
 
+@router.post("/rooms/{room_id}/leave")
+async def leave(domain: DomainDep, caller: ParticipantCaller, room_id: str) -> dict[str, Any]:
+    """A participant ends their conversation, or withdraws a request still waiting."""
+    room = await rooms.leave(domain, participant=caller, room_id=room_id)
+    return {"room_id": room.id, "status": room.status}
+
+
 @router.post("/rooms/{room_id}/help", status_code=201)
 async def help_now(domain: DomainDep, caller: ParticipantCaller, room_id: str) -> dict[str, Any]:
     """The participant's "I need help now": raises a crisis alert at once."""

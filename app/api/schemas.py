@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def _refuse_nul(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        """PostgreSQL text cannot hold NUL: refused here as bad input, not failed there as 500."""
+        _refuse_nul(data)
+        return data
 
 
 class AnonymousSessionIn(_Body):
@@ -35,3 +57,23 @@ class NotesIn(_Body):
 class GroupIn(_Body):
     name: str = Field(min_length=1, max_length=120)
     topic: str | None = Field(default=None, max_length=64)
+
+
+class BlockIn(_Body):
+    participant_id: str = Field(min_length=1, max_length=64)
+
+
+class ReportIn(_Body):
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class ProfileIn(_Body):
+    topics: list[str] | None = Field(default=None, max_length=10)
+    languages: list[str] | None = Field(default=None, max_length=10)
+    experience_tags: list[str] | None = Field(default=None, max_length=10)
+
+
+class CheckInIn(_Body):
+    phase: str = Field(max_length=16)
+    mood: int
+    comment: str | None = Field(default=None, max_length=2000)

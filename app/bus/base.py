@@ -25,12 +25,17 @@ class Bus(abc.ABC):
     async def stop(self) -> None: ...
 
     @abc.abstractmethod
-    async def publish(self, channel: str, data: bytes) -> None:
+    async def publish(self, channel: str, data: bytes, *, durable: bool = False) -> None:
         """Deliver to every subscriber of channel on every node; never raises for transport
-        faults (they are logged and counted), because storage already holds the truth."""
+        faults (they are logged and counted), because storage already holds the truth.
+
+        durable: the event is kept (a Redis Stream) so that a node whose link to the bus broke
+        for a while reads what it missed when the link is back. For alerts."""
 
     @abc.abstractmethod
-    async def subscribe(self, channel: str, handler: Handler) -> Subscription: ...
+    async def subscribe(
+        self, channel: str, handler: Handler, *, durable: bool = False
+    ) -> Subscription: ...
 
     @abc.abstractmethod
     async def healthy(self) -> bool: ...

@@ -33,14 +33,16 @@ class MemoryBus(Bus):
     async def stop(self) -> None:
         self._handlers.clear()
 
-    async def publish(self, channel: str, data: bytes) -> None:
+    async def publish(self, channel: str, data: bytes, *, durable: bool = False) -> None:
         for handler in tuple(self._handlers.get(channel, ())):
             try:
                 handler(data)
             except Exception:
                 log.exception("bus handler failed on %s", channel)
 
-    async def subscribe(self, channel: str, handler: Handler) -> Subscription:
+    async def subscribe(
+        self, channel: str, handler: Handler, *, durable: bool = False
+    ) -> Subscription:
         self._handlers[channel].append(handler)
         return _MemorySubscription(self, channel, handler)
 

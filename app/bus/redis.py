@@ -25,6 +25,7 @@ from app.metrics import Metrics
 log = logging.getLogger(__name__)
 _SEP = b"\x1f"  # between the publishing node's id and the event
 _RETRY_SECONDS = (0.2, 0.5, 1, 2, 5)
+STREAM_MAXLEN = 10_000
 
 
 class _RedisSubscription(Subscription):
@@ -59,6 +60,8 @@ class RedisBus(Bus):
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._background: set[asyncio.Future[None]] = set()
+        self._durable: set[str] = set()
+        self._stream_reader: asyncio.Task[None] | None = None
 
     # lifecycle
 
@@ -76,10 +79,11 @@ class RedisBus(Bus):
             await asyncio.wait_for(self._connected.wait(), timeout=self._op_timeout)
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
+        for task in (self._reader, self._stream_reader):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -105,17 +109,32 @@ class RedisBus(Bus):
     def _key(self, channel: str) -> str:
         return f"{self._ns}:{channel}"
 
-    async def publish(self, channel: str, data: bytes) -> None:
+    async def publish(self, channel: str, data: bytes, *, durable: bool = False) -> None:
         self._deliver(channel, data)
         if self._redis is None:
             return
+        envelope = self._node + _SEP + data
         try:
-            await self._redis.publish(self._key(channel), self._node + _SEP + data)
+            if durable:
+                await self._redis.xadd(
+                    self._stream_key(channel), {"e": envelope}, maxlen=STREAM_MAXLEN,
+                    approximate=True,
+                )  # fmt: skip
+            else:
+                await self._redis.publish(self._key(channel), envelope)
         except (RedisError, OSError, TimeoutError) as exc:
             self._metrics.bus_errors.inc()
             log.warning("redis publish on %s failed: %s", channel, type(exc).__name__)
 
-    async def subscribe(self, channel: str, handler: Handler) -> Subscription:
+    async def subscribe(
+        self, channel: str, handler: Handler, *, durable: bool = False
+    ) -> Subscription:
+        if durable:
+            self._handlers[channel].append(handler)
+            self._durable.add(channel)
+            if self._stream_reader is None:
+                self._stream_reader = asyncio.create_task(self._read_streams())
+            return _RedisSubscription(self, channel, handler)
         first = channel not in self._handlers
         self._handlers[channel].append(handler)
         if first and self._pubsub is not None and self._connected.is_set():
@@ -133,6 +152,9 @@ class RedisBus(Bus):
         if handlers:
             return
         del self._handlers[channel]
+        if channel in self._durable:
+            self._durable.discard(channel)
+            return
         if self._pubsub is not None and self._connected.is_set():
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 await self._pubsub.unsubscribe(self._key(channel))
@@ -153,7 +175,8 @@ class RedisBus(Bus):
                 self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 # A placeholder channel keeps the connection in subscribed mode even when this
                 # node has no rooms yet.
-                channels = [self._key(c) for c in self._handlers] + [self._key("node:control")]
+                channels = [self._key(c) for c in self._handlers if c not in self._durable]
+                channels.append(self._key("node:control"))
                 await self._pubsub.subscribe(*channels)
                 recovering = attempt > 0
                 attempt = 0
@@ -181,6 +204,39 @@ class RedisBus(Bus):
                     with contextlib.suppress(Exception):
                         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
                     self._pubsub = None
+                await asyncio.sleep(delay)
+
+    def _stream_key(self, channel: str) -> str:
+        return f"{self._ns}:stream:{channel}"
+
+    async def _read_streams(self) -> None:
+        """Read durable channels from where this node left off, across broken links."""
+        assert self._redis is not None
+        positions: dict[str, str] = {}
+        attempt = 0
+        while True:
+            try:
+                for channel in self._durable:
+                    if channel not in positions:
+                        # Start at the current end: what came before is in the database.
+                        last = await self._redis.xrevrange(self._stream_key(channel), count=1)
+                        positions[channel] = last[0][0].decode() if last else "0-0"
+                streams = {self._stream_key(c): positions[c] for c in self._durable}
+                found = await self._redis.xread(streams, count=100, block=1000)  # type: ignore[arg-type]
+                attempt = 0
+                for key, entries in found or ():
+                    channel = key.decode().removeprefix(f"{self._ns}:stream:")
+                    for entry_id, fields in entries:
+                        positions[channel] = entry_id.decode()
+                        node, _, data = fields[b"e"].partition(_SEP)
+                        if node != self._node:
+                            self._deliver(channel, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
+                attempt += 1
+                log.warning("redis stream read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(delay)
 
     def _on_message(self, message: dict[str, Any], prefix: str) -> None:

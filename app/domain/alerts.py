@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import access, audit
@@ -13,7 +14,8 @@ from app.domain.context import Domain
 from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.domain.identity import Principal
 from app.domain.messages import iso
-from app.storage.models import Alert, new_id, utcnow
+from app.domain.scores import raise_room_level, room_risk_score
+from app.storage.models import Alert, Message, Room, new_id, utcnow
 
 STATUSES = ("open", "acknowledged", "resolved")
 SEVERITIES = ("crisis", "warning")
@@ -159,9 +161,78 @@ async def resolve(
             room_id=alert.room_id,
             target_id=alert.id,
         )
+        await _settle_room_level(session, alert.room_id)
         view = alert_view(alert)
     await domain.events.alert(view)
+    await domain.events.queue_changed(view["room_id"])
     return view
+
+
+async def _settle_room_level(session: Any, room_id: str) -> None:
+    """Once no alert is left unresolved, the room's level falls back to what its latest
+    participant message says: the queue stops shouting about a situation that was handled."""
+    still_open = (
+        await session.execute(
+            select(Alert.id).where(Alert.room_id == room_id, Alert.status != "resolved").limit(1)
+        )
+    ).first()
+    if still_open is not None:
+        return
+    latest = (
+        await session.execute(
+            select(Message.risk_level)
+            .where(
+                Message.room_id == room_id,
+                Message.sender_role == "participant",
+                Message.risk_level.is_not(None),
+            )
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    room = await session.get(Room, room_id)
+    if room is not None:
+        room.risk_level = latest or "none"
+        room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
+
+
+async def resend_due(domain: Domain) -> list[dict[str, Any]]:
+    """Alerts nobody acknowledged in time go out again to every supervisor.
+
+    Each node runs this; the conditional update lets one node claim each re-send."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=domain.settings.alert_ack_seconds)
+    async with domain.db.read() as session:
+        due = list(
+            (
+                await session.execute(
+                    select(Alert.id, Alert.last_sent_at).where(
+                        Alert.status == "open", Alert.last_sent_at <= cutoff
+                    )
+                )
+            ).all()
+        )
+    sent: list[dict[str, Any]] = []
+    for alert_id, last_sent in due:
+        async with domain.db.write() as session:
+            claimed = (
+                await session.execute(
+                    update(Alert)
+                    .where(
+                        Alert.id == alert_id,
+                        Alert.status == "open",
+                        Alert.last_sent_at == last_sent,
+                    )
+                    .values(last_sent_at=now)
+                    .returning(Alert.id)
+                )
+            ).scalar_one_or_none()
+            alert = await session.get(Alert, alert_id) if claimed else None
+            view = alert_view(alert) if alert is not None else None
+        if view is not None:
+            await domain.events.alert(view, resent=True)
+            sent.append(view)
+    return sent
 
 
 async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> Raised:
@@ -172,12 +243,15 @@ async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> R
         await access.load_room(session, room_id)
         if await access.active_membership(session, room_id, participant.id) is None:
             raise Forbidden("you are not in this room")
-    return await raise_or_attach(
+    raised = await raise_or_attach(
         domain,
         room_id=room_id,
         severity="crisis",
         reason=f'{participant.handle} pressed "I need help now"',
     )
+    if await raise_room_level(domain, room_id=room_id, level="crisis"):
+        await domain.events.queue_changed(room_id)
+    return raised
 
 
 async def _load(session: Any, alert_id: str) -> Alert:

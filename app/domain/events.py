@@ -54,5 +54,12 @@ class Events:
             QUEUE_CHANNEL, encode({"event": "queue_changed", "room_id": room_id})
         )
 
-    async def alert(self, alert: Mapping[str, Any]) -> None:
-        await self.bus.publish(ALERTS_CHANNEL, encode({"event": "alert", "alert": alert}))
+    async def alert(self, alert: Mapping[str, Any], *, resent: bool = False) -> None:
+        event = {"event": "alert", "alert": alert, "resent": resent}
+        await self.bus.publish(ALERTS_CHANNEL, encode(event), durable=True)
+
+    async def room_risk(self, room_id: str, event: Mapping[str, Any]) -> None:
+        """To staff in the room (room channel) and to staff watching the queue."""
+        data = encode(event)
+        await self.bus.publish(room_channel(room_id), data)
+        await self.bus.publish(QUEUE_CHANNEL, data)

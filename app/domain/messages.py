@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import access, audit
 from app.domain.context import Domain
 from app.domain.errors import BadRequest, Forbidden, TooLarge
 from app.domain.identity import Principal
-from app.storage.models import Message, Room, new_id, utcnow
+from app.storage.models import Block, Message, Room, new_id, utcnow
 
 SYSTEM_SENDER = Principal(id="system", role="participant", handle="peerchat")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -60,7 +59,11 @@ def clean_body(body: object, *, max_chars: int) -> str:
 
 
 def check_client_msg_id(client_msg_id: object) -> str:
-    if not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= MAX_CLIENT_MSG_ID:
+    if (
+        not isinstance(client_msg_id, str)
+        or not 1 <= len(client_msg_id) <= MAX_CLIENT_MSG_ID
+        or "\x00" in client_msg_id  # PostgreSQL text cannot hold NUL
+    ):
         raise BadRequest(f"client_msg_id must be a string of 1 to {MAX_CLIENT_MSG_ID} characters")
     return client_msg_id
 
@@ -129,42 +132,10 @@ async def post(
     origin names the connection that sent it, so that fan-out can skip it (it gets the ack)."""
     client_msg_id = check_client_msg_id(client_msg_id)
     text = clean_body(body, max_chars=domain.settings.max_body_chars)
-    try:
-        async with domain.db.write() as session:
-            existing = await _find_by_client_id(session, room_id, sender.id, client_msg_id)
-            if existing is not None:
-                return Posted(message_view(existing), duplicate=True)
-            room = await access.load_room(session, room_id)
-            member = await access.active_membership(session, room_id, sender.id)
-            if not access.can_post(sender, room, member):
-                raise Forbidden("you cannot post in this room")
-            message = await insert_message(
-                session, room_id=room_id, sender=sender, body=text, client_msg_id=client_msg_id
-            )
-            view = message_view(message)
-    except IntegrityError:
-        # The same client_msg_id raced in on another connection and won: answer with its ack.
-        async with domain.db.read() as session:
-            existing = await _find_by_client_id(session, room_id, sender.id, client_msg_id)
-        if existing is None:
-            raise
-        return Posted(message_view(existing), duplicate=True)
-    await domain.events.message_stored(view, origin=origin)
-    return Posted(view, duplicate=False)
-
-
-async def _find_by_client_id(
-    session: AsyncSession, room_id: str, sender_id: str, client_msg_id: str
-) -> Message | None:
-    return (
-        await session.execute(
-            select(Message).where(
-                Message.room_id == room_id,
-                Message.sender_id == sender_id,
-                Message.client_msg_id == client_msg_id,
-            )
-        )
-    ).scalar_one_or_none()
+    view, duplicate = await domain.writer.submit(
+        sender=sender, room_id=room_id, client_msg_id=client_msg_id, body=text, origin=origin
+    )
+    return Posted(view, duplicate=duplicate)
 
 
 async def history(
@@ -179,7 +150,15 @@ async def history(
         member = await access.active_membership(session, room_id, reader.id)
         if not access.can_read(reader, room, member):
             raise Forbidden("you cannot read this room")
-        rows = await messages_after(session, room_id=room_id, after_seq=after_seq, limit=limit)
+        # A participant's blocks hide the blocked people's messages from them, and only them.
+        hidden = (
+            select(Block.blocked_id).where(Block.blocker_id == reader.id)
+            if reader.is_participant
+            else None
+        )
+        rows = await messages_after(
+            session, room_id=room_id, after_seq=after_seq, limit=limit, hidden_senders=hidden
+        )
         if reader.is_staff:
             audit.record(
                 session,
@@ -193,15 +172,14 @@ async def history(
 
 
 async def messages_after(
-    session: AsyncSession, *, room_id: str, after_seq: int, limit: int
+    session: AsyncSession,
+    *,
+    room_id: str,
+    after_seq: int,
+    limit: int,
+    hidden_senders: Select[Any] | None = None,
 ) -> list[Message]:
-    return list(
-        (
-            await session.execute(
-                select(Message)
-                .where(Message.room_id == room_id, Message.seq > after_seq)
-                .order_by(Message.seq)
-                .limit(limit)
-            )
-        ).scalars()
-    )
+    query = select(Message).where(Message.room_id == room_id, Message.seq > after_seq)
+    if hidden_senders is not None:
+        query = query.where(Message.sender_id.not_in(hidden_senders))
+    return list((await session.execute(query.order_by(Message.seq).limit(limit))).scalars())

@@ -1,22 +1,60 @@
-"""The peer workers' queue: most urgent first (crisis, elevated, then longest waiting)."""
+"""The peer workers' queue: most urgent first (crisis, elevated, then longest waiting), and,
+for each peer worker, the rooms that match their profile offered before the others."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 
 from app.domain.context import Domain
 from app.domain.errors import Forbidden
 from app.domain.identity import Principal
 from app.domain.messages import iso
-from app.storage.models import Room
+from app.storage.models import Participant, Room, User, utcnow
 
 RISK_RANK = {"crisis": 0, "elevated": 1, "none": 2}
 
 
-def room_entry(room: Room) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True, slots=True)
+class Profile:
+    topics: frozenset[str]
+    languages: frozenset[str]
+    experience: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    score: int
+    reasons: tuple[str, ...]
+
+
+def match(profile: Profile, room: Room, participant_topics: list[str]) -> Match:
+    """Why this worker suits this room. Language counts most (they must understand each
+    other), then the topic asked about, then lived experience of the participant's topics."""
+    reasons: list[str] = []
+    score = 0
+    if room.language and room.language.split("-")[0] in {
+        lang.split("-")[0] for lang in profile.languages
+    }:
+        score += 4
+        reasons.append(f"speaks {room.language}")
+    topics = {room.topic} if room.topic else set()
+    topics |= set(participant_topics)
+    shared = sorted(t for t in topics if t in profile.topics)
+    if shared:
+        score += 2 * len(shared)
+        reasons.append("topic: " + ", ".join(shared))
+    lived = sorted(t for t in topics if t in profile.experience)
+    if lived:
+        score += len(lived)
+        reasons.append("lived experience: " + ", ".join(lived))
+    return Match(score, tuple(reasons))
+
+
+def room_entry(room: Room, found: Match | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "room_id": room.id,
         "kind": room.kind,
         "status": room.status,
@@ -27,21 +65,44 @@ def room_entry(room: Room) -> dict[str, Any]:
         "risk": {"level": room.risk_level, "score": room.risk_score},
         "sentiment": {"last": room.last_sentiment, "trend": room.sentiment_trend},
     }
+    if found is not None:
+        entry["match"] = {"score": found.score, "reasons": list(found.reasons)}
+    return entry
 
 
 async def list_queue(domain: Domain, *, viewer: Principal) -> list[dict[str, Any]]:
     """Peer workers see waiting requests and their own conversations; oversight sees all open."""
     if not viewer.is_staff:
         raise Forbidden("only staff can see the queue")
-    risk_rank = case((Room.risk_level == "crisis", 0), (Room.risk_level == "elevated", 1), else_=2)
-    status_rank = case((Room.status == "waiting", 0), else_=1)
     query = (
-        select(Room)
+        select(Room, Participant.topics)
+        .outerjoin(Participant, Participant.id == Room.created_by)
         .where(Room.kind == "one_to_one", Room.status != "closed")
-        .order_by(risk_rank, status_rank, Room.waiting_since, Room.id)
     )
     if not viewer.has_oversight:
         query = query.where(or_(Room.status == "waiting", Room.assigned_to == viewer.id))
     async with domain.db.read() as session:
-        rooms = (await session.execute(query)).scalars().all()
-    return [room_entry(room) for room in rooms]
+        rows = (await session.execute(query)).all()
+        profile = None
+        if viewer.role == "peer_worker":
+            user = await session.get(User, viewer.id)
+            if user is not None:
+                profile = Profile(
+                    frozenset(user.topics or ()),
+                    frozenset(user.languages or ()),
+                    frozenset(user.experience_tags or ()),
+                )
+    never = utcnow()
+    entries = []
+    for room, topics in rows:
+        found = match(profile, room, list(topics or ())) if profile is not None else None
+        key = (
+            RISK_RANK.get(room.risk_level, 2),
+            0 if room.status == "waiting" else 1,
+            -(found.score if found else 0),
+            room.waiting_since or never,
+            room.id,
+        )
+        entries.append((key, room_entry(room, found)))
+    entries.sort(key=lambda pair: pair[0])
+    return [entry for _, entry in entries]

@@ -414,3 +414,30 @@ async def join(
     if notice is not None:
         await domain.events.message_stored(message_view(notice))
     return Joined(room_id, last_seq, room.kind, room.status, silent=role in (None, "observer"))
+
+
+async def leave(domain: Domain, *, participant: Principal, room_id: str) -> Room:
+    """A participant ends their own conversation: a waiting request is withdrawn, an active
+    one closes, and their supporter is told in plain words. Groups are simply left."""
+    _require(participant, "participant")
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id, for_update=True)
+        if await access.active_membership(session, room_id, participant.id) is None:
+            raise Forbidden("you are not in this room")
+        if room.kind == "group":
+            await _leave(session, room_id=room_id, member_id=participant.id)
+            return room
+        if room.status == "closed":
+            return room
+        body = (
+            "The request for support was withdrawn."
+            if room.status == "waiting"
+            else f"{participant.handle} has left the conversation."
+        )
+        room.status = "closed"
+        room.closed_at = utcnow()
+        room.closed_by = participant.id
+        notice = await insert_system_message(session, room_id=room_id, body=body)
+    await _announce(domain, Announced(room_id, [message_view(notice)]))
+    await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+    return room

@@ -221,3 +221,61 @@ class AuditEntry(Base):
     room_id: Mapped[str | None] = mapped_column(String(40), index=True)
     target_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Block(Base):
+    """A participant's choice not to see another participant: applied at fan-out and in history
+    for the blocker only. Kept until either person deletes their data."""
+
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    blocker_id: Mapped[str] = mapped_column(String(40), index=True)
+    blocked_id: Mapped[str] = mapped_column(String(40), index=True)
+    room_id: Mapped[str | None] = mapped_column(String(40))  # where it was asked, for the record
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("blocker_id", "blocked_id", name="uq_blocks_pair"),)
+
+
+class Report(Base):
+    """A participant's report of a message, for the room's moderators to look at."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    message_sender_id: Mapped[str] = mapped_column(String(40))
+    reported_by: Mapped[str] = mapped_column(String(40), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(40))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("room_id", "seq", "reported_by", name="uq_reports_message_reporter"),
+        Index("ix_reports_status_created", "status", "created_at"),
+    )
+
+
+class CheckIn(Base):
+    """How a participant felt at the start or end of a conversation (1 to 5), optionally with a
+    short comment. One per phase per participant per room: a second one replaces the first."""
+
+    __tablename__ = "checkins"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[str] = mapped_column(String(40), index=True)
+    phase: Mapped[str] = mapped_column(String(8))  # start | end
+    mood: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "room_id", "participant_id", "phase", name="uq_checkins_room_participant_phase"
+        ),
+    )

@@ -54,6 +54,11 @@ class Connection:
         self._closing = asyncio.Event()
         self._on_slow = on_slow
         self.last_typing: dict[str, float] = {}
+        self.blocked: set[str] = set()
+        """Senders this participant has blocked: their messages and typing are not sent here."""
+
+    def sees(self, sender_id: object) -> bool:
+        return sender_id not in self.blocked
 
     @property
     def is_staff(self) -> bool:
@@ -64,7 +69,7 @@ class Connection:
     def push(self, frame: str) -> None:
         """Queue a frame without waiting. A client that cannot keep up is closed with a code
         that tells it to reconnect and resume; nothing is lost, since storage has it all."""
-        if self._closing.is_set():
+        if self._closing.is_set() or not frame:  # "" stands for a message hidden by a block
             return
         try:
             self._queue.put_nowait(frame)
@@ -74,7 +79,7 @@ class Connection:
 
     async def push_waiting(self, frame: str) -> None:
         """For replays, which may be long: wait for room instead of dropping the client."""
-        if not self._closing.is_set():
+        if not self._closing.is_set() and frame:
             await self._queue.put(frame)
 
     def close(self, code: int, reason: str = "") -> None:
@@ -131,5 +136,21 @@ class Connection:
         for seq in [s for s in cursor.pending if s < cursor.next_seq]:
             del cursor.pending[seq]
         while cursor.next_seq in cursor.pending:
-            self.push(cursor.pending.pop(cursor.next_seq))
+            frame = cursor.pending.pop(cursor.next_seq)
+            if frame:  # "" marks this client's own message: it had the ack instead
+                self.push(frame)
             cursor.next_seq += 1
+
+    def passed_own(self, room_id: str, seq: int) -> bool:
+        """This client sent `seq` and got its ack: move past it without delivering it, now or,
+        if earlier messages are still on their way, when they have arrived. True when those
+        are awaited (the caller has storage fill the gap should they not come)."""
+        cursor = self.rooms.get(room_id)
+        if cursor is None or seq < cursor.next_seq:
+            return False
+        if seq == cursor.next_seq and not cursor.replaying:
+            cursor.next_seq += 1
+            self.drain(cursor)
+            return False
+        cursor.pending[seq] = ""
+        return not cursor.replaying

@@ -44,7 +44,7 @@ def parse(text: str) -> dict[str, Any]:
 
 def room_id_of(frame: dict[str, Any]) -> str:
     room_id = frame.get("room_id")
-    if not isinstance(room_id, str) or not 1 <= len(room_id) <= 64:
+    if not isinstance(room_id, str) or not 1 <= len(room_id) <= 64 or "\x00" in room_id:
         raise FrameError("bad_request", "room_id must be a room id string")
     return room_id
 
@@ -100,3 +100,17 @@ def staff_queue_update(rooms: list[dict[str, Any]]) -> str:
 
 def staff_alert(alert: dict[str, Any], *, resent: bool = False) -> str:
     return encode({"type": "alert", "alert": alert, **({"resent": True} if resent else {})})
+
+
+def staff_report(event: dict[str, Any]) -> str:
+    """A participant reported a message: moderators joined to the room decide what to do."""
+    return encode(
+        {
+            "type": "report",
+            "room_id": event["room_id"],
+            "seq": event.get("seq"),
+            "reason": event.get("reason"),
+            "reported_by": event.get("reported_by"),
+            **({"report_id": event["report_id"]} if "report_id" in event else {}),
+        }
+    )

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.domain import messages, rooms
+from app.domain import messages, moderation, rooms
 from app.domain.errors import DomainError
 from app.ws import frames
 from app.ws.connection import Connection
@@ -22,6 +22,9 @@ async def on_join(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:
     watch = frame.get("watch")
     if watch is not None and not isinstance(watch, bool):
         raise frames.FrameError("bad_request", "watch must be true or false")
+    if conn.principal.is_participant:
+        # Read afresh on each join (a block made on another node applies from here on).
+        conn.blocked = await moderation.blocked_by(hub.domain, conn.principal.id)
     await hub.join(
         conn,
         room_id,
@@ -64,10 +67,8 @@ async def on_send(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:
         )
     )
     # The sender's own cursor moves past its message, so a resume after it does not repeat it.
-    cursor = conn.rooms.get(room_id)
-    if cursor is not None and not cursor.replaying and message["seq"] == cursor.next_seq:
-        cursor.next_seq += 1
-        conn.drain(cursor)
+    if conn.passed_own(room_id, message["seq"]):
+        hub.fill_gap_later(conn, room_id)
 
 
 async def on_typing(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:
@@ -82,8 +83,10 @@ async def on_typing(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:
         return
     conn.last_typing[room_id] = now
     await hub.domain.events.room(
-        room_id, {"event": "typing", "handle": conn.principal.handle, "origin": conn.id}
-    )
+        room_id,
+        {"event": "typing", "handle": conn.principal.handle, "origin": conn.id,
+         "sender_id": conn.principal.id},
+    )  # fmt: skip
 
 
 async def on_leave(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:

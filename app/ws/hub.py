@@ -52,7 +52,9 @@ class Hub:
 
     async def start(self) -> None:
         self._subs.append(await self.bus.subscribe(QUEUE_CHANNEL, self._on_queue_event))
-        self._subs.append(await self.bus.subscribe(ALERTS_CHANNEL, self._on_alert_event))
+        self._subs.append(
+            await self.bus.subscribe(ALERTS_CHANNEL, self._on_alert_event, durable=True)
+        )
         self.bus.on_reconnect(self.catch_up)
         self._sweeper = asyncio.create_task(self._sweep_presence(), name="presence-sweeper")
 
@@ -176,7 +178,8 @@ class Hub:
             if not rows:
                 break
             for row in rows:
-                await conn.push_waiting(frames.message(message_service.message_view(row)))
+                if conn.sees(row.sender_id):
+                    await conn.push_waiting(frames.message(message_service.message_view(row)))
                 position = row.seq
             cursor.next_seq = position + 1
 
@@ -205,13 +208,15 @@ class Hub:
             view = event["message"]
             seq = int(view["seq"])
             frame = frames.message(view)
+            sender = view["sender"]["id"]
             for conn in list(members.values()):
-                if conn.id != origin and conn.offer(room_id, seq, frame):
+                shown = frame if conn.sees(sender) else ""  # still counted, so no gap opens
+                if conn.id != origin and conn.offer(room_id, seq, shown):
                     self.spawn(self._fill_gap(conn, room_id, delay=GAP_WAIT_SECONDS))
         elif kind == "typing":
             frame = frames.typing(room_id, str(event.get("handle", "")))
             for conn in list(members.values()):
-                if conn.id != origin:
+                if conn.id != origin and conn.sees(event.get("sender_id")):
                     conn.push(frame)
         elif kind == "presence_changed":
             if room_id not in self._presence_dirty:
@@ -222,10 +227,22 @@ class Hub:
             for conn in list(members.values()):
                 if conn.is_staff:
                     conn.push(frame)
+        elif kind == "report":
+            frame = frames.staff_report(event)
+            for conn in list(members.values()):
+                if conn.is_staff:
+                    conn.push(frame)
+        elif kind == "blocked":
+            for conn in list(members.values()):
+                if conn.principal.id == event.get("blocker_id"):
+                    conn.blocked.add(str(event.get("blocked_id")))
         elif kind == "room_closed":
             frame = frames.encode({"type": "room_closed", "room_id": room_id})
             for conn in list(members.values()):
                 conn.push(frame)
+
+    def fill_gap_later(self, conn: Connection, room_id: str) -> None:
+        self.spawn(self._fill_gap(conn, room_id, delay=GAP_WAIT_SECONDS))
 
     async def _fill_gap(self, conn: Connection, room_id: str, delay: float = 0.0) -> None:
         """Fetch from storage what the bus did not bring in time (or at all)."""
@@ -256,7 +273,9 @@ class Hub:
             )  # fmt: skip
         for row in rows:
             if row.seq == cursor.next_seq:
-                conn.push(frames.message(message_service.message_view(row)))
+                own = cursor.pending.pop(row.seq, None) == ""
+                if not own and conn.sees(row.sender_id):
+                    conn.push(frames.message(message_service.message_view(row)))
                 cursor.next_seq += 1
 
     async def catch_up(self) -> None:
@@ -274,6 +293,9 @@ class Hub:
             self._presence_dirty.add(room_id)
             self.spawn(self._refresh_presence(room_id))
         self._schedule_queue_refresh()
+        # Alerts raised elsewhere while the bus was away are in storage: send every open one.
+        for conn in list(self.alert_watchers.values()):
+            await self._send_open_alerts(conn)
 
     # presence
 
@@ -334,6 +356,9 @@ class Hub:
     async def watch_alerts(self, conn: Connection) -> None:
         """Every open alert at once, then live ones: a supervisor who was away misses none."""
         self.alert_watchers[conn.id] = conn
+        await self._send_open_alerts(conn)
+
+    async def _send_open_alerts(self, conn: Connection) -> None:
         for status in ("acknowledged", "open"):
             found = await alert_service.list_alerts(
                 self.domain, viewer=conn.principal, status=status, limit=1000

@@ -9,10 +9,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+)
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 TIMEOUT_MS = 10_000
 
 
@@ -29,7 +36,7 @@ class Person:
 
 
 async def open_person(
-    browser: Browser, base_url: str, path: str = "/", viewport: dict[str, int] | None = None,
+    browser: Browser, base_url: str, path: str = "/", viewport: ViewportSize | None = None,
     **context_args: Any,
 ) -> Person:  # fmt: skip
     context = await browser.new_context(
@@ -61,7 +68,7 @@ async def start_anonymously(page: Page) -> str:
 
 
 async def request_support(page: Page, topic_label: str, note: str = "") -> None:
-    await page.get_by_text(topic_label, exact=True).click()
+    await page.get_by_role("radio", name=topic_label).check()
     if note:
         await page.get_by_label(re.compile("Anything you'd like your supporter to know")).fill(note)
     await page.get_by_role("button", name="Talk one-to-one").click()
@@ -105,6 +112,22 @@ async def claim_first_waiting(page: Page, topic_words: str) -> None:
     item = page.locator(".queue-item", has_text=topic_words).first
     await item.get_by_role("button", name=re.compile("^Claim")).click()
     await expect(page.locator(".room-tab[aria-selected=true]")).to_be_visible()
+
+
+async def claim(page: Page, room_id: str) -> None:
+    item = page.locator(f'.queue-item[data-room-id="{room_id}"]')
+    await item.get_by_role("button", name=re.compile("^Claim")).click()
+    await expect(page.locator(f'.room-tab[aria-controls="panel-{room_id}"]')).to_have_attribute(
+        "aria-selected", "true"
+    )
+
+
+async def participant_room_id(page: Page) -> str:
+    room_id = await page.evaluate(
+        "() => JSON.parse(sessionStorage.getItem('peerchat.participant') || '{}').room_id || ''"
+    )
+    assert room_id, "the participant page has no room"
+    return str(room_id)
 
 
 async def wait_socket_ready(page: Page) -> None:

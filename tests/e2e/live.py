@@ -12,22 +12,19 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+import httpx
 from fastapi import FastAPI
 
 from app.domain import accounts
-from app.main import create_app
-from app.settings import Settings
-from app.storage.migrate import upgrade
-from app.web import mount_frontend
+from tests.support.server import migrate, node_settings, serve
 
 CHROMIUM = os.environ.get("PEERCHAT_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,26 +49,6 @@ def chromium_missing_reason() -> str | None:
     except ImportError:
         return "the playwright package is missing (pip install playwright)"
     return None
-
-
-def ensure_frontend(app: FastAPI) -> None:
-    """Mount the front end unless create_app already did."""
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/worker" not in paths:
-        mount_frontend(app)
-
-
-def e2e_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "dev_mode": True,
-        "secret_key": "e2e-secret-key-that-is-long-enough-0123456789abcdef",
-        "address_rate_limits": "off",
-        "model_enabled": False,
-        "log_level": "WARNING",
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 @dataclass
@@ -100,15 +77,6 @@ class LiveServer:
         return self.staff[username]
 
 
-def _server_class() -> type[uvicorn.Server]:
-    try:  # the project's server closes WebSockets with 1001 on shutdown, as the contract says
-        from app.server import Server
-
-        return Server
-    except ImportError:
-        return uvicorn.Server
-
-
 @asynccontextmanager
 async def live_server(
     port: int = 0, database_dir: Path | None = None, **overrides: Any
@@ -117,38 +85,70 @@ async def live_server(
     folder = Path(tempfile.mkdtemp(prefix="peerchat-e2e-")) if owned else database_dir
     assert folder is not None
     url = f"sqlite+aiosqlite:///{folder / 'e2e.db'}"
-    await asyncio.to_thread(upgrade, url)
-    app = create_app(e2e_settings(url, **overrides))
-    ensure_frontend(app)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    bound = sock.getsockname()[1]
-    server_class = _server_class()
-    config: dict[str, Any] = {"log_level": "warning", "lifespan": "on", "ws_max_size": 65536}
-    if server_class is uvicorn.Server:
-        server = uvicorn.Server(uvicorn.Config(app, **config))
-    else:
-        server = server_class(app, **config)  # type: ignore[call-arg]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(1000):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if not server.started:
-        if task.done():
-            task.result()
-        raise RuntimeError("the e2e server did not start")
+    await migrate(url)
     try:
-        yield LiveServer(app, f"http://127.0.0.1:{bound}")
+        async with serve(node_settings(url, **overrides), port=port) as running:
+            yield LiveServer(running.app, running.base_url)
     finally:
-        server.should_exit = True
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+async def wait_ready(base_url: str, timeout: float) -> None:
+    """Until GET /readyz answers 200 (database, bus and model ready)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        while time.monotonic() < deadline:
+            response = await http.get("/readyz")
+            if response.status_code == 200:
+                return
+            last = response.text
+            await asyncio.sleep(0.25)
+    raise TimeoutError(f"not ready within {timeout:.0f} s: {last}")
+
+
+class ModelServer:
+    """A live server with the real model, started in a background task (the model takes from
+    5 to 30 s to load) and awaited with wait(); its staff are kim (peer worker) and ria
+    (supervisor)."""
+
+    def __init__(self, ready_timeout: float = 150, **overrides: Any) -> None:
+        self.overrides = overrides
+        self.ready_timeout = ready_timeout
+        self._ready: asyncio.Future[LiveServer] | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._ready = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._run(), name="e2e-model-server")
+
+    async def _run(self) -> None:
+        assert self._ready is not None
         try:
-            await asyncio.wait_for(task, timeout=15)
-        finally:
-            sock.close()
-            if owned:
-                shutil.rmtree(folder, ignore_errors=True)
+            async with live_server(**self.overrides) as server:
+                await wait_ready(server.base_url, self.ready_timeout)
+                await server.add_staff("kim", "peer_worker", handle="Kim")
+                await server.add_staff("ria", "supervisor", handle="Ria")
+                self._ready.set_result(server)
+                await self._stop.wait()
+        except BaseException as exc:
+            if not self._ready.done():
+                self._ready.set_exception(
+                    exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+                )
+            if not isinstance(exc, Exception):
+                raise
+
+    async def wait(self) -> LiveServer:
+        assert self._ready is not None, "start() first"
+        return await asyncio.wait_for(asyncio.shield(self._ready), self.ready_timeout + 60)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, timeout=30)
 
 
 async def _serve_forever(port: int) -> None:

@@ -53,11 +53,11 @@ async def migrate(database_url: str) -> None:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
+async def serve(settings: Settings, *, port: int = 0) -> AsyncIterator[RunningServer]:
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = Server(app, log_level="warning", lifespan="on", ws_max_size=65536)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -1,0 +1,116 @@
+"""'Delete my data': a participant can leave and take their words with them.
+
+Message rows stay (with the body redacted and the scores cleared) so that every room keeps
+its gapless seq and the other people's side of the conversation still makes sense.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+
+from app.domain import audit, checkins
+from app.domain.context import Domain
+from app.domain.errors import Forbidden
+from app.domain.identity import Principal
+from app.domain.messages import insert_system_message, message_view
+from app.storage.models import (
+    Alert,
+    Block,
+    Membership,
+    Message,
+    Participant,
+    Report,
+    Room,
+    utcnow,
+)
+
+REDACTED_BODY = "(deleted by its author)"
+CLOSED_NOTICE = "The other person has left and deleted their messages. This conversation has ended."
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    redacted_messages: int
+    closed_rooms: list[str]
+
+
+async def delete_participant(domain: Domain, *, participant: Principal) -> Deleted:
+    """One transaction: redact, close, forget, audit. Then tell the rooms that closed."""
+    if not participant.is_participant:
+        raise Forbidden("only participants delete their data this way")
+    pid = participant.id
+    notices: list[dict[str, Any]] = []
+    async with domain.db.write() as session:
+        now = utcnow()
+        own = select(Message.room_id, Message.seq).where(Message.sender_id == pid)
+        written = [(room_id, seq) for room_id, seq in (await session.execute(own)).all()]
+        redacted = len(written)
+        await session.execute(
+            update(Message)
+            .where(Message.sender_id == pid)
+            .values(
+                body=REDACTED_BODY,
+                client_msg_id=None,
+                sentiment_label=None,
+                sentiment_score=None,
+                emotions=None,
+                risk_level=None,
+                risk_reasons=None,
+                # Marked as scored, so that monitoring never reads the redacted text.
+                scored_at=func.coalesce(Message.scored_at, now),
+            )
+        )
+        # Alert excerpts quote the message that raised them.
+        for room_id, seq in written:
+            await session.execute(
+                update(Alert)
+                .where(Alert.room_id == room_id, Alert.message_seq == seq)
+                .values(excerpt="")
+            )
+        await session.execute(update(Room).where(Room.created_by == pid).values(note=None))
+        await session.execute(update(Report).where(Report.reported_by == pid).values(reason=None))
+        await session.execute(
+            delete(Block).where(or_(Block.blocker_id == pid, Block.blocked_id == pid))
+        )
+        await checkins.forget_participant(session, participant_id=pid)
+        open_rooms = list(
+            (
+                await session.execute(
+                    select(Room)
+                    .join(Membership, Membership.room_id == Room.id)
+                    .where(
+                        Membership.member_id == pid,
+                        Membership.left_at.is_(None),
+                        Room.kind == "one_to_one",
+                        Room.status != "closed",
+                    )
+                    .with_for_update()
+                )
+            ).scalars()
+        )
+        for room in open_rooms:
+            room.status = "closed"
+            room.closed_at = now
+            room.closed_by = pid
+            notice = await insert_system_message(session, room_id=room.id, body=CLOSED_NOTICE)
+            notices.append(message_view(notice))
+        await session.execute(delete(Membership).where(Membership.member_id == pid))
+        await session.execute(delete(Participant).where(Participant.id == pid))
+        audit.record(
+            session,
+            actor=participant,
+            action="participant_data_deleted",
+            target_id=pid,
+            redacted_messages=redacted,
+            closed_rooms=[room.id for room in open_rooms],
+        )
+    closed = [room.id for room in open_rooms]
+    for message in notices:
+        await domain.events.message_stored(message)
+    for room_id in closed:
+        await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+        await domain.events.queue_changed(room_id)
+    return Deleted(redacted_messages=int(redacted or 0), closed_rooms=closed)

@@ -1,0 +1,169 @@
+"""Storing what the model said about messages, and what it means for their rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, select, update
+
+from app.domain.context import Domain
+from app.storage.models import Message, Room, utcnow
+
+RISK_RANK = {"none": 0, "elevated": 1, "crisis": 2}
+RISK_VALUE = {"none": 0.0, "elevated": 0.5, "crisis": 1.0}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRecord:
+    message_id: str
+    room_id: str
+    seq: int
+    sender_id: str
+    from_participant: bool
+    sentiment_label: str
+    sentiment_score: float
+    emotions: dict[str, float]
+    risk_level: str
+    risk_reasons: tuple[str, ...]
+    shift_detected: bool = False
+    shift_kind: str | None = None
+    shift_delta: float = 0.0
+
+    def room_risk_event(self) -> dict[str, Any]:
+        """The news staff get (never participants): see ws.frames.staff_room_risk."""
+        return {
+            "event": "room_risk",
+            "room_id": self.room_id,
+            "seq": self.seq,
+            "sentiment": {"label": self.sentiment_label, "score": self.sentiment_score},
+            "risk": {"level": self.risk_level, "reasons": list(self.risk_reasons)},
+            "shift": {
+                "detected": self.shift_detected,
+                "kind": self.shift_kind,
+                "delta": round(self.shift_delta, 4),
+            },
+            "emotions": self.emotions,
+        }
+
+
+def room_risk_score(level: str, sentiment: float | None) -> float:
+    """Orders rooms within a level: the risk level, or plain negativity when that is higher."""
+    negativity = max(0.0, -(sentiment or 0.0)) * 0.4
+    return round(max(RISK_VALUE.get(level, 0.0), negativity), 4)
+
+
+async def record(domain: Domain, records: list[ScoreRecord]) -> None:
+    """One transaction for a whole batch: scores onto messages, state onto rooms.
+
+    A room's risk level only rises here; it comes down when a supervisor resolves its alerts
+    (alerts.resolve), because a quieter message does not mean the danger has passed.
+    """
+    if not records:
+        return
+    now = utcnow()
+    async with domain.db.write() as session:
+        table = cast(Table, Message.__table__)  # Core executemany: one statement per batch
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                scored_at=now,
+                sentiment_label=bindparam("b_label"),
+                sentiment_score=bindparam("b_score"),
+                emotions=bindparam("b_emotions"),
+                risk_level=bindparam("b_level"),
+                risk_reasons=bindparam("b_reasons"),
+            ),
+            [
+                {
+                    "b_id": r.message_id,
+                    "b_label": r.sentiment_label,
+                    "b_score": r.sentiment_score,
+                    "b_emotions": r.emotions,
+                    "b_level": r.risk_level,
+                    "b_reasons": list(r.risk_reasons),
+                }
+                for r in records
+            ],
+        )
+        by_room: dict[str, list[ScoreRecord]] = {}
+        for r in records:
+            if r.from_participant:
+                by_room.setdefault(r.room_id, []).append(r)
+        if not by_room:
+            return
+        rooms = (await session.execute(select(Room).where(Room.id.in_(list(by_room))))).scalars()
+        for room in rooms:
+            for r in sorted(by_room[room.id], key=lambda x: x.seq):
+                if RISK_RANK[r.risk_level] > RISK_RANK.get(room.risk_level, 0):
+                    room.risk_level = r.risk_level
+                room.last_sentiment = r.sentiment_score
+                room.sentiment_trend = round(r.shift_delta, 4)
+            room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
+
+
+async def recent_participant_scores(
+    domain: Domain, *, room_id: str, sender_id: str, before_seq: int, limit: int = 50
+) -> list[float]:
+    """A participant's earlier scores in a room, oldest first, to rebuild their shift state."""
+    async with domain.db.read() as session:
+        rows = (
+            await session.execute(
+                select(Message.sentiment_score)
+                .where(
+                    Message.room_id == room_id,
+                    Message.sender_id == sender_id,
+                    Message.seq < before_seq,
+                    Message.sentiment_score.is_not(None),
+                )
+                .order_by(Message.seq.desc())
+                .limit(limit)
+            )
+        ).scalars()
+        return [float(s) for s in rows if s is not None][::-1]
+
+
+async def unscored(domain: Domain, *, older_than_seconds: float, limit: int) -> list[Message]:
+    """Messages that were stored but never scored (model down, node crashed mid-batch)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    async with domain.db.read() as session:
+        return list(
+            (
+                await session.execute(
+                    select(Message)
+                    .where(
+                        Message.scored_at.is_(None),
+                        Message.sender_role != "system",
+                        Message.sent_at <= cutoff,
+                    )
+                    .order_by(Message.sent_at)
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+
+
+async def count_unscored(domain: Domain) -> int:
+    async with domain.db.read() as session:
+        return int(
+            (
+                await session.execute(
+                    select(func.count())
+                    .select_from(Message)
+                    .where(Message.scored_at.is_(None), Message.sender_role != "system")
+                )
+            ).scalar_one()
+        )
+
+
+async def raise_room_level(domain: Domain, *, room_id: str, level: str) -> bool:
+    """Lift a room's level at once (a participant asked for help). True if it changed."""
+    async with domain.db.write() as session:
+        room = await session.get(Room, room_id)
+        if room is None or RISK_RANK[level] <= RISK_RANK.get(room.risk_level, 0):
+            return False
+        room.risk_level = level
+        room.risk_score = room_risk_score(level, room.last_sentiment)
+        return True

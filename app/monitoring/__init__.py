@@ -1,0 +1,1 @@
+"""Watching over conversations: every stored message scored, rooms and alerts kept current."""

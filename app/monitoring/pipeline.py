@@ -1,0 +1,209 @@
+"""Every stored message scored, off the send path; rooms, staff and supervisors told."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from app.domain import alerts, scores
+from app.domain.context import Domain
+from app.domain.scores import ScoreRecord
+from app.metrics import Metrics
+from app.monitoring.model_service import ModelService
+from app.monitoring.shift_tracker import ShiftTracker
+from app.storage.models import utcnow
+from nlp.types import MessageScore
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 64
+MAX_QUEUED = 20_000
+"""Past this the newest wait in storage and the backfill scores them: memory stays bounded."""
+BACKFILL_SECONDS = 5.0
+BACKFILL_AGE_SECONDS = 3.0
+"""Only messages this old are backfilled, so the node that stored one scores it first."""
+EXCERPT_CHARS = 280
+
+
+class ScoringPipeline:
+    def __init__(self, domain: Domain, model: ModelService, metrics: Metrics) -> None:
+        self.domain = domain
+        self.model = model
+        self.metrics = metrics
+        self.shifts = ShiftTracker(domain)
+        self._queue: deque[dict[str, Any]] = deque()
+        self._wake = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # the listener the domain was handed: never blocks, never awaits
+
+    def on_message_stored(self, message: dict[str, Any]) -> None:
+        if message["sender"]["role"] == "system" or self.model.status == "disabled":
+            return
+        if len(self._queue) >= MAX_QUEUED:
+            return  # stays unscored in storage; the backfill gets it
+        self._queue.append(message)
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self.model.status == "disabled":
+            return
+        self.model.on_ready(self._backfill_once)
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="scoring"),
+            asyncio.create_task(self._backfill_forever(), name="scoring-backfill"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _consume(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+            try:
+                await self.process(batch)
+            except Exception:
+                log.exception("scoring a batch of %d failed; they stay unscored", len(batch))
+
+    async def process(self, batch: list[dict[str, Any]]) -> None:
+        batch = [m for m in batch if m["message_id"] not in self._in_flight]
+        if not batch:
+            return
+        ids = {m["message_id"] for m in batch}
+        self._in_flight |= ids
+        try:
+            scorer = self.model.scorer
+            if scorer is None:
+                await self._lexicon_only(batch)
+                return
+            results = await asyncio.gather(
+                *(scorer.score(m["body"]) for m in batch), return_exceptions=True
+            )
+            scored = [
+                (m, r) for m, r in zip(batch, results, strict=True)
+                if isinstance(r, MessageScore)
+            ]  # fmt: skip
+            if len(scored) < len(batch):
+                log.warning("model failed on %d messages", len(batch) - len(scored))
+            await self._apply(scored)
+        finally:
+            self._in_flight -= ids
+
+    async def _apply(self, scored: list[tuple[dict[str, Any], MessageScore]]) -> None:
+        records = []
+        for message, score in scored:
+            from_participant = message["sender"]["role"] == "participant"
+            shift = None
+            if from_participant:
+                shift = await self.shifts.update(
+                    room_id=message["room_id"],
+                    sender_id=message["sender"]["id"],
+                    seq=message["seq"],
+                    score=score.sentiment.score,
+                )
+            records.append(
+                ScoreRecord(
+                    message_id=message["message_id"],
+                    room_id=message["room_id"],
+                    seq=message["seq"],
+                    sender_id=message["sender"]["id"],
+                    from_participant=from_participant,
+                    sentiment_label=score.sentiment.label,
+                    sentiment_score=score.sentiment.score,
+                    emotions=dict(score.emotions),
+                    risk_level=score.risk.level,
+                    risk_reasons=tuple(score.risk.reasons),
+                    shift_detected=bool(shift and shift.detected),
+                    shift_kind=shift.kind if shift else None,
+                    shift_delta=shift.delta if shift else 0.0,
+                )
+            )
+        await scores.record(self.domain, records)
+        now = utcnow()
+        for (message, _), record in zip(scored, records, strict=True):
+            self.metrics.messages_scored.inc()
+            self.metrics.scoring_seconds.observe(
+                (now - datetime.fromisoformat(message["sent_at"])).total_seconds()
+            )
+            if not record.from_participant:
+                continue
+            await self.domain.events.room_risk(record.room_id, record.room_risk_event())
+            await self._escalate(message, record)
+
+    async def _escalate(self, message: dict[str, Any], record: ScoreRecord) -> None:
+        excerpt = message["body"][:EXCERPT_CHARS]
+        if record.risk_level == "crisis":
+            reason = "crisis language: " + "; ".join(record.risk_reasons or ("model",))
+            await self._raise(record.room_id, "crisis", reason, excerpt, record.seq)
+        if record.shift_detected:
+            what = "a sudden drop" if record.shift_kind == "drop" else "a slow slide"
+            reason = f"emotional shift: {what} in mood (change {record.shift_delta:+.2f})"
+            await self._raise(record.room_id, "warning", reason, excerpt, record.seq)
+
+    async def _raise(
+        self, room_id: str, severity: str, reason: str, excerpt: str, seq: int
+    ) -> None:
+        raised = await alerts.raise_or_attach(
+            self.domain, room_id=room_id, severity=severity, reason=reason,
+            excerpt=excerpt, message_seq=seq,
+        )  # fmt: skip
+        if raised.created:
+            self.metrics.alerts_raised.labels(severity=severity).inc()
+
+    async def _lexicon_only(self, batch: list[dict[str, Any]]) -> None:
+        """The model is loading or failed: messages stay unscored (the backfill scores them
+        later), but crisis language still raises an alert now."""
+        for message in batch:
+            if message["sender"]["role"] != "participant":
+                continue
+            risk = self.model.lexicon_risk(message["body"])
+            if risk is not None and risk.level == "crisis":
+                reason = "crisis language (model unavailable): " + "; ".join(risk.reasons)
+                await self._raise(
+                    message["room_id"], "crisis", reason, message["body"][:EXCERPT_CHARS],
+                    message["seq"],
+                )  # fmt: skip
+                if await scores.raise_room_level(
+                    self.domain, room_id=message["room_id"], level="crisis"
+                ):
+                    await self.domain.events.queue_changed(message["room_id"])
+
+    # backfill: what was stored but not scored (model away, node crashed, queue full)
+
+    async def _backfill_forever(self) -> None:
+        while True:
+            await asyncio.sleep(BACKFILL_SECONDS)
+            try:
+                await self._backfill_once()
+            except Exception:
+                log.warning("backfill failed", exc_info=True)
+
+    async def _backfill_once(self) -> None:
+        waiting = await scores.count_unscored(self.domain)
+        self.metrics.messages_unscored.set(waiting)
+        if self.model.scorer is None or not waiting:
+            return
+        from app.domain.messages import message_view
+
+        for _ in range(50):  # bounded: a message the model keeps failing on cannot spin this
+            rows = await scores.unscored(
+                self.domain, older_than_seconds=BACKFILL_AGE_SECONDS, limit=MAX_BATCH
+            )
+            fresh = [message_view(r) for r in rows if r.id not in self._in_flight]
+            if not fresh:
+                break
+            await self.process(fresh)
+            if len(rows) < MAX_BATCH:
+                break
+        self.metrics.messages_unscored.set(await scores.count_unscored(self.domain))

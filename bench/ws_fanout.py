@@ -1,0 +1,179 @@
+"""WebSocket fan-out: peerchat side by side with a bare `websockets` server and a python-socketio
+server, same workload, same run.
+
+    python -m bench.ws_fanout            # full: several offered loads, 2 rounds
+    python -m bench.ws_fanout --quick    # about a minute: full speed and 1,000 msg/s
+
+Clients: half in group rooms of 10, half in one-to-one rooms (participant + peer worker
+connection). Each send carries its monotonic send time in the body; receivers (in separate
+load-generator processes) compute send-to-receipt latency. "full" = every client sends its
+next message as soon as the previous one is acked (closed loop); "rate" = a fixed total rate
+spread round-robin over all clients (open loop).
+
+peerchat runs as a real `peerchat serve` subprocess on its embedded defaults (SQLite in a
+temporary folder), storage and scoring on (started only once /readyz is 200, model loaded),
+address limits off and per-connection limits raised for the load test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
+from bench.common import LoadSpec, RunSummary
+
+OUT = common.ROOT / "docs" / "benchmarks"
+
+
+def wait_idle(pid: int, limit: float = 30.0, below: float = 0.15) -> float:
+    """Let a server finish background work (scoring backlog) before the next server's run."""
+    sampler = common.ProcSampler(pid)
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        sampler.start()
+        time.sleep(1.0)
+        cores, _ = sampler.stop()
+        if cores < below:
+            break
+    return time.monotonic() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="one round, 1,000 msg/s and full speed")
+    p.add_argument("--clients", type=int, default=1000)
+    p.add_argument("--rates", default="250,500,1000,1500,2000", help="offered msg/s levels")
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    p.add_argument("--warmup", type=float, default=2.0)
+    p.add_argument("--rounds", type=int, default=2, help="rounds of the whole comparison")
+    p.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    p.add_argument("--servers", default="bare_ws,socketio,peerchat")
+    p.add_argument("--no-deflate", action="store_true", help="clients don't offer compression")
+    p.add_argument("--no-full", action="store_true", help="skip the full-speed runs")
+    p.add_argument("--env", action="append", default=[], help="extra PEERCHAT_X=Y for peerchat")
+    p.add_argument("--json", default=None, help="write results here (default docs/benchmarks/)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.rates, args.duration, args.warmup, args.rounds = "1000", 4.0, 1.0, 1
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    common.raise_nofile()
+    common.print_machine()
+    print(f"# workload: {args.clients} clients, half in groups of 10, half one-to-one; "
+          f"{args.procs} generator processes; deflate offered: {not args.no_deflate}")  # fmt: skip
+
+    procs: dict[str, common.ServerProc] = {}
+    workloads: dict[str, list[common.Client]] = {}
+    summaries: list[RunSummary] = []
+    try:
+        t = time.monotonic()
+        for name in servers:
+            if name == "peerchat":
+                extra = dict(kv.split("=", 1) for kv in args.env)
+                server = common.start_peerchat(
+                    staff=[(f"bench-worker-{i}", "peer_worker") for i in range(4)],
+                    env_extra=extra,
+                )
+                procs[name] = server
+                workloads[name] = asyncio.run(
+                    common.setup_workload(
+                        server.http, args.clients,
+                        workers=[f"bench-worker-{i}" for i in range(4)],
+                    )
+                )  # fmt: skip
+            else:
+                procs[name] = common.start_baseline(name)
+                workloads[name] = common.baseline_workload(args.clients)
+        print(f"# servers up and workload set up in {time.monotonic() - t:.1f}s")
+        levels: list[tuple[str, float]] = ([] if args.no_full else [("full", 0.0)]) + [
+            ("rate", r) for r in rates
+        ]
+        for rnd in range(args.rounds):
+            for mode, rate in levels:
+                for name in servers:
+                    server = procs[name]
+                    for other in procs.values():
+                        if other is not server:
+                            wait_idle(other.popen.pid)
+                    spec = LoadSpec(
+                        url=server.ws_url,
+                        protocol="socketio" if name == "socketio" else "peerchat",
+                        mode=mode, rate=rate, warmup=args.warmup, duration=args.duration,
+                        drain=1.5 if args.quick else 2.0, deflate=not args.no_deflate,
+                    )  # fmt: skip
+                    s = common.run_load(name, spec, workloads[name], server.popen.pid, args.procs)
+                    summaries.append(s)
+                    print(common.table([s.row()]).splitlines()[-1] + f"  (round {rnd + 1})",
+                          flush=True)  # fmt: skip
+    finally:
+        for server in procs.values():
+            server.stop()
+
+    rows = [s.row() for s in summaries]
+    print()
+    print(common.table(rows, "## every run"))
+    # Ratios per level: best of rounds (median would need >= 3 rounds).
+    ratio_rows = []
+    for mode, rate in [("full", 0.0)] + [("rate", r) for r in rates]:
+        best: dict[str, RunSummary] = {}
+        for s in summaries:
+            if s.mode == mode and (mode == "full" or s.offered == rate):
+                cur = best.get(s.label)
+                if cur is None or s.deliveries_per_s > cur.deliveries_per_s:
+                    best[s.label] = s
+        if "peerchat" not in best:
+            continue
+        pc = best["peerchat"]
+        row = {"mode": mode, "offered msg/s": rate if mode == "rate" else float("nan"),
+               "peerchat deliveries/s": pc.deliveries_per_s, "peerchat p99 ms": pc.p99_ms}  # fmt: skip
+        for base in ("bare_ws", "socketio"):
+            if base in best:
+                b = best[base]
+                row[f"{base} deliveries/s"] = b.deliveries_per_s
+                row[f"{base} p99 ms"] = b.p99_ms
+                row[f"peerchat/{base}"] = pc.deliveries_per_s / max(1e-9, b.deliveries_per_s)
+        ratio_rows.append(row)
+    print(common.table(ratio_rows, "## peerchat against the baselines (best of rounds)"))
+    targets = []
+    full = [r for r in ratio_rows if r["mode"] == "full"]
+    if full:
+        f = full[0]
+        if "peerchat/bare_ws" in f:
+            targets.append(("full-speed deliveries >= 0.5x bare websockets",
+                            f"{f['peerchat/bare_ws']:.2f}x", f["peerchat/bare_ws"] >= 0.5))  # fmt: skip
+        if "peerchat/socketio" in f:
+            targets.append(("full-speed deliveries >= 1.0x python-socketio",
+                            f"{f['peerchat/socketio']:.2f}x", f["peerchat/socketio"] >= 1.0))  # fmt: skip
+    at1000 = [s for s in summaries if s.label == "peerchat" and s.mode == "rate" and s.offered == 1000]
+    if at1000:
+        p99 = min(s.p99_ms for s in at1000)
+        targets.append(("p99 <= 50 ms at 1,000 msg/s over 1,000 clients", f"{p99:.1f} ms", p99 <= 50))
+    if targets:
+        print(common.table(
+            [{"target": a, "measured": b, "met": "yes" if c else "NO"} for a, b, c in targets],
+            "## targets",
+        ))  # fmt: skip
+    out = Path(args.json) if args.json else OUT / ("ws_fanout_quick.json" if args.quick else "ws_fanout.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "machine": common.machine(),
+        "argv": sys.argv,
+        "runs": [{**s.row(), "latency_sample_ms": [x * 1000 for x in s.latencies[:: max(1, len(s.latencies) // 2000)]]}
+                 for s in summaries],
+    }  # fmt: skip
+    out.write_text(json.dumps(payload, indent=1, default=str))
+    print(f"# results written to {os.path.relpath(out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

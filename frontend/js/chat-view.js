@@ -1,0 +1,241 @@
+// A conversation on screen: the message log, "sending" bubbles, typing and presence, and the
+// composer. Shared by all three pages; the page decides what a message means, this draws it.
+
+import { clock, h } from "./dom.js";
+
+const ROLE_LABEL = {
+  peer_worker: "peer supporter",
+  supervisor: "supervisor",
+  admin: "supervisor",
+  participant: "",
+  system: "",
+};
+
+export class ChatView {
+  /**
+   * @param {HTMLElement} root  an element to fill
+   * @param {object} options
+   * @param {() => string|null} options.me  the viewer's own id
+   * @param {boolean} [options.staff]  show roles of everyone (staff views)
+   * @param {string} [options.label]  accessible name of the log
+   * @param {(message: object) => Node|null} [options.messageActions]  a menu for others' messages
+   */
+  constructor(root, { me, staff = false, label = "Messages", messageActions = null }) {
+    this.me = me;
+    this.staff = staff;
+    this.messageActions = messageActions; // (message) => Node|null: a per-message menu
+    this.root = root;
+    root.classList.add("chat");
+    this.intro = h("div", { class: "chat-intro" });
+    this.log = h("ol", {
+      class: "messages",
+      role: "log",
+      "aria-live": "polite",
+      "aria-relevant": "additions",
+      "aria-label": label,
+      tabindex: "0",
+    });
+    this.scroller = h("div", { class: "messages-scroll" }, this.intro, this.log);
+    this.typingLine = h("p", { class: "typing", "aria-live": "off" });
+    this.presenceLine = h("p", { class: "presence" });
+    root.append(this.presenceLine, this.scroller, this.typingLine);
+    this.bySeq = new Map();
+    this.pendingById = new Map();
+    this.typingTimer = 0;
+  }
+
+  nearBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
+  }
+
+  scrollToEnd(force = false) {
+    if (force || this.nearBottom()) this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  setIntro(...nodes) {
+    this.intro.replaceChildren(...nodes);
+  }
+
+  /** Add a stored message; a second copy of the same seq is ignored. */
+  addMessage(message) {
+    if (typeof message.seq !== "number" || this.bySeq.has(message.seq)) return false;
+    const follow = this.nearBottom();
+    const pending = message.client_msg_id && this.pendingById.get(message.client_msg_id);
+    if (pending) {
+      pending.remove();
+      this.pendingById.delete(message.client_msg_id);
+    }
+    const el = this.bubble(message);
+    this.bySeq.set(message.seq, el);
+    // Insert in seq order: a gap filled late lands where it belongs.
+    let before = null;
+    for (const item of this.log.children) {
+      const seq = Number(item.dataset.seq);
+      if (item.dataset.seq && seq > message.seq) {
+        before = item;
+        break;
+      }
+      if (!item.dataset.seq) {
+        before = item; // pending bubbles stay last
+        break;
+      }
+    }
+    this.log.insertBefore(el, before);
+    if (follow || this.isMine(message)) this.scrollToEnd(true);
+    if (!this.isMine(message) && message.sender?.role !== "system") this.hideTyping();
+    return true;
+  }
+
+  /** Show a message we sent that has no ack yet. */
+  addPending(entry, handle) {
+    if (this.pendingById.has(entry.client_msg_id)) return;
+    const el = this.bubble(
+      {
+        client_msg_id: entry.client_msg_id,
+        sender: { id: this.me(), handle, role: "" },
+        body: entry.body,
+        sent_at: entry.queued_at,
+      },
+      "pending",
+    );
+    this.pendingById.set(entry.client_msg_id, el);
+    this.log.append(el);
+    this.scrollToEnd(true);
+  }
+
+  /** The server stored our message: the bubble gets its seq and loses "sending". */
+  ack({ client_msg_id: id, seq, message_id: messageId, body }, handle) {
+    const el = this.pendingById.get(id);
+    this.pendingById.delete(id);
+    if (this.bySeq.has(seq)) {
+      el?.remove(); // already shown (e.g. read from history)
+      return;
+    }
+    if (el) el.remove();
+    this.addMessage({
+      seq,
+      message_id: messageId,
+      client_msg_id: id,
+      sender: { id: this.me(), handle, role: "" },
+      body: body ?? el?.querySelector(".body")?.textContent ?? "",
+      sent_at: new Date().toISOString(),
+    });
+  }
+
+  fail(entry, reason) {
+    const el = this.pendingById.get(entry.client_msg_id);
+    if (!el) return;
+    el.classList.add("failed");
+    el.querySelector(".status").textContent = `Not sent: ${reason}`;
+  }
+
+  isMine(message) {
+    return Boolean(message.sender && message.sender.id && message.sender.id === this.me());
+  }
+
+  bubble(message, state = "sent") {
+    const role = message.sender?.role || "";
+    if (role === "system") {
+      return h(
+        "li",
+        { class: "msg system", dataset: { seq: String(message.seq) } },
+        h("p", { class: "body", text: message.body }),
+      );
+    }
+    const mine = this.isMine(message);
+    const who = mine ? "You" : message.sender?.handle || "Someone";
+    const roleLabel = ROLE_LABEL[role] ?? role.replace("_", " ");
+    const dataset = message.seq ? { seq: String(message.seq) } : {};
+    if (message.client_msg_id) dataset.clientMsgId = message.client_msg_id;
+    if (message.sender?.id && !mine) dataset.senderId = message.sender.id;
+    // Only "sending" is worth saying; a quiet log reads calmer than "Sent" under every line.
+    const status = state === "pending" ? "Sending…" : "";
+    return h(
+      "li",
+      { class: `msg ${mine ? "mine" : "theirs"} ${state}`, dataset },
+      h(
+        "p",
+        { class: "meta" },
+        h("span", { class: "who", text: who }),
+        roleLabel && !mine ? h("span", { class: "role", text: roleLabel }) : null,
+        h("time", { datetime: message.sent_at || "", text: clock(message.sent_at) }),
+      ),
+      h("p", { class: "body", text: message.body }),
+      mine ? h("p", { class: "status", text: status }) : null,
+      !mine && message.seq && this.messageActions ? this.messageActions(message) : null,
+    );
+  }
+
+  /** Take a sender's messages off the screen (the viewer blocked them). */
+  removeFrom(senderId) {
+    for (const item of [...this.log.querySelectorAll(`.msg[data-sender-id]`)]) {
+      if (item.dataset.senderId === senderId) item.remove();
+    }
+  }
+
+  showTyping(handle) {
+    this.typingLine.textContent = `${handle} is typing…`;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.hideTyping(), 4000);
+  }
+
+  hideTyping() {
+    clearTimeout(this.typingTimer);
+    this.typingLine.textContent = "";
+  }
+
+  setPresence(text) {
+    this.presenceLine.textContent = text;
+  }
+
+  count() {
+    return this.bySeq.size;
+  }
+
+  lastSeq() {
+    let max = 0;
+    for (const seq of this.bySeq.keys()) max = Math.max(max, seq);
+    return max;
+  }
+}
+
+/**
+ * Wire a composer form: Enter sends, Shift+Enter adds a line, typing is reported (throttled by
+ * the socket). Returns {setEnabled(bool, reason?)}.
+ */
+export function bindComposer(form, { onSend, onTyping = () => {}, maxChars = 4000 }) {
+  const input = form.querySelector("textarea");
+  const button = form.querySelector("button[type=submit]");
+  const hint = form.querySelector(".composer-hint");
+  input.maxLength = maxChars;
+  const submit = () => {
+    const body = input.value.trim();
+    if (!body || input.disabled) return;
+    onSend(body);
+    input.value = "";
+    input.style.height = ""; // back to one line after a long message
+    input.focus();
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener("input", () => {
+    if (input.value.trim()) onTyping();
+  });
+  return {
+    input,
+    setEnabled(enabled, reason = "") {
+      input.disabled = !enabled;
+      button.disabled = !enabled;
+      if (hint) hint.textContent = reason;
+    },
+  };
+}

@@ -1,0 +1,654 @@
+// The participant's page (/): start anonymously, ask for one-to-one support or join a group,
+// chat, ask for help now, see helplines, leave, delete my data. A reload resumes where it was.
+
+import { Api, ApiError, fetchMessages, friendlyMessage } from "./api.js";
+import { ChatView, bindComposer } from "./chat-view.js";
+import { offerCheckin } from "./checkin.js";
+import { $, $$, announce, clock, h, store } from "./dom.js";
+import { loadResources, renderResources } from "./resources.js";
+import { ChatSocket, sessionOutbox } from "./socket.js";
+import { bindConnectionBanner, busy, confirmDialog, notesDialog, toast } from "./ui.js";
+
+// sessionStorage, not localStorage: on a shared phone or computer the session ends with the
+// tab, leaving nothing behind for the next person, while a reload still resumes.
+const storage = store("session");
+const KEY = "peerchat.participant";
+const OUTBOX_KEY = "peerchat.outbox";
+
+const state = {
+  session: storage.get(KEY), // {token, participant_id, handle, room_id?, help_at?}
+  room: null, // GET /rooms/{id} summary
+  chat: null,
+  composer: null,
+  socket: null,
+  supporter: null, // handle of the peer supporter, once one has spoken or joined
+  online: [],
+  pollTimer: 0,
+  resources: null,
+  waitingPanel: null,
+};
+
+const api = new Api({ getToken: () => state.session?.token, onUnauthorized: () => sessionEnded() });
+
+function save() {
+  if (state.session) storage.set(KEY, state.session);
+  else storage.remove(KEY);
+}
+
+// --- screens ---------------------------------------------------------------------------------
+
+function showScreen(name) {
+  for (const section of $$("main > .screen")) section.hidden = section.id !== `screen-${name}`;
+  const first = !document.body.dataset.screen;
+  document.body.dataset.screen = name;
+  // On a change of screen, move focus to its heading so screen readers announce where they
+  // are; not on the first screen of a page load, where focus starts at the top as usual.
+  const heading = $(`#screen-${name} h1`);
+  if (heading && !first) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+  window.scrollTo(0, 0);
+}
+
+async function init() {
+  state.waitingPanel = $("#waiting-panel");
+  bindStatic();
+  state.resources = await loadResources();
+  renderTopics(state.resources.topics);
+  if (!state.session?.token) {
+    showScreen("welcome");
+    helpShortcut();
+    return;
+  }
+  try {
+    const me = await api.get("/me");
+    state.session.handle = me.handle;
+    save();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return; // sessionEnded() ran
+    // Offline or server trouble: carry on with what we have; the socket will catch up.
+  }
+  if (state.session.room_id) await openRoom(state.session.room_id);
+  else await showStart();
+}
+
+// The installed app's "I need help now" shortcut opens /?help=1: go straight to the question.
+function helpShortcut() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has("help")) return;
+  history.replaceState(null, "", "/");
+  helpNow();
+}
+
+function bindStatic() {
+  $("#start").addEventListener("click", (e) => busy(e.currentTarget, startAnonymously));
+  $("#support-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy($("#request-support"), requestSupport);
+  });
+  $("#help-now").addEventListener("click", (e) => busy(e.currentTarget, helpNow));
+  $("#resources-open").addEventListener("click", () => openResources(false));
+  $("#leave").addEventListener("click", (e) => busy(e.currentTarget, leaveRoom));
+  $("#new-conversation").addEventListener("click", () => {
+    forgetRoom();
+    showStart();
+  });
+  for (const button of $$("[data-action=delete-data]")) {
+    button.addEventListener("click", (e) => busy(e.currentTarget, deleteMyData));
+  }
+  const composerForm = $("#composer");
+  state.composer = bindComposer(composerForm, {
+    onSend: (body) => sendMessage(body),
+    onTyping: () => state.room && state.socket?.typing(state.room.room_id),
+  });
+  autoGrow(state.composer.input);
+}
+
+function autoGrow(textarea) {
+  textarea.addEventListener("input", () => {
+    textarea.style.height = "auto";
+    textarea.style.height = `${Math.min(textarea.scrollHeight, 160)}px`;
+  });
+}
+
+function renderTopics(topics) {
+  const box = $("#topic-options");
+  box.replaceChildren(
+    ...topics.map((topic, i) =>
+      h(
+        "label",
+        { class: "chip" },
+        h("input", { type: "radio", name: "topic", value: topic.id, checked: i === 0 }),
+        h("span", { text: topic.label }),
+      ),
+    ),
+  );
+}
+
+// --- starting ----------------------------------------------------------------------------------
+
+async function startAnonymously() {
+  try {
+    const language = (navigator.language || "").split("-")[0] || undefined;
+    const body = language && language.length >= 2 ? { language } : {};
+    const created = await api.post("/sessions/anonymous", body);
+    state.session = { token: created.token, participant_id: created.participant_id, handle: created.handle };
+    save();
+    await showStart();
+  } catch (error) {
+    toast(friendlyMessage(error), "error");
+  }
+}
+
+async function showStart() {
+  $("#my-handle").textContent = state.session.handle || "";
+  $("#support-error").textContent = "";
+  showScreen("start");
+  await loadGroups();
+}
+
+async function loadGroups() {
+  const list = $("#group-list");
+  try {
+    const { groups = [] } = await api.get("/groups");
+    if (!groups.length) {
+      list.replaceChildren(h("li", { class: "muted", text: "No groups are open right now." }));
+      return;
+    }
+    list.replaceChildren(
+      ...groups.map((group) =>
+        h(
+          "li",
+          { class: "group card" },
+          h(
+            "div",
+            {},
+            h("h3", { text: group.name }),
+            h("p", {
+              class: "muted",
+              text: [group.topic, `${group.members} ${group.members === 1 ? "person" : "people"}`]
+                .filter(Boolean)
+                .join(" · "),
+            }),
+          ),
+          h("button", {
+            type: "button",
+            class: "btn outline",
+            text: "Join",
+            "aria-label": `Join ${group.name}`,
+            onclick: (e) => busy(e.currentTarget, () => joinGroup(group.room_id)),
+          }),
+        ),
+      ),
+    );
+  } catch (error) {
+    list.replaceChildren(h("li", { class: "muted", text: friendlyMessage(error) }));
+  }
+}
+
+async function requestSupport() {
+  const topic = $("input[name=topic]:checked")?.value;
+  const note = $("#support-note").value.trim();
+  $("#support-error").textContent = "";
+  try {
+    const body = {};
+    if (topic && topic !== "other") body.topic = topic;
+    if (note) body.note = note;
+    const created = await api.post("/support-requests", body);
+    $("#support-note").value = "";
+    await openRoom(created.room_id);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && error.extra.room_id) {
+      toast("You already have a conversation open. Here it is.");
+      await openRoom(error.extra.room_id);
+      return;
+    }
+    $("#support-error").textContent = friendlyMessage(error);
+  }
+}
+
+async function joinGroup(roomId) {
+  try {
+    await api.post(`/groups/${encodeURIComponent(roomId)}/join`);
+    await openRoom(roomId);
+  } catch (error) {
+    toast(friendlyMessage(error), "error");
+  }
+}
+
+// --- the conversation ----------------------------------------------------------------------------
+
+async function openRoom(roomId) {
+  let summary;
+  try {
+    summary = await api.get(`/rooms/${encodeURIComponent(roomId)}`);
+  } catch (error) {
+    if (error instanceof ApiError && [403, 404].includes(error.status)) {
+      forgetRoom();
+      await showStart();
+      return;
+    }
+    if (error instanceof ApiError && error.status === 401) return;
+    summary = { room_id: roomId, kind: "one_to_one", status: "waiting", name: null, topic: null };
+  }
+  state.room = summary;
+  state.session.room_id = roomId;
+  save();
+  state.supporter = null;
+  state.online = [];
+
+  const root = $("#chat-log");
+  root.replaceChildren();
+  state.chat = new ChatView(root, {
+    me: () => state.session?.participant_id,
+    label: summary.kind === "group" ? `Messages in ${summary.name || "the group"}` : "Conversation messages",
+    messageActions: summary.kind === "group" ? messageMenu : null,
+  });
+  showScreen("chat");
+  renderHead();
+
+  const socket = ensureSocket();
+  try {
+    const history = await fetchMessages(api, roomId, 0);
+    for (const message of socket.absorb(roomId, history)) onMessage(message);
+  } catch {
+    /* the socket's replay brings them */
+  }
+  for (const entry of socket.pending(roomId)) state.chat.addPending(entry, state.session.handle);
+  socket.join(roomId, state.chat.lastSeq());
+  state.chat.scrollToEnd(true);
+  schedulePoll();
+}
+
+function ensureSocket() {
+  if (state.socket) return state.socket;
+  const socket = new ChatSocket({
+    getToken: () => state.session?.token,
+    fetchAfter: (roomId, afterSeq) => fetchMessages(api, roomId, afterSeq),
+    outboxStore: sessionOutbox(OUTBOX_KEY),
+  });
+  socket.addEventListener("message", ({ detail }) => {
+    if (detail.room_id === state.room?.room_id) onMessage(detail);
+  });
+  socket.addEventListener("ack", ({ detail }) => {
+    if (detail.room_id === state.room?.room_id) state.chat.ack(detail, state.session.handle);
+  });
+  socket.addEventListener("send-failed", ({ detail }) => {
+    if (detail.room_id === state.room?.room_id) state.chat.fail(detail, detail.detail || detail.code);
+  });
+  socket.addEventListener("typing", ({ detail }) => {
+    if (detail.room_id === state.room?.room_id && detail.handle !== state.session.handle) {
+      state.chat.showTyping(detail.handle);
+    }
+  });
+  socket.addEventListener("presence", ({ detail }) => {
+    if (detail.room_id !== state.room?.room_id) return;
+    state.online = (detail.online || []).filter((handle) => handle !== state.session.handle);
+    renderHead();
+  });
+  socket.addEventListener("joined", ({ detail }) => {
+    if (detail.room_id === state.room?.room_id) refreshRoom();
+  });
+  socket.addEventListener("room_closed", ({ detail }) => {
+    if (detail.room_id === state.room?.room_id) refreshRoom();
+  });
+  socket.addEventListener("unauthorized", () => sessionEnded());
+  bindConnectionBanner($("#connection"), socket);
+  state.socket = socket;
+  window.__peerchat = { socket, api };
+  socket.start();
+  return socket;
+}
+
+function onMessage(message) {
+  if (!state.chat.addMessage(message)) return;
+  const role = message.sender?.role;
+  if (role === "peer_worker" || role === "supervisor" || role === "admin") {
+    state.supporter = message.sender.handle;
+  }
+  if (role === "system") {
+    // "X, a peer supporter, has joined.", a hand-over, or the end: the room changed.
+    const joined = /^(.+), a peer supporter, has joined\.$/.exec(message.body || "");
+    if (joined) state.supporter = joined[1];
+    refreshRoom();
+  }
+  renderHead();
+}
+
+async function refreshRoom() {
+  if (!state.room) return;
+  try {
+    const summary = await api.get(`/rooms/${encodeURIComponent(state.room.room_id)}`);
+    if (summary.room_id !== state.room?.room_id) return;
+    const was = state.room.status;
+    state.room = summary;
+    if (was === "waiting" && summary.status === "active") {
+      announce("A peer supporter has joined your conversation.");
+    }
+    renderHead();
+    schedulePoll();
+  } catch {
+    /* keep what we show; the next event tries again */
+  }
+}
+
+// While waiting, look now and then even without the socket, so the screen never goes stale.
+function schedulePoll() {
+  clearTimeout(state.pollTimer);
+  if (state.room?.status === "waiting") state.pollTimer = setTimeout(refreshRoom, 15000);
+}
+
+function renderHead() {
+  const room = state.room;
+  if (!room) return;
+  const group = room.kind === "group";
+  const waiting = room.status === "waiting";
+  const closed = room.status === "closed";
+  $("#chat-title").textContent = group ? room.name || "Group" : "Your conversation";
+  let status;
+  if (closed) status = "This conversation has ended.";
+  else if (group) {
+    status = state.online.length ? `Here now: ${state.online.join(", ")}` : "A moderated group";
+  } else if (waiting) status = "Waiting for a peer supporter";
+  else if (state.supporter) {
+    const here = state.online.includes(state.supporter) ? " · here now" : "";
+    status = `With ${state.supporter}, a peer supporter${here}`;
+  } else status = "A peer supporter is with you";
+  $("#chat-status").textContent = status;
+
+  // Kept by reference: the panel moves into each conversation's log while it waits, and is
+  // taken out of the document with it when that conversation is replaced.
+  const panel = (state.waitingPanel ||= $("#waiting-panel"));
+  if (waiting && !closed && state.chat) {
+    panel.hidden = false;
+    state.chat.setIntro(panel);
+  } else {
+    panel.hidden = true;
+  }
+  $("#ended").hidden = !closed;
+  $("#composer").hidden = closed;
+  offerCheckin(api, room);
+  const leave = $("#leave");
+  leave.hidden = closed;
+  leave.textContent = group ? "Leave group" : waiting ? "Cancel request" : "End chat";
+  state.composer.setEnabled(!closed, closed ? "This conversation has ended." : "");
+  const helpAt = state.session?.help_at?.[room.room_id];
+  const banner = $("#help-banner");
+  banner.hidden = !helpAt || closed;
+  if (helpAt) {
+    banner.textContent = `You asked for help at ${clock(helpAt)}. A supervisor has been alerted and is on the way.`;
+  }
+}
+
+function sendMessage(body) {
+  if (!state.room || !state.socket) return;
+  const id = state.socket.send(state.room.room_id, body);
+  const entry = state.socket.outbox.get(id);
+  if (entry) state.chat.addPending(entry, state.session.handle);
+}
+
+// --- help ------------------------------------------------------------------------------------
+
+async function openResources(helpConfirmed) {
+  const dialog = $("#resources-dialog");
+  renderResources($("#resources-list"), state.resources || (await loadResources()));
+  const confirmation = $("#help-confirmation");
+  confirmation.hidden = !helpConfirmed;
+  if (helpConfirmed) {
+    confirmation.textContent =
+      "Help is on the way. A supervisor has been alerted and will be with you as soon as they can. " +
+      "Please stay in this chat. If you are in immediate danger, call your local emergency number now.";
+  }
+  $("#resources-title").textContent = helpConfirmed ? "Help is on the way" : "Helplines";
+  if (!dialog.open) dialog.showModal();
+}
+
+async function helpNow() {
+  const inRoom = state.room && state.room.status !== "closed" && state.session?.room_id;
+  const ok = await confirmDialog({
+    title: "Do you need help right now?",
+    body: [
+      inRoom
+        ? "We'll alert a supervisor straight away. They'll make sure someone is with you."
+        : "We'll open a conversation for you and alert a supervisor straight away.",
+      "If you are in immediate danger, please call your local emergency number.",
+    ],
+    confirm: "Yes, alert a supervisor",
+    cancel: "Not now",
+    danger: true,
+  });
+  if (!ok) {
+    return;
+  }
+  try {
+    if (!state.session?.token) {
+      const created = await api.post("/sessions/anonymous", {});
+      state.session = { token: created.token, participant_id: created.participant_id, handle: created.handle };
+      save();
+    }
+    let roomId = inRoom ? state.room.room_id : null;
+    if (!roomId) {
+      try {
+        roomId = (await api.post("/support-requests", { topic: "urgent" })).room_id;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 409 && error.extra.room_id)) throw error;
+        roomId = error.extra.room_id;
+      }
+      await openRoom(roomId);
+    }
+    await api.post(`/rooms/${encodeURIComponent(roomId)}/help`);
+    state.session.help_at = { ...(state.session.help_at || {}), [roomId]: new Date().toISOString() };
+    save();
+    renderHead();
+    announce("Help is on the way. A supervisor has been alerted.");
+    await openResources(true);
+  } catch (error) {
+    // Whatever failed, the helplines are the next best thing: show them with the error.
+    toast(`We couldn't alert a supervisor: ${friendlyMessage(error)}`, "error");
+    await openResources(false);
+  }
+}
+
+// --- leaving and data -------------------------------------------------------------------------
+
+async function leaveRoom() {
+  const room = state.room;
+  if (!room) return;
+  const group = room.kind === "group";
+  const waiting = room.status === "waiting";
+  let question;
+  if (group) {
+    question = {
+      title: "Leave this group?",
+      body: "You can join again later if the group is still open.",
+      confirm: "Leave group",
+      cancel: "Stay",
+    };
+  } else if (waiting) {
+    question = {
+      title: "Cancel your request?",
+      body: [
+        "You're still in the queue, and a peer supporter will be with you soon.",
+        "If you cancel, nobody will join this chat. You can ask again whenever you're ready.",
+      ],
+      confirm: "Cancel request",
+      cancel: "Keep waiting",
+    };
+  } else {
+    question = {
+      title: "End this conversation?",
+      body: [
+        `${state.supporter || "Your peer supporter"} will see that you've left, and the conversation will close.`,
+        "That's completely okay. You're welcome back any time.",
+      ],
+      confirm: "End conversation",
+      cancel: "Stay",
+    };
+  }
+  if (!(await confirmDialog(question))) return;
+  try {
+    await api.post(`/rooms/${encodeURIComponent(room.room_id)}/leave`);
+  } catch (error) {
+    // Already closed or no longer ours: there's nothing left to leave.
+    if (!(error instanceof ApiError && [403, 404, 409].includes(error.status))) {
+      toast(friendlyMessage(error), "error");
+      return;
+    }
+  }
+  state.socket?.leave(room.room_id);
+  forgetRoom();
+  await showStart();
+  announce(group ? "You left the group." : waiting ? "Your request was cancelled." : "You ended the conversation.");
+  toast(
+    group
+      ? "You left the group."
+      : waiting
+        ? "Your request was cancelled. You can ask again any time."
+        : "You ended the conversation. Take care of yourself.",
+  );
+}
+
+// --- group safety: report a message, block a person ---------------------------------------------
+
+function messageMenu(message) {
+  if (message.sender?.role !== "participant" || !message.sender.id) return null;
+  const who = message.sender.handle || "this person";
+  const close = (el) => el.closest("details")?.removeAttribute("open");
+  return h(
+    "details",
+    { class: "msg-menu" },
+    h("summary", { "aria-label": `Options for ${who}'s message`, title: "Options" }, h("span", { "aria-hidden": "true", text: "⋯" })),
+    h(
+      "div",
+      { class: "msg-menu-items" },
+      h("button", {
+        type: "button",
+        class: "btn ghost small",
+        text: "Report",
+        onclick: (e) => {
+          close(e.currentTarget);
+          busy(e.currentTarget, () => reportMessage(message));
+        },
+      }),
+      h("button", {
+        type: "button",
+        class: "btn ghost small",
+        text: "Block this person",
+        onclick: (e) => {
+          close(e.currentTarget);
+          busy(e.currentTarget, () => blockSender(message));
+        },
+      }),
+    ),
+  );
+}
+
+async function reportMessage(message) {
+  const reason = await notesDialog({
+    title: "Report this message?",
+    label: "What's wrong with it? (optional: only the moderators see this)",
+    confirm: "Send report",
+  });
+  if (reason === null) return;
+  try {
+    const room = encodeURIComponent(message.room_id || state.room.room_id);
+    await api.post(`/rooms/${room}/messages/${message.seq}/report`, reason ? { reason } : {});
+    toast("Thank you. The group's moderators will look at it.");
+  } catch (error) {
+    toast(friendlyMessage(error), "error");
+  }
+}
+
+async function blockSender(message) {
+  const who = message.sender.handle || "this person";
+  const ok = await confirmDialog({
+    title: `Block ${who}?`,
+    body: [
+      `You won't see messages from ${who} any more, in this group or any other.`,
+      "They won't be told. If they're upsetting the group, you can report a message too.",
+    ],
+    confirm: "Block",
+    cancel: "Cancel",
+  });
+  if (!ok) return;
+  try {
+    await api.post(`/rooms/${encodeURIComponent(state.room.room_id)}/block`, { participant_id: message.sender.id });
+    state.chat.removeFrom(message.sender.id);
+    toast(`You blocked ${who}.`);
+  } catch (error) {
+    toast(friendlyMessage(error), "error");
+  }
+}
+
+function forgetRoom() {
+  clearTimeout(state.pollTimer);
+  state.room = null;
+  if (state.session) {
+    delete state.session.room_id;
+    save();
+  }
+}
+
+async function deleteMyData() {
+  const ok = await confirmDialog({
+    title: "Delete your data?",
+    body: [
+      "This deletes your nickname and the messages you wrote, and ends any open conversation.",
+      "It can't be undone.",
+    ],
+    confirm: "Delete my data",
+    cancel: "Keep it",
+    danger: true,
+  });
+  if (!ok) return;
+  try {
+    if (state.session?.token) await api.delete("/me");
+    wipeDevice();
+    toast("Your data has been deleted. Take care of yourself.");
+  } catch (error) {
+    if (error instanceof ApiError && [404, 405, 501].includes(error.status)) {
+      const forget = await confirmDialog({
+        title: "Not available yet",
+        body: [
+          "This service can't delete data from its servers on request yet.",
+          "Your conversations stay private to the people in them. We can still forget you on this device.",
+        ],
+        confirm: "Forget me on this device",
+        cancel: "Close",
+      });
+      if (forget) {
+        wipeDevice();
+        toast("This device no longer remembers you.");
+      }
+      return;
+    }
+    toast(friendlyMessage(error), "error");
+  }
+}
+
+function wipeDevice() {
+  state.socket?.stop();
+  state.socket = null;
+  clearTimeout(state.pollTimer);
+  state.session = null;
+  state.room = null;
+  storage.remove(KEY);
+  storage.remove(OUTBOX_KEY);
+  showScreen("welcome");
+}
+
+function sessionEnded() {
+  // The anonymous token expired or was revoked: start over, kindly.
+  state.socket?.stop();
+  state.socket = null;
+  state.session = null;
+  state.room = null;
+  storage.remove(KEY);
+  showScreen("welcome");
+  toast("Your previous session has ended. You can start a new one any time.");
+}
+
+init().then(() => {
+  if (state.session?.token) helpShortcut();
+});

@@ -1,0 +1,452 @@
+// The peer worker's page (/worker): the live queue (most urgent first), claim, several
+// conversations in tabs, risk and mood updates, hand over, close with notes.
+
+import { ApiError, friendlyMessage } from "./api.js";
+import { sparkline } from "./charts.js";
+import { $, announce, duration, h, since, store } from "./dom.js";
+import { editProfile, profileSummary } from "./profile.js";
+import { mountMyOutcomes } from "./my-outcomes.js";
+import { ReportList } from "./reports.js";
+import { loadResources } from "./resources.js";
+import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
+import { StaffRoom } from "./staff-room.js";
+import { startStaffPage } from "./staff.js";
+import { transferDialog } from "./transfer.js";
+import { busy, notesDialog, toast } from "./ui.js";
+
+const tabsStore = store("session");
+const TABS_KEY = "peerchat.worker.tabs";
+
+const state = {
+  session: null,
+  api: null,
+  socket: null,
+  queue: [], // entries as GET /queue
+  rooms: new Map(), // roomId -> StaffRoom (open tabs)
+  active: null, // roomId of the selected tab, or null for the queue (phones)
+  unread: new Map(),
+  moods: new MoodHistory(),
+  queueTimer: 0,
+  queueLoaded: false,
+  profile: null,
+  topics: [],
+  reports: null,
+};
+
+startStaffPage({
+  roles: ["peer_worker"],
+  wrongRoleHint: (role) =>
+    role === "supervisor" || role === "admin"
+      ? "This page is for peer supporters. Supervisors use the supervisor page at /supervisor."
+      : "This account can't use the peer supporter page.",
+  onReady: ready,
+});
+
+function ready({ session, api, socket }) {
+  Object.assign(state, { session, api, socket });
+  $("#who").title = `Your user id (for hand-overs): ${session.user_id}`;
+  socket.subscribe("queue");
+  socket.addEventListener("queue_update", ({ detail }) => setQueue(detail.rooms || []));
+  socket.addEventListener("room_risk", ({ detail }) => onRisk(detail));
+  socket.addEventListener("ready", () => {
+    // after a reconnect, catch up at once
+    loadQueue();
+    state.reports.load();
+  });
+  routeRoomEvents(socket);
+  loadQueue();
+  setupProfile();
+  mountMyOutcomes({ api, socket, parent: $("#queue-pane") });
+  state.reports = new ReportList({
+    api,
+    list: $("#reports"),
+    box: $("#reports-box"),
+    onOpen: (report) => openTab(report.room_id).then(() => state.rooms.get(report.room_id)?.highlight(report.seq)),
+  });
+  socket.addEventListener("report", ({ detail }) => {
+    if (state.reports.add(detail)) {
+      toast("A participant reported a message in a conversation you moderate.");
+      announce("A message was reported.");
+    }
+  });
+  state.reports.load();
+  // Waiting times tick even when nothing else changes.
+  state.queueTimer = setInterval(renderQueue, 30000);
+  for (const roomId of tabsStore.get(TABS_KEY) || []) openTab(roomId, { select: false });
+  renderTabs();
+}
+
+// --- profile -----------------------------------------------------------------------------------
+
+async function setupProfile() {
+  const button = $("#profile-edit");
+  button.addEventListener("click", () =>
+    busy(button, async () => {
+      if (!state.topics.length) state.topics = (await loadResources()).topics || [];
+      if (!state.profile) {
+        try {
+          state.profile = await state.api.get("/me/profile");
+        } catch (error) {
+          toast(friendlyMessage(error), "error");
+          return;
+        }
+      }
+      const saved = await editProfile(state.api, state.profile, state.topics);
+      if (!saved) return;
+      state.profile = saved;
+      renderProfile();
+      toast("Profile saved. Matching requests are offered to you first.");
+      loadQueue();
+    }),
+  );
+  try {
+    const [profile, resources] = await Promise.all([state.api.get("/me/profile"), loadResources()]);
+    state.profile = profile;
+    state.topics = resources.topics || [];
+  } catch (error) {
+    $("#profile-summary").textContent = friendlyMessage(error);
+    return;
+  }
+  renderProfile();
+}
+
+function renderProfile() {
+  $("#profile-summary").textContent = profileSummary(state.profile, state.topics);
+}
+
+function routeRoomEvents(socket) {
+  const room = (detail) => state.rooms.get(detail.room_id);
+  socket.addEventListener("message", ({ detail }) => room(detail)?.onMessage(detail));
+  socket.addEventListener("ack", ({ detail }) => room(detail)?.onAck(detail));
+  socket.addEventListener("send-failed", ({ detail }) => room(detail)?.onSendFailed(detail));
+  socket.addEventListener("typing", ({ detail }) => room(detail)?.onTyping(detail.handle));
+  socket.addEventListener("presence", ({ detail }) => room(detail)?.onPresence(detail.online || []));
+  socket.addEventListener("room_closed", ({ detail }) => room(detail)?.refresh());
+  socket.addEventListener("error", ({ detail }) => {
+    if (detail.code !== "rate_limited" && detail.room_id && state.rooms.has(detail.room_id)) {
+      toast(detail.detail || "That didn't work.", "error");
+    }
+  });
+}
+
+// --- the queue ---------------------------------------------------------------------------------
+
+async function loadQueue() {
+  try {
+    const { rooms = [] } = await state.api.get("/queue");
+    setQueue(rooms);
+  } catch (error) {
+    $("#queue-summary").textContent = friendlyMessage(error);
+  }
+}
+
+function setQueue(rooms) {
+  // A peer worker's queue: requests waiting for anyone, and their own conversations.
+  const me = state.session.user_id;
+  state.queue = rooms.filter((r) => r.status === "waiting" || r.assigned_to === me);
+  for (const r of state.queue) state.moods.seed(r.room_id, r.sentiment);
+  // Our own conversations open in tabs by themselves (after a reload, or a hand-over to us).
+  for (const r of state.queue) {
+    if (r.assigned_to === me && r.status === "active" && !state.rooms.has(r.room_id)) {
+      openTab(r.room_id, { select: false });
+      if (state.queueLoaded) toast("A conversation was handed over to you.");
+    }
+  }
+  state.queueLoaded = true;
+  renderQueue();
+}
+
+function onRisk(frame) {
+  const entry = state.queue.find((r) => r.room_id === frame.room_id);
+  if (entry) {
+    entry.risk = { ...(entry.risk || {}), level: riskLevel(frame.risk), reasons: frame.risk?.reasons };
+    if (frame.sentiment) entry.sentiment = { ...(entry.sentiment || {}), last: frame.sentiment.score };
+  }
+  const room = state.rooms.get(frame.room_id);
+  if (room) room.onRisk(frame); // adds the mood point
+  else if (frame.sentiment) state.moods.add(frame.room_id, frame.seq, frame.sentiment.score);
+  if (riskLevel(frame.risk) === "crisis") announce("A conversation has been flagged as crisis.");
+  renderQueue();
+  renderTabs();
+}
+
+function renderQueue() {
+  const list = $("#queue");
+  const rooms = [...state.queue].sort(byUrgency);
+  const waiting = rooms.filter((r) => r.status === "waiting");
+  $("#queue-summary").textContent = waiting.length
+    ? `${waiting.length} waiting · longest ${duration(Math.max(...waiting.map((r) => since(r.waiting_since) || 0)))}`
+    : "Nobody is waiting right now.";
+  if (!rooms.length) {
+    list.replaceChildren(h("li", { class: "queue-empty muted", text: "The queue is clear. New requests appear here as they arrive." }));
+    return;
+  }
+  list.replaceChildren(...rooms.map(queueItem));
+  renderViewTabs();
+}
+
+function queueItem(entry) {
+  const mine = entry.assigned_to === state.session.user_id;
+  const level = riskLevel(entry.risk);
+  const waited = since(entry.waiting_since);
+  const meta = [];
+  if (entry.status === "waiting" && Number.isFinite(waited)) meta.push(`waiting ${duration(waited)}`);
+  if (mine) meta.push("yours");
+  if (entry.language) meta.push(entry.language.toUpperCase());
+  const match = describeMatch(entry.match);
+  const good = Number(entry.match?.score) > 0 && entry.status === "waiting";
+  const reasons = entry.risk?.reasons?.length ? `Why: ${entry.risk.reasons.join("; ")}` : "";
+  const action = mine
+    ? h("button", { type: "button", class: "btn outline small", text: "Open", "aria-label": `Open your conversation: ${topicWords(entry.topic)}`, onclick: () => openTab(entry.room_id) })
+    : h("button", {
+        type: "button",
+        class: "btn primary small",
+        text: "Claim",
+        "aria-label": `Claim: ${topicWords(entry.topic)}, risk ${RISK_WORDS[level].toLowerCase()}${good ? ", good match for you" : ""}`,
+        onclick: (e) => busy(e.currentTarget, () => claim(entry.room_id)),
+      });
+  return h(
+    "li",
+    { class: "queue-item", dataset: { risk: level, roomId: entry.room_id } },
+    h(
+      "div",
+      { class: "qi-main" },
+      h(
+        "p",
+        { class: "qi-title" },
+        riskBadge(entry.risk),
+        h("strong", { text: topicWords(entry.topic) }),
+        good ? h("span", { class: "match-badge", text: "Good match" }) : null,
+      ),
+      h("p", { class: "qi-meta muted", text: meta.join(" · ") }),
+      reasons ? h("p", { class: "qi-reasons", text: reasons }) : null,
+      match ? h("p", { class: "qi-match", text: `Why you: ${match}` }) : null,
+    ),
+    h("div", { class: "qi-side" }, sparkline(state.moods.get(entry.room_id)), action),
+  );
+}
+
+/** The queue entry's optional `match`: a string, a list, or {reasons|score|...}; shown as words. */
+function describeMatch(match) {
+  if (!match) return "";
+  if (typeof match === "string") return match;
+  if (Array.isArray(match)) return match.map(String).join(", ");
+  if (typeof match === "object") {
+    if (Array.isArray(match.reasons)) return match.reasons.map(String).join("; ");
+    return Object.entries(match)
+      .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
+      .map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`)
+      .join(", ");
+  }
+  return String(match);
+}
+
+function topicWords(topic) {
+  if (!topic) return "No topic given";
+  const s = String(topic).replace(/-/g, " ");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+async function claim(roomId) {
+  try {
+    await state.api.post(`/rooms/${encodeURIComponent(roomId)}/claim`);
+    await openTab(roomId);
+    loadQueue();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      toast(error.detail || "Someone else has just claimed this conversation.", "error");
+      loadQueue();
+      return;
+    }
+    toast(friendlyMessage(error), "error");
+  }
+}
+
+// --- tabs ----------------------------------------------------------------------------------------
+
+async function openTab(roomId, { select = true } = {}) {
+  if (!state.rooms.has(roomId)) {
+    const room = new StaffRoom({
+      roomId,
+      api: state.api,
+      socket: state.socket,
+      session: state.session,
+      moods: state.moods,
+      actions: roomActions,
+      onChange: () => renderTabs(),
+      onIncoming: (r) => {
+        if (state.active !== r.roomId || document.hidden) {
+          state.unread.set(r.roomId, (state.unread.get(r.roomId) || 0) + 1);
+          renderTabs();
+        }
+      },
+    });
+    room.el.id = `panel-${roomId}`;
+    room.el.setAttribute("role", "tabpanel");
+    room.el.setAttribute("aria-labelledby", `tab-${roomId}`);
+    room.el.hidden = true;
+    state.rooms.set(roomId, room);
+    $("#room-panels").append(room.el);
+    saveTabs();
+    await room.load();
+    if (room.summary.assigned_to && room.summary.assigned_to !== state.session.user_id && room.summary.status !== "waiting") {
+      // Handed over to someone else while we were away: nothing more to do here.
+      closeTab(roomId);
+      return;
+    }
+  }
+  if (select || !state.active) selectTab(roomId);
+  renderTabs();
+}
+
+function roomActions(room) {
+  if (room.closed) {
+    return [h("button", { type: "button", class: "btn outline small", text: "Close tab", onclick: () => closeTab(room.roomId) })];
+  }
+  return [
+    h("button", {
+      type: "button",
+      class: "btn outline small",
+      text: "Hand over",
+      onclick: async () => {
+        if (await transferDialog(state.api, room.roomId, { excludeUserId: state.session.user_id })) {
+          toast("Conversation handed over.");
+          closeTab(room.roomId);
+          loadQueue();
+        }
+      },
+    }),
+    h("button", {
+      type: "button",
+      class: "btn outline small",
+      text: "Close",
+      onclick: (e) => busy(e.currentTarget, () => closeRoom(room)),
+    }),
+  ];
+}
+
+async function closeRoom(room) {
+  const notes = await notesDialog({
+    title: "Close this conversation?",
+    label: "Notes for the team (optional, not shown to the participant)",
+    confirm: "Close conversation",
+  });
+  if (notes === null) return;
+  try {
+    await state.api.post(`/rooms/${encodeURIComponent(room.roomId)}/close`, notes ? { notes } : {});
+    await room.refresh();
+    loadQueue();
+    toast("Conversation closed.");
+  } catch (error) {
+    toast(friendlyMessage(error), "error");
+  }
+}
+
+function closeTab(roomId) {
+  const room = state.rooms.get(roomId);
+  if (!room) return;
+  room.destroy();
+  state.rooms.delete(roomId);
+  state.unread.delete(roomId);
+  saveTabs();
+  if (state.active === roomId) {
+    const next = [...state.rooms.keys()].pop() || null;
+    if (next) selectTab(next);
+    else selectQueue();
+  }
+  renderTabs();
+}
+
+function selectTab(roomId) {
+  state.active = roomId;
+  state.unread.delete(roomId);
+  for (const [id, room] of state.rooms) room.el.hidden = id !== roomId;
+  $("#app").dataset.view = "room";
+  renderTabs();
+  const room = state.rooms.get(roomId);
+  room?.chat.scrollToEnd(true);
+}
+
+function selectQueue() {
+  $("#app").dataset.view = "queue";
+  renderViewTabs();
+}
+
+function saveTabs() {
+  tabsStore.set(TABS_KEY, [...state.rooms.keys()]);
+}
+
+function renderTabs() {
+  const bar = $("#room-tabs");
+  const ids = [...state.rooms.keys()];
+  $("#no-rooms").hidden = ids.length > 0;
+  bar.replaceChildren(
+    ...ids.map((id) => {
+      const room = state.rooms.get(id);
+      const unread = state.unread.get(id) || 0;
+      const selected = id === state.active;
+      return h(
+        "button",
+        {
+          type: "button",
+          role: "tab",
+          id: `tab-${id}`,
+          class: "room-tab",
+          "aria-selected": selected ? "true" : "false",
+          "aria-controls": `panel-${id}`,
+          tabindex: selected ? "0" : "-1",
+          dataset: { risk: room.level, closed: room.closed ? "true" : "false" },
+          onclick: () => selectTab(id),
+          onkeydown: (e) => tabKeys(e, ids, id),
+        },
+        riskBadge(room.level, { compact: true }),
+        h("span", { class: "tab-label", text: room.label() }),
+        room.closed ? h("span", { class: "tab-note", text: "ended" }) : null,
+        unread ? h("span", { class: "unread", text: String(unread), "aria-label": `${unread} new` }) : null,
+      );
+    }),
+  );
+  renderViewTabs();
+}
+
+// Arrow keys move between tabs (the ARIA tabs pattern); Home/End jump to the ends.
+function tabKeys(event, ids, current) {
+  const i = ids.indexOf(current);
+  let next = null;
+  if (event.key === "ArrowRight") next = ids[(i + 1) % ids.length];
+  else if (event.key === "ArrowLeft") next = ids[(i - 1 + ids.length) % ids.length];
+  else if (event.key === "Home") next = ids[0];
+  else if (event.key === "End") next = ids[ids.length - 1];
+  if (!next) return;
+  event.preventDefault();
+  selectTab(next);
+  document.getElementById(`tab-${next}`)?.focus();
+}
+
+// Phones: one pane at a time, switched by "Queue" / "Conversations".
+function renderViewTabs() {
+  const bar = $("#view-tabs");
+  const view = $("#app").dataset.view;
+  const waiting = state.queue.filter((r) => r.status === "waiting").length;
+  const unread = [...state.unread.values()].reduce((a, b) => a + b, 0);
+  const make = (name, text, onclick) =>
+    h("button", {
+      type: "button",
+      role: "tab",
+      class: "view-tab",
+      "aria-selected": view === name ? "true" : "false",
+      text,
+      onclick,
+    });
+  bar.replaceChildren(
+    make("queue", `Queue${waiting ? ` (${waiting})` : ""}`, selectQueue),
+    make("room", `Conversations${state.rooms.size ? ` (${state.rooms.size})` : ""}${unread ? " •" : ""}`, () => {
+      const target = state.active && state.rooms.has(state.active) ? state.active : [...state.rooms.keys()][0];
+      if (target) selectTab(target);
+      else {
+        $("#app").dataset.view = "room";
+        renderViewTabs();
+      }
+    }),
+  );
+}

@@ -1,0 +1,181 @@
+"""Held-out evaluation, side by side with the VADER baseline, printed as tables.
+
+    python -m nlp.evaluate --data DIR [--quantize | --no-quantize] [--limit N]
+
+Sentiment: macro-averaged recall and accuracy on (a) TweetEval sentiment *test*, (b) VADER's
+human-rated tweets (mean rating mapped to 3 classes, |mean| < 0.5 neutral), (c) GoEmotions test
+(single-label rows, ``ambiguous`` dropped). None of these were trained or tuned on.
+Crisis: reddit_cssrs posts of held-out users (user-grouped split), and the hand-written chat
+messages in nlp/eval_messages.jsonl, per category.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from sklearn.metrics import accuracy_score, recall_score
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from nlp import data
+from nlp.crisis_lexicon import default_lexicon
+from nlp.model import Model, load_model
+
+EVAL_MESSAGES = Path(__file__).resolve().parent / "eval_messages.jsonl"
+_LABEL_ID = {"negative": data.NEG, "neutral": data.NEU, "positive": data.POS}
+
+
+def vader_labels(texts: Sequence[str]) -> list[int]:
+    """VADER's standard cut-offs: compound >= 0.05 positive, <= -0.05 negative."""
+    analyzer = SentimentIntensityAnalyzer()
+    out = []
+    for t in texts:
+        c = analyzer.polarity_scores(t)["compound"]
+        out.append(data.POS if c >= 0.05 else data.NEG if c <= -0.05 else data.NEU)
+    return out
+
+
+def score_all(model: Model, texts: Sequence[str], batch: int = 256) -> list:  # type: ignore[type-arg]
+    out = []
+    for s in range(0, len(texts), batch):
+        out.extend(model.score_batch(texts[s : s + batch]))
+    return out
+
+
+def sentiment_table(model: Model, root: Path, limit: int) -> list[str]:
+    sets = {
+        "TweetEval sentiment test": data.read_tweeteval(root, "test"),
+        "VADER tweets (|mean|<0.5 neutral)": data.read_vader_tweets(root),
+        "GoEmotions test (single-label)": data.goemotions_single_label_test(root, "test"),
+    }
+    lines = [
+        "| data set | n | ours macro-recall | VADER macro-recall | ours acc | VADER acc |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, (texts, labels) in sets.items():
+        texts, labels = list(texts[: limit or None]), list(labels[: limit or None])
+        t0 = time.time()
+        ours = [_LABEL_ID[s.sentiment.label] for s in score_all(model, texts)]
+        took = time.time() - t0
+        base = vader_labels(texts)
+        lines.append(
+            f"| {name} | {len(texts)} | {recall_score(labels, ours, average='macro'):.3f} | "
+            f"{recall_score(labels, base, average='macro'):.3f} | "
+            f"{accuracy_score(labels, ours):.3f} | {accuracy_score(labels, base):.3f} |"
+        )
+        print(f"  scored {name}: {len(texts)} texts in {took:.0f} s", flush=True)
+    return lines
+
+
+def _prf(flags: Sequence[bool], truth: Sequence[bool]) -> tuple[float, float, int]:
+    tp = sum(f and t for f, t in zip(flags, truth, strict=True))
+    return tp / max(1, sum(truth)), tp / max(1, sum(flags)), sum(flags)
+
+
+def cssrs_table(model: Model, root: Path) -> list[str]:
+    posts = [p for p in data.read_cssrs(root) if data.cssrs_is_test_user(p.user)]
+    levels = [s.risk.level for s in score_all(model, [p.text for p in posts], batch=64)]
+    lex = [default_lexicon().scan(p.text).level for p in posts]
+    binary = [
+        (p.label in data.CSSRS_POSITIVE, lv, lx)
+        for p, lv, lx in zip(posts, levels, lex, strict=True)
+        if p.label in data.CSSRS_POSITIVE or p.label in data.CSSRS_NEGATIVE
+    ]
+    truth = [b[0] for b in binary]
+    users = len({p.user for p in posts})
+    lines = [
+        f"held-out users: {users}, posts: {len(posts)} "
+        f"(positives ideation/behavior/attempt: {sum(truth)}, negatives supportive/uninformative: "
+        f"{len(truth) - sum(truth)}; indicator reported separately)",
+        "| system | flag rule | recall | precision | flagged |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for system, col in (("full model", 1), ("lexicon only", 2)):
+        for rule, ok in (("elevated or crisis", {"elevated", "crisis"}), ("crisis", {"crisis"})):
+            r, p, n = _prf([b[col] in ok for b in binary], truth)
+            lines.append(f"| {system} | {rule} | {r:.3f} | {p:.3f} | {n} |")
+    lines.append("")
+    lines.append("| label | n | none | elevated | crisis |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for label in ("attempt", "behavior", "ideation", "indicator", "uninformative", "supportive"):
+        c = Counter(lv for p, lv in zip(posts, levels, strict=True) if p.label == label)
+        n = sum(c.values())
+        lines.append(f"| {label} | {n} | {c['none']} | {c['elevated']} | {c['crisis']} |")
+    return lines
+
+
+def chat_table(model: Model) -> list[str]:
+    rows = [
+        json.loads(x) for x in EVAL_MESSAGES.read_text(encoding="utf-8").splitlines() if x.strip()
+    ]
+    scores = model.score_batch([r["text"] for r in rows])
+    by_cat: dict[str, list[tuple[str, str, str]]] = {}
+    for r, s in zip(rows, scores, strict=True):
+        by_cat.setdefault(r["category"], []).append((r["expect"], s.risk.level, r["text"]))
+    lines = [
+        "| category | n | expected | as expected | none | elevated | crisis |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    misses: list[str] = []
+    for cat, items in by_cat.items():
+        c = Counter(lv for _, lv, _ in items)
+        ok = sum(e == lv for e, lv, _ in items)
+        lines.append(
+            f"| {cat} | {len(items)} | {items[0][0]} | {ok}/{len(items)} | "
+            f"{c['none']} | {c['elevated']} | {c['crisis']} |"
+        )
+        misses += [f"  [{cat}] expected {e}, got {lv}: {t}" for e, lv, t in items if e != lv]
+    crisis_items = [(e, lv) for items in by_cat.values() for e, lv, _ in items if e == "crisis"]
+    missed = sum(lv != "crisis" for _, lv in crisis_items)
+    unflagged = sum(lv == "none" for _, lv in crisis_items)
+    lines.append("")
+    lines.append(
+        f"crisis messages not rated crisis: {missed}/{len(crisis_items)}; "
+        f"rated none: {unflagged}/{len(crisis_items)}"
+    )
+    lines.append("differences from expectation:")
+    lines += misses or ["  (none)"]
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data", help="folder holding goemotions/, tweeteval/, ... (default: $PEERCHAT_DATA_DIR)"
+    )
+    q = ap.add_mutually_exclusive_group()
+    q.add_argument("--quantize", dest="quantize", action="store_true", default=None)
+    q.add_argument("--no-quantize", dest="quantize", action="store_false")
+    ap.add_argument(
+        "--limit", type=int, default=0, help="first N texts per sentiment set (quick look)"
+    )
+    ap.add_argument("--skip", nargs="*", default=[], choices=["sentiment", "cssrs", "chat"])
+    args = ap.parse_args(argv)
+    root = data.data_dir(args.data)
+    model = load_model(quantize=args.quantize)
+    print(
+        f"# peerchat nlp evaluation, {dt.date.today().isoformat()}, {platform.machine()} "
+        f"({__import__('os').cpu_count()} CPU), int8={'yes' if model.quantized else 'no'}\n"
+    )
+    if "sentiment" not in args.skip:
+        print("## Sentiment (3 classes)\n", flush=True)
+        print("\n".join(sentiment_table(model, root, args.limit)) + "\n", flush=True)
+    if "cssrs" not in args.skip:
+        print("## Crisis detection, reddit_cssrs held-out users\n", flush=True)
+        print("\n".join(cssrs_table(model, root)) + "\n", flush=True)
+    if "chat" not in args.skip:
+        print("## Crisis levels on hand-written chat messages (nlp/eval_messages.jsonl)\n")
+        print("\n".join(chat_table(model)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,417 @@
+"""Fine-tune the top encoder layers and the heads; write the overlay to nlp/weights.
+
+Recipe (cheap enough for a 2-core CPU): the bottom ``n_frozen`` layers stay as shipped, so their
+output is computed once and cached; each epoch then only runs the fine-tuned layers. Losses:
+class-weighted cross-entropy for sentiment (GoEmotions train + most of TweetEval *validation*),
+binary cross-entropy for the Ekman emotions (GoEmotions), and a cosine loss that keeps the
+mean-pooled embedding close to the original all-MiniLM-L6-v2 sentence embedding, so exemplar
+similarity for crisis detection keeps its meaning. The epoch is chosen on dev data only
+(GoEmotions dev + a held-out fifth of TweetEval validation). Finally a logistic-regression crisis
+head is fitted on reddit_cssrs posts of *training* users.
+
+    python -m nlp.train --data DIR [--out nlp/weights] [--epochs 3] [--log train.log]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import recall_score
+from sklearn.model_selection import GroupKFold, cross_val_predict
+from torch import nn
+
+from nlp import data
+from nlp.encoder import load_base_encoder, load_tokenizer, mean_pool
+from nlp.model import EXEMPLARS_PATH
+from nlp.network import WEIGHTS_DIR, NetConfig, PeerchatNet, build_net, load_net
+
+log = logging.getLogger("nlp.train")
+
+SEED = 13
+TWEET_VAL_TRAIN_SHARE = 0.8  # the rest of TweetEval validation is dev, never trained on
+TWEET_WEIGHT = 2.0  # tweets are the target register but scarce: count each one twice
+DISTILL_WEIGHT = 1.0
+CRISIS_TARGET_RECALL = 0.9  # classifier threshold: out-of-fold recall on training users
+
+
+class Cached:
+    """Per-text hidden states after the frozen layers (float16, unpadded) and teacher embeddings."""
+
+    def __init__(self, hidden: list[torch.Tensor], teacher: torch.Tensor) -> None:
+        self.hidden = hidden
+        self.teacher = teacher
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.inference_mode()
+def cache_hidden(texts: Sequence[str], cfg: NetConfig, batch: int = 128) -> Cached:
+    """One pass of the original 6-layer encoder: frozen-layer output + teacher embedding."""
+    tok = load_tokenizer()
+    teacher_model = load_base_encoder(6)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    hidden: list[torch.Tensor | None] = [None] * len(texts)
+    teacher = torch.zeros(len(texts), teacher_model.config.hidden_size)
+    t0 = time.time()
+    for n, start in enumerate(range(0, len(order), batch)):
+        idx = order[start : start + batch]
+        enc = tok(
+            [texts[i] for i in idx],
+            padding=True,
+            truncation=True,
+            max_length=cfg.max_len,
+            return_tensors="pt",
+        )
+        out = teacher_model(**enc, output_hidden_states=True)
+        h = out.hidden_states[cfg.n_frozen]
+        emb = nn.functional.normalize(
+            mean_pool(out.last_hidden_state, enc["attention_mask"]), dim=-1
+        )
+        lengths = enc["attention_mask"].sum(1).tolist()
+        for j, i in enumerate(idx):
+            hidden[i] = h[j, : lengths[j]].to(torch.float16).clone()
+            teacher[i] = emb[j]
+        if n % 50 == 0:
+            log.info("cache %d/%d (%.0f s)", start + len(idx), len(texts), time.time() - t0)
+    return Cached([h for h in hidden if h is not None], teacher)
+
+
+def pad(hs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(h.shape[0] for h in hs)
+    x = torch.zeros(len(hs), width, hs[0].shape[1])
+    mask = torch.zeros(len(hs), width, dtype=torch.long)
+    for i, h in enumerate(hs):
+        x[i, : h.shape[0]] = h.float()
+        mask[i, : h.shape[0]] = 1
+    return x, mask
+
+
+def length_batches(lengths: Sequence[int], size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding), in random order; jitter keeps them varied."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i : i + size] for i in range(0, len(order), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+@torch.inference_mode()
+def predict(net: PeerchatNet, cache: Cached, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Sentiment probabilities and embeddings for cached texts."""
+    net.eval()
+    probs, embs = [], []
+    for s in range(0, len(cache.hidden), batch):
+        x, m = pad(cache.hidden[s : s + batch])
+        out = net.heads(net.run_top(x, m), m)
+        probs.append(out.sentiment_logits.softmax(-1).numpy())
+        embs.append(out.embedding.numpy())
+    return np.concatenate(probs), np.concatenate(embs)
+
+
+def train_epochs(
+    net: PeerchatNet,
+    cache: Cached,
+    sent: list[int | None],
+    emo: list[tuple[float, ...] | None],
+    weights: list[float],
+    devs: dict[str, tuple[Cached, list[int]]],
+    epochs: int,
+    lr: float,
+    batch: int,
+    on_best: Callable[[PeerchatNet, dict[str, float]], None] | None = None,
+) -> tuple[PeerchatNet, dict[str, float]]:
+    """Fine-tune; return the network of the epoch with the best mean dev macro-recall.
+
+    ``on_best`` is called whenever an epoch improves on the previous best (checkpointing, so an
+    interrupted run still leaves usable weights).
+    """
+    rng = random.Random(SEED)
+    for name, p in net.named_parameters():
+        p.requires_grad = name.startswith(
+            tuple(net.trainable_layer_prefixes())
+        ) or not name.startswith("encoder.")
+    head_params = [
+        p for n, p in net.named_parameters() if not n.startswith("encoder.") and p.requires_grad
+    ]
+    layer_params = [
+        p for n, p in net.named_parameters() if n.startswith("encoder.") and p.requires_grad
+    ]
+    opt = torch.optim.AdamW(
+        [{"params": layer_params, "lr": lr}, {"params": head_params, "lr": lr * 20}],
+        weight_decay=0.01,
+    )
+    lengths = [h.shape[0] for h in cache.hidden]
+    steps_per_epoch = (len(lengths) + batch - 1) // batch
+    total = steps_per_epoch * epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / (0.06 * total)) * max(0.0, (total - s) / total)
+    )
+    counts = np.bincount([s for s in sent if s is not None], minlength=3).astype(float)
+    class_w = torch.tensor(counts.sum() / (3 * counts), dtype=torch.float32)
+    log.info("sentiment class counts %s -> weights %s", counts.tolist(), class_w.tolist())
+    best: tuple[float, PeerchatNet | None, dict[str, float]] = (-1.0, None, {})
+    for epoch in range(1, epochs + 1):
+        net.train()
+        t0, run = time.time(), [0.0, 0.0, 0.0]
+        for step, idx in enumerate(length_batches(lengths, batch, rng), 1):
+            x, m = pad([cache.hidden[i] for i in idx])
+            out = net.heads(net.run_top(x, m), m)
+            loss_d = (1 - (out.embedding * cache.teacher[idx]).sum(-1)).mean()
+            s_idx = [j for j, i in enumerate(idx) if sent[i] is not None]
+            loss_s = torch.zeros(())
+            if s_idx:
+                target = torch.tensor([sent[idx[j]] for j in s_idx])
+                w = torch.tensor([weights[idx[j]] for j in s_idx])
+                ce = nn.functional.cross_entropy(
+                    out.sentiment_logits[s_idx], target, weight=class_w, reduction="none"
+                )
+                loss_s = (ce * w).sum() / (class_w[target] * w).sum()
+            e_idx = [j for j, i in enumerate(idx) if emo[i] is not None]
+            loss_e = torch.zeros(())
+            if e_idx:
+                target_e = torch.tensor([emo[idx[j]] for j in e_idx])
+                loss_e = nn.functional.binary_cross_entropy_with_logits(
+                    out.emotion_logits[e_idx], target_e
+                )
+            loss = loss_s + loss_e + DISTILL_WEIGHT * loss_d
+            opt.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            run = [
+                0.98 * r + 0.02 * v
+                for r, v in zip(run, (loss_s.item(), loss_e.item(), loss_d.item()), strict=True)
+            ]
+            if step % 100 == 0:
+                log.info(
+                    "epoch %d step %d/%d loss sent %.3f emo %.3f distill %.3f (%.0f s)",
+                    epoch,
+                    step,
+                    steps_per_epoch,
+                    *run,
+                    time.time() - t0,
+                )
+        scores = {}
+        for name, (dcache, labels) in devs.items():
+            probs, _ = predict(net, dcache)
+            scores[name] = float(recall_score(labels, probs.argmax(1), average="macro"))
+        mean = float(np.mean(list(scores.values())))
+        log.info(
+            "epoch %d dev macro-recall %s mean %.4f (%.0f s)",
+            epoch,
+            {k: round(v, 4) for k, v in scores.items()},
+            mean,
+            time.time() - t0,
+        )
+        if mean > best[0]:
+            best = (mean, copy.deepcopy(net), {**scores, "epoch": float(epoch)})
+            if on_best is not None:
+                on_best(best[1], best[2])
+    assert best[1] is not None
+    return best[1], best[2]
+
+
+def fit_crisis_head(net: PeerchatNet, root: Path) -> dict[str, float]:
+    """Logistic regression on embeddings of training users' reddit_cssrs posts.
+
+    Positives: ideation/behavior/attempt; negatives: supportive/uninformative. ``indicator``
+    (risk factors without ideation) is left out of training. Held-out (test) users are never seen.
+    """
+    posts = [
+        p
+        for p in data.read_cssrs(root)
+        if not data.cssrs_is_test_user(p.user)
+        and (p.label in data.CSSRS_POSITIVE or p.label in data.CSSRS_NEGATIVE)
+    ]
+    cache = cache_hidden([p.text for p in posts], net.cfg)
+    _, emb = predict(net, cache)
+    y = np.array([p.label in data.CSSRS_POSITIVE for p in posts], dtype=int)
+    groups = [p.user for p in posts]
+    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+    oof = cross_val_predict(clf, emb, y, groups=groups, cv=GroupKFold(5), method="predict_proba")[
+        :, 1
+    ]
+    pos_scores = np.sort(oof[y == 1])
+    threshold = float(pos_scores[int((1 - CRISIS_TARGET_RECALL) * len(pos_scores))])
+    flagged = oof >= threshold
+    precision = float((flagged & (y == 1)).sum() / max(1, flagged.sum()))
+    clf.fit(emb, y)
+    with torch.no_grad():
+        net.crisis.weight.copy_(torch.tensor(clf.coef_, dtype=torch.float32))
+        net.crisis.bias.copy_(torch.tensor(clf.intercept_, dtype=torch.float32))
+    net.cfg.crisis_clf_threshold = threshold
+    stats = {
+        "cssrs_train_posts": float(len(y)),
+        "oof_recall": float(flagged[y == 1].mean()),
+        "oof_precision": precision,
+        "threshold": threshold,
+    }
+    log.info("crisis head: %s", stats)
+    return stats
+
+
+def calibrate_risk(net: PeerchatNet, root: Path, oof_threshold: float) -> dict[str, float]:
+    """Cut-offs for the embedding signals from everyday text (GoEmotions *dev* comments).
+
+    Similarity: ``elevated`` at the 99th and ``crisis`` at the 99.9th percentile of the nearest
+    crisis-exemplar similarity, i.e. about 1% / 0.1% of ordinary comments would trip them.
+    Classifier: the stricter of its recall-0.9 threshold on training users and the 98th percentile
+    on everyday comments (it was trained on long Reddit posts and is noisy on short chat).
+    """
+    texts, _ = data.goemotions_single_label_test(root, "dev")
+    exemplars = json.loads(EXEMPLARS_PATH.read_text(encoding="utf-8"))["crisis"]
+    _, emb = predict(net, cache_hidden(texts, net.cfg))
+    _, ex_emb = predict(net, cache_hidden(exemplars, net.cfg))
+    max_sim = (emb @ ex_emb.T).max(1)
+    with torch.no_grad():
+        clf = torch.sigmoid(net.crisis(torch.from_numpy(emb))).squeeze(-1).numpy()
+    sim_el = float(np.quantile(max_sim, 0.99))
+    th = {
+        "sim_elevated": round(sim_el, 4),
+        "sim_crisis": round(max(float(np.quantile(max_sim, 0.999)), sim_el + 0.05), 4),
+        "clf_elevated": round(max(oof_threshold, float(np.quantile(clf, 0.98))), 4),
+    }
+    log.info("risk thresholds: %s", th)
+    return th
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The reproducing command, without machine-specific paths."""
+    parts = ["python -m nlp.train --data DIR"]
+    for flag in ("epochs", "lr", "batch", "layers", "frozen", "max_len", "limit"):
+        parts.append(f"--{flag.replace('_', '-')} {getattr(args, flag)}")
+    return " ".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data",
+        help="folder holding goemotions/, tweeteval/, reddit_cssrs/ ... "
+        "(default: $PEERCHAT_DATA_DIR)",
+    )
+    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=8e-5)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--layers", type=int, default=4, help="encoder layers kept (of 6)")
+    ap.add_argument("--frozen", type=int, default=2, help="bottom layers left as shipped")
+    ap.add_argument("--max-len", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="use a seeded random N of the training texts (CPU time)",
+    )
+    ap.add_argument("--log", type=Path, help="also append progress to this file")
+    ap.add_argument(
+        "--stage",
+        choices=["all", "heads"],
+        default="all",
+        help="heads: keep the fine-tuned layers in --out, refit crisis head + thresholds",
+    )
+    args = ap.parse_args(argv)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    if args.log:
+        handlers.append(logging.FileHandler(args.log))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
+    root = data.data_dir(args.data)
+    torch.set_num_threads(args.threads)
+    seed_everything(SEED)
+    cfg = NetConfig(n_layers=args.layers, n_frozen=args.frozen, max_len=args.max_len)
+    if args.stage == "heads":
+        net = load_net(args.out)
+        crisis = fit_crisis_head(net, root)
+        thresholds = calibrate_risk(net, root, crisis["threshold"])
+        net.save(args.out, {"crisis_head": crisis, "risk_thresholds": thresholds})
+        log.info("refitted heads saved to %s", args.out)
+        return 0
+
+    goemo = data.read_goemotions(root, "train")
+    tw_texts, tw_labels = data.read_tweeteval(root, "val")
+    tw_order = list(range(len(tw_texts)))
+    random.Random(SEED).shuffle(tw_order)
+    cut = int(TWEET_VAL_TRAIN_SHARE * len(tw_order))
+    tw_train, tw_dev = tw_order[:cut], tw_order[cut:]
+    cssrs_train = [p.text for p in data.read_cssrs(root) if not data.cssrs_is_test_user(p.user)]
+
+    texts = [e.text for e in goemo] + [tw_texts[i] for i in tw_train] + cssrs_train
+    sent: list[int | None] = (
+        [e.sentiment for e in goemo] + [tw_labels[i] for i in tw_train] + [None] * len(cssrs_train)
+    )
+    emo: list[tuple[float, ...] | None] = [e.emotions for e in goemo] + [None] * (
+        len(tw_train) + len(cssrs_train)
+    )
+    weights = [1.0] * len(goemo) + [TWEET_WEIGHT] * len(tw_train) + [1.0] * len(cssrs_train)
+    if args.limit:
+        keep = sorted(random.Random(SEED).sample(range(len(texts)), min(args.limit, len(texts))))
+        texts, sent, emo, weights = ([v[i] for i in keep] for v in (texts, sent, emo, weights))  # type: ignore[assignment]
+    log.info(
+        "training texts: %d of %d (goemotions %d, tweeteval-val %d, cssrs distill-only %d)",
+        len(texts),
+        len(goemo) + len(tw_train) + len(cssrs_train),
+        len(goemo),
+        len(tw_train),
+        len(cssrs_train),
+    )
+
+    ge_dev_texts, ge_dev_labels = data.goemotions_single_label_test(root, "dev")
+    if args.limit:
+        ge_dev_texts, ge_dev_labels = (
+            ge_dev_texts[: args.limit // 4],
+            ge_dev_labels[: args.limit // 4],
+        )
+    devs = {
+        "goemotions_dev": (cache_hidden(ge_dev_texts, cfg), ge_dev_labels),
+        "tweeteval_val_heldout": (
+            cache_hidden([tw_texts[i] for i in tw_dev], cfg),
+            [tw_labels[i] for i in tw_dev],
+        ),
+    }
+    cache = cache_hidden(texts, cfg)
+    net = build_net(cfg)
+
+    def checkpoint(best: PeerchatNet, scores: dict[str, float]) -> None:
+        best.save(args.out, {"dev": scores, "checkpoint": "fine-tuned layers only, heads pending"})
+
+    net, dev_scores = train_epochs(
+        net, cache, sent, emo, weights, devs, args.epochs, args.lr, args.batch, checkpoint
+    )
+    crisis = fit_crisis_head(net, root)
+    thresholds = calibrate_risk(net, root, crisis["threshold"])
+    meta = {
+        "risk_thresholds": thresholds,
+        "quantize": True,
+        "seed": SEED,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "batch": args.batch,
+        "dev": dev_scores,
+        "crisis_head": crisis,
+        "command": command_line(args),
+    }
+    net.save(args.out, meta)
+    log.info("saved to %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

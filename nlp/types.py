@@ -1,0 +1,45 @@
+"""Result types shared by the model, the async scorer and the CLI (frozen, so safe to share)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+RiskLevel = Literal["none", "elevated", "crisis"]
+
+SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+RISK_LEVELS: tuple[RiskLevel, ...] = ("none", "elevated", "crisis")
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """Three-way label plus a signed score in [-1, 1] (P(positive) - P(negative))."""
+
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Risk:
+    """Crisis-risk level of one message and the human-readable reasons behind it."""
+
+    level: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageScore:
+    """Everything the model says about one message."""
+
+    sentiment: Sentiment
+    emotions: dict[str, float] = field(default_factory=dict)
+    risk: Risk = field(default_factory=lambda: Risk("none"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire shape used by ``peerchat score`` (emotions included for the service)."""
+        return {
+            "sentiment": {"label": self.sentiment.label, "score": self.sentiment.score},
+            "emotions": dict(self.emotions),
+            "risk": {"level": self.risk.level, "reasons": list(self.risk.reasons)},
+        }

@@ -1,0 +1,203 @@
+"""Screenshots of the front end at phone (390x844) and desktop (1440x900) sizes, for review.
+
+    .venv/bin/python -m tests.e2e.screenshots [--out docs/screenshots] [--dark]
+
+Starts its own server on a temporary database, plays a short conversation (a participant asks
+for support, a peer worker claims and replies, the participant asks for help now, a supervisor
+sees the alert), and saves PNGs of each page along the way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Page, ViewportSize, async_playwright, expect
+
+from tests.e2e import flows
+from tests.e2e.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveServer,
+    chromium_missing_reason,
+    live_server,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def shoot(page: Page, out: Path, name: str, size: ViewportSize) -> None:
+    await page.set_viewport_size(size)
+    await page.wait_for_timeout(250)  # let layout and the breathing circle settle
+    await page.screenshot(path=str(out / f"{name}.png"))
+    print(f"  {name}.png")
+
+
+async def feed_scores(
+    live: LiveServer, room_id: str, points: list[tuple[float, str, tuple[str, ...]]]
+) -> None:
+    """Stand in for the model (disabled here): score the participant's messages in a room, so
+    the pictures show risk words, colours and mood sparklines as staff will see them."""
+    from sqlalchemy import select
+
+    from app.domain import scores
+    from app.storage.models import Message
+
+    domain = live.app.state.domain
+    async with domain.db.read() as session:
+        rows = (
+            await session.execute(
+                select(Message)
+                .where(Message.room_id == room_id, Message.sender_role == "participant")
+                .order_by(Message.seq)
+            )
+        ).scalars()
+        messages = list(rows)
+    for message, (score, level, reasons) in zip(messages, points, strict=False):
+        record = scores.ScoreRecord(
+            message_id=message.id, room_id=room_id, seq=message.seq,
+            sender_id=message.sender_id, from_participant=True,
+            sentiment_label="negative" if score < -0.2 else "neutral",
+            sentiment_score=score, emotions={}, risk_level=level, risk_reasons=reasons,
+            shift_detected=score < -0.7, shift_delta=score - points[0][0],
+        )  # fmt: skip
+        await scores.record(domain, [record])
+        await domain.events.room_risk(room_id, record.room_risk_event())
+        await domain.events.queue_changed(room_id)
+
+
+async def room_of(page: Page) -> str:
+    return await flows.participant_room_id(page)
+
+
+async def run(out: Path, dark: bool) -> None:
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    scheme = "dark" if dark else "light"
+    suffix = "-dark" if dark else ""
+    async with live_server() as live, async_playwright() as pw:
+        await live.add_staff("sam", "peer_worker", handle="Sam")
+        await live.add_staff("alex", "peer_worker", handle="Alex")
+        await live.add_staff("jo", "supervisor", handle="Jo")
+        async with httpx.AsyncClient(base_url=live.base_url) as http:
+            login = await http.post(
+                "/api/v1/auth/login", json={"username": "alex", "password": "password1234"}
+            )
+            auth = {"Authorization": f"Bearer {login.json()['token']}"}
+            await http.post(
+                "/api/v1/groups", json={"name": "Evening check-in", "topic": "loneliness"},
+                headers=auth,
+            )  # fmt: skip
+            await http.post(
+                "/api/v1/groups", json={"name": "Exam stress", "topic": "stress"}, headers=auth
+            )
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        opts = {"color_scheme": scheme}
+        phone, desk = flows.PHONE, flows.DESKTOP
+
+        # Two other people already waiting, so the queue has something to sort.
+        others = []
+        for topic, note in (("Anxiety or worry", ""), ("Relationships", "It's about my partner")):
+            person = await flows.open_person(browser, live.base_url, "/", phone, **opts)
+            await flows.start_anonymously(person.page)
+            await flows.request_support(person.page, topic, note)
+            others.append(person)
+        try:
+            await feed_scores(
+                live, await room_of(others[1].page), [(-0.55, "elevated", ("feeling trapped",))]
+            )
+        except Exception as exc:  # the pictures still come, without risk
+            print(f"  (no simulated scores: {exc})")
+
+        print("participant")
+        p = await flows.open_person(browser, live.base_url, "/", phone, **opts)
+        await shoot(p.page, out, f"participant-welcome-phone{suffix}", phone)
+        await flows.start_anonymously(p.page)
+        await shoot(p.page, out, f"participant-start-phone{suffix}", phone)
+        await flows.request_support(p.page, "Low mood", "I've been feeling really low this week.")
+        await flows.wait_socket_ready(p.page)
+        await shoot(p.page, out, f"participant-waiting-phone{suffix}", phone)
+
+        print("worker")
+        w = await flows.open_person(browser, live.base_url, "/worker", desk, **opts)
+        await flows.sign_in(w.page, "sam", "password1234")
+        await expect(w.page.locator(".queue-item")).to_have_count(3)
+        await shoot(w.page, out, f"worker-queue-desktop{suffix}", desk)
+        await shoot(w.page, out, f"worker-queue-phone{suffix}", phone)
+        await w.page.set_viewport_size(desk)
+        await flows.claim_first_waiting(w.page, "Low mood")
+        await flows.send(w.page, "Hi, I'm Sam. Thanks for reaching out. What's been going on?")
+        await flows.expect_once(
+            p.page, "Hi, I'm Sam. Thanks for reaching out. What's been going on?"
+        )
+        await flows.send(p.page, "I can't sleep and everything feels heavy.")
+        await flows.expect_once(w.page, "I can't sleep and everything feels heavy.")
+        await flows.send(w.page, "That sounds exhausting. I'm here, take your time.")
+        await flows.expect_once(p.page, "That sounds exhausting. I'm here, take your time.")
+        await flows.send(p.page, "Honestly I don't see the point of anything lately.")
+        await flows.expect_once(w.page, "Honestly I don't see the point of anything lately.")
+        try:
+            await feed_scores(
+                live,
+                await room_of(p.page),
+                [
+                    (-0.35, "none", ()),
+                    (-0.6, "none", ()),
+                    (-0.85, "elevated", ("hopelessness",)),
+                ],
+            )
+        except Exception as exc:
+            print(f"  (no simulated scores: {exc})")
+        await w.page.wait_for_timeout(500)
+        await shoot(w.page, out, f"worker-room-desktop{suffix}", desk)
+        await shoot(w.page, out, f"worker-room-phone{suffix}", phone)
+        await shoot(p.page, out, f"participant-chat-phone{suffix}", phone)
+        await shoot(p.page, out, f"participant-chat-desktop{suffix}", desk)
+        await p.page.set_viewport_size(phone)
+
+        print("help now")
+        await p.page.get_by_role("button", name="I need help now").click()
+        await p.page.get_by_role("button", name="Yes, alert a supervisor").click()
+        await expect(p.page.locator("#help-confirmation")).to_be_visible()
+        await shoot(p.page, out, f"participant-help-phone{suffix}", phone)
+        await p.page.get_by_role("button", name="Close").click()
+
+        print("supervisor")
+        s = await flows.open_person(browser, live.base_url, "/supervisor", desk, **opts)
+        await flows.sign_in(s.page, "jo", "password1234")
+        await expect(s.page.locator(".alert-card")).to_have_count(1)
+        await shoot(s.page, out, f"supervisor-alerts-desktop{suffix}", desk)
+        await shoot(s.page, out, f"supervisor-alerts-phone{suffix}", phone)
+        await s.page.set_viewport_size(desk)
+        await s.page.get_by_role("button", name="Open conversation").click()
+        await expect(s.page.locator("#viewer .msg").first).to_be_visible()
+        await shoot(s.page, out, f"supervisor-room-desktop{suffix}", desk)
+        await s.page.get_by_role("button", name="Back to dashboard").click()
+        await s.page.locator("#dashboard").scroll_into_view_if_needed()
+        await shoot(s.page, out, f"supervisor-dashboard-phone{suffix}", phone)
+        await s.page.evaluate("document.querySelector('#dashboard').scrollIntoView()")
+        await shoot(s.page, out, f"supervisor-dashboard-phone-scrolled{suffix}", phone)
+
+        problems = [x for person in (p, w, s, *others) for x in person.problems]
+        await browser.close()
+    if problems:
+        print("problems seen in the pages:", *problems, sep="\n  ")
+        raise SystemExit(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--dark", action="store_true", help="dark colour scheme")
+    args = parser.parse_args()
+    reason = chromium_missing_reason()
+    if reason:
+        print(f"cannot take screenshots: {reason}", file=sys.stderr)
+        raise SystemExit(2)
+    asyncio.run(run(args.out, args.dark))
+
+
+if __name__ == "__main__":
+    main()
