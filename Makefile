@@ -39,6 +39,17 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy app nlp
 
+# The benchmark suite (docs/benchmarks.md). BENCH_FLAGS=--quick for about a minute each.
+BENCH_FLAGS ?=
+bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet python-socketio matplotlib psutil
+	$(BIN)/python -m bench.ws_fanout $(BENCH_FLAGS)
+	$(BIN)/python -m bench.connections $(BENCH_FLAGS)
+	$(BIN)/python -m bench.alert_latency $(BENCH_FLAGS)
+	$(BIN)/python -m bench.scale_out $(BENCH_FLAGS)
+	$(BIN)/python bench/nlp_throughput.py
+	$(BIN)/python -m bench.plots
+
 migrate: $(VENV)/.installed
 	$(BIN)/peerchat migrate
 

@@ -49,6 +49,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         ws_max_size=settings.max_frame_bytes,
+        # Chat frames are small: compressing each costs CPU on every send and a zlib state
+        # (tens of KiB) per connection, for little saving. Browsers fall back to plain frames.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
     )
     protect_logs()  # after uvicorn has set up its loggers

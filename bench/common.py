@@ -116,7 +116,7 @@ def table(rows: Sequence[dict[str, Any]], title: str = "") -> str:
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
-    k = min(len(sorted_values) - 1, max(0, int(math.ceil(q / 100 * len(sorted_values))) - 1))
+    k = min(len(sorted_values) - 1, max(0, math.ceil(q / 100 * len(sorted_values)) - 1))
     return sorted_values[k]
 
 
@@ -335,6 +335,7 @@ class Client:
     room_id: str
     room_size: int
     kind: str  # "group" or "dm"
+    url: str | None = None  # another node's /ws; None: the run's url
 
 
 async def _gather_limited(coros: list[Any], limit: int = 16) -> list[Any]:
@@ -361,7 +362,9 @@ async def _post(http: Any, path: str, body: Any = None, token: str | None = None
 
 
 async def login(http: Any, username: str) -> str:
-    data = await _post(http, "/api/v1/auth/login", {"username": username, "password": STAFF_PASSWORD})
+    data = await _post(
+        http, "/api/v1/auth/login", {"username": username, "password": STAFF_PASSWORD}
+    )
     return str(data["token"])
 
 
@@ -378,7 +381,7 @@ async def setup_workload(
     peer worker's connection), all through the public HTTP API."""
     import httpx
 
-    n_group = int(round(n_clients * group_share / group_size)) * group_size
+    n_group = round(n_clients * group_share / group_size) * group_size
     n_dm_rooms = (n_clients - n_group) // 2
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         worker_tokens = [await login(http, w) for w in workers]
@@ -417,9 +420,11 @@ async def setup_workload(
     return clients
 
 
-def baseline_workload(n_clients: int, group_size: int = 10, group_share: float = 0.5) -> list[Client]:
+def baseline_workload(
+    n_clients: int, group_size: int = 10, group_share: float = 0.5
+) -> list[Client]:
     """The same room shapes for the baselines (they take any token and any room id)."""
-    n_group = int(round(n_clients * group_share / group_size)) * group_size
+    n_group = round(n_clients * group_share / group_size) * group_size
     n_dm_rooms = (n_clients - n_group) // 2
     clients = [
         Client(f"t{i}", f"group-{i // group_size}", group_size, "group") for i in range(n_group)
@@ -443,7 +448,7 @@ class LoadSpec:
     duration: float
     drain: float = 2.0
     window: int = 1  # outstanding unacked sends per client ("full" mode)
-    deflate: bool = True
+    deflate: bool = False
     body_pad: int = 40
     sources: int = 1  # loopback source addresses 127.0.0.x to spread over
 
@@ -479,7 +484,7 @@ def _decode_in(protocol: str, text: str | bytes) -> dict[str, Any] | None:
     return orjson.loads(text)
 
 
-async def _connect(spec: LoadSpec, index: int) -> Any:
+async def _connect(spec: LoadSpec, index: int, url: str | None = None) -> Any:
     import websockets
 
     kwargs: dict[str, Any] = {
@@ -492,7 +497,7 @@ async def _connect(spec: LoadSpec, index: int) -> Any:
     }
     if spec.sources > 1:
         kwargs["local_addr"] = (f"127.0.0.{2 + index % spec.sources}", 0)
-    url = spec.url
+    url = url or spec.url
     if spec.protocol == "socketio":
         url = url.replace("/ws", "/socket.io/?EIO=4&transport=websocket")
     return await websockets.connect(url, **kwargs)
@@ -500,7 +505,7 @@ async def _connect(spec: LoadSpec, index: int) -> Any:
 
 async def open_client(spec: LoadSpec, client: Client, index: int) -> Any:
     """Connect, authenticate and join the client's room; returns the socket."""
-    ws = await _connect(spec, index)
+    ws = await _connect(spec, index, client.url)
     if spec.protocol == "socketio":
         await ws.recv()  # engine.io open packet
         await ws.send("40" + orjson.dumps({"token": client.token}).decode())
@@ -552,7 +557,7 @@ async def _load_main(
             try:
                 sockets[i] = await open_client(spec, clients[i], offset + i)
                 return
-            except Exception as exc:  # noqa: BLE001 - counted and reported
+            except Exception as exc:
                 key = f"connect:{type(exc).__name__}"
                 res.errors[key] = res.errors.get(key, 0) + 1
                 await asyncio.sleep(0.5 * (attempt + 1))
@@ -607,7 +612,7 @@ async def _load_main(
                     acks[i].set()
                 if now > t_stop:
                     return
-        except Exception:  # noqa: BLE001
+        except Exception:
             res.closed += 1
 
     def frame_for(i: int) -> str:
@@ -619,15 +624,19 @@ async def _load_main(
         body = f"{BODY_PREFIX} {now:.6f} {pad}"
         return _encode_out(
             proto,
-            {"type": "send", "room_id": clients[i].room_id,
-             "client_msg_id": f"{offset + i}-{counter}", "body": body},
-        )  # fmt: skip
+            {
+                "type": "send",
+                "room_id": clients[i].room_id,
+                "client_msg_id": f"{offset + i}-{counter}",
+                "body": body,
+            },
+        )
 
     async def send(i: int) -> None:
         try:
             await sockets[i].send(frame_for(i))
             res.sent += 1
-        except Exception:  # noqa: BLE001
+        except Exception:
             res.errors["send"] = res.errors.get("send", 0) + 1
 
     readers = [asyncio.create_task(reader(i)) for i in live]
@@ -689,6 +698,12 @@ class RunSummary:
     connect_s: float
     latencies: list[float] = field(default_factory=list, repr=False)
 
+    @property
+    def per_core(self) -> float:
+        """Deliveries per second of server CPU: what one core would carry. CPU time spent per
+        delivery barely depends on how much CPU the machine grants, so this survives noise."""
+        return self.deliveries_per_s / self.server_cpu if self.server_cpu > 0.01 else float("nan")
+
     def row(self) -> dict[str, Any]:
         return {
             "server": self.label,
@@ -702,6 +717,7 @@ class RunSummary:
             "max ms": self.max_ms,
             "lost": self.lost,
             "server cores": self.server_cpu,
+            "deliveries per core-s": self.per_core,
             "server RSS MB": self.server_rss_mb,
             "errors": ",".join(f"{k}={v}" for k, v in self.errors.items()) or "",
         }
@@ -714,6 +730,7 @@ def run_load(
     server_pid: int,
     nprocs: int = 2,
     extra_pids: Sequence[int] = (),
+    on_window: Any = None,
 ) -> RunSummary:
     """Spread the clients over `nprocs` generator processes, start them together, sample the
     server's CPU over the measured window, merge the receivers' latencies."""
@@ -742,6 +759,8 @@ def run_load(
     time.sleep(max(0.0, t0 + spec.warmup - time.monotonic()))
     for s in samplers:
         s.start()
+    if on_window is not None:
+        on_window()
     time.sleep(max(0.0, t0 + spec.warmup + spec.duration - time.monotonic()))
     measured = [s.stop() for s in samplers]
     results: list[LoadResult] = []
@@ -794,3 +813,67 @@ def running(server: ServerProc) -> Iterator[ServerProc]:
 
 def new_secret() -> str:
     return secrets.token_urlsafe(48)
+
+
+# ----------------------------------------------------------------------------- several nodes
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def _pg(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class Cluster:
+    """n peerchat nodes on one fresh PostgreSQL database and one Redis namespace."""
+
+    def __init__(
+        self,
+        nodes: int,
+        staff: Sequence[tuple[str, str]] = (),
+        env_extra: dict[str, str] | None = None,
+    ) -> None:
+        self.db = "peerchat_bench_" + secrets.token_hex(4)
+        self.tmp = tempfile.mkdtemp(prefix="peerchat-cluster-")
+        self.env_extra = {
+            "PEERCHAT_DEV_MODE": "false",
+            "PEERCHAT_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.db}",
+            "PEERCHAT_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "PEERCHAT_REDIS_NAMESPACE": "bench-" + secrets.token_hex(4),
+            **(env_extra or {}),
+        }
+        self.n = nodes
+        self.staff = list(staff)
+        self.nodes: list[ServerProc] = []
+
+    def __enter__(self) -> Cluster:
+        asyncio.run(_pg(f'CREATE DATABASE "{self.db}"'))
+        env = bench_env(self.tmp, **self.env_extra)
+        r = subprocess.run([PEERCHAT, "migrate"], env=env, capture_output=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.decode()[-800:])
+        for username, role in self.staff:
+            create_staff(env, username, role)
+        for k in range(self.n):
+            self.nodes.append(
+                start_peerchat(
+                    env_extra={**self.env_extra, "PEERCHAT_NODE_ID": f"bench-{k}"},
+                    tmp=self.tmp,
+                    name=f"node{k}",
+                    create_users=False,
+                )
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for node in self.nodes:
+            node.stop()
+        with contextlib.suppress(Exception):
+            asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
+        shutil.rmtree(self.tmp, ignore_errors=True)

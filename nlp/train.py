@@ -43,6 +43,7 @@ TWEET_VAL_TRAIN_SHARE = 0.8  # the rest of TweetEval validation is dev, never tr
 TWEET_WEIGHT = 2.0  # tweets are the target register but scarce: count each one twice
 DISTILL_WEIGHT = 1.0
 CRISIS_TARGET_RECALL = 0.9  # classifier threshold: out-of-fold recall on training users
+CALIBRATION_TEXTS = 3000  # GoEmotions dev comments used to set the embedding-signal cut-offs
 
 
 class Cached:
@@ -60,10 +61,12 @@ def seed_everything(seed: int) -> None:
 
 
 @torch.inference_mode()
-def cache_hidden(texts: Sequence[str], cfg: NetConfig, batch: int = 128) -> Cached:
-    """One pass of the original 6-layer encoder: frozen-layer output + teacher embedding."""
+def cache_hidden(
+    texts: Sequence[str], cfg: NetConfig, batch: int = 128, teacher_emb: bool = True
+) -> Cached:
+    """One pass of the original encoder: frozen-layer output (+ 6-layer teacher embedding)."""
     tok = load_tokenizer()
-    teacher_model = load_base_encoder(6)
+    teacher_model = load_base_encoder(6 if teacher_emb else max(1, cfg.n_frozen))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     hidden: list[torch.Tensor | None] = [None] * len(texts)
     teacher = torch.zeros(len(texts), teacher_model.config.hidden_size)
@@ -133,11 +136,13 @@ def train_epochs(
     lr: float,
     batch: int,
     on_best: Callable[[PeerchatNet, dict[str, float]], None] | None = None,
+    run_epochs: int | None = None,
 ) -> tuple[PeerchatNet, dict[str, float]]:
     """Fine-tune; return the network of the epoch with the best mean dev macro-recall.
 
     ``on_best`` is called whenever an epoch improves on the previous best (checkpointing, so an
-    interrupted run still leaves usable weights).
+    interrupted run still leaves usable weights). ``run_epochs`` stops early within a schedule
+    planned for ``epochs`` (learning rate not fully decayed), to fit a CPU-time budget.
     """
     rng = random.Random(SEED)
     for name, p in net.named_parameters():
@@ -164,7 +169,7 @@ def train_epochs(
     class_w = torch.tensor(counts.sum() / (3 * counts), dtype=torch.float32)
     log.info("sentiment class counts %s -> weights %s", counts.tolist(), class_w.tolist())
     best: tuple[float, PeerchatNet | None, dict[str, float]] = (-1.0, None, {})
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, min(epochs, run_epochs or epochs) + 1):
         net.train()
         t0, run = time.time(), [0.0, 0.0, 0.0]
         for step, idx in enumerate(length_batches(lengths, batch, rng), 1):
@@ -238,7 +243,7 @@ def fit_crisis_head(net: PeerchatNet, root: Path) -> dict[str, float]:
         if not data.cssrs_is_test_user(p.user)
         and (p.label in data.CSSRS_POSITIVE or p.label in data.CSSRS_NEGATIVE)
     ]
-    cache = cache_hidden([p.text for p in posts], net.cfg)
+    cache = cache_hidden([p.text for p in posts], net.cfg, teacher_emb=False)
     _, emb = predict(net, cache)
     y = np.array([p.label in data.CSSRS_POSITIVE for p in posts], dtype=int)
     groups = [p.user for p in posts]
@@ -274,9 +279,10 @@ def calibrate_risk(net: PeerchatNet, root: Path, oof_threshold: float) -> dict[s
     on everyday comments (it was trained on long Reddit posts and is noisy on short chat).
     """
     texts, _ = data.goemotions_single_label_test(root, "dev")
+    texts = random.Random(SEED).sample(texts, min(CALIBRATION_TEXTS, len(texts)))
     exemplars = json.loads(EXEMPLARS_PATH.read_text(encoding="utf-8"))["crisis"]
-    _, emb = predict(net, cache_hidden(texts, net.cfg))
-    _, ex_emb = predict(net, cache_hidden(exemplars, net.cfg))
+    _, emb = predict(net, cache_hidden(texts, net.cfg, teacher_emb=False))
+    _, ex_emb = predict(net, cache_hidden(exemplars, net.cfg, teacher_emb=False))
     max_sim = (emb @ ex_emb.T).max(1)
     with torch.no_grad():
         clf = torch.sigmoid(net.crisis(torch.from_numpy(emb))).squeeze(-1).numpy()
@@ -293,7 +299,7 @@ def calibrate_risk(net: PeerchatNet, root: Path, oof_threshold: float) -> dict[s
 def command_line(args: argparse.Namespace) -> str:
     """The reproducing command, without machine-specific paths."""
     parts = ["python -m nlp.train --data DIR"]
-    for flag in ("epochs", "lr", "batch", "layers", "frozen", "max_len", "limit"):
+    for flag in ("epochs", "run_epochs", "lr", "batch", "layers", "frozen", "max_len", "limit"):
         parts.append(f"--{flag.replace('_', '-')} {getattr(args, flag)}")
     return " ".join(parts)
 
@@ -309,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument(
+        "--run-epochs", type=int, default=0, help="stop after this many epochs of the schedule"
+    )
     ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--layers", type=int, default=4, help="encoder layers kept (of 6)")
@@ -339,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = NetConfig(n_layers=args.layers, n_frozen=args.frozen, max_len=args.max_len)
     if args.stage == "heads":
         net = load_net(args.out)
+        net.cfg.extra.pop("checkpoint", None)
         crisis = fit_crisis_head(net, root)
         thresholds = calibrate_risk(net, root, crisis["threshold"])
         net.save(args.out, {"crisis_head": crisis, "risk_thresholds": thresholds})
@@ -393,8 +403,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         best.save(args.out, {"dev": scores, "checkpoint": "fine-tuned layers only, heads pending"})
 
     net, dev_scores = train_epochs(
-        net, cache, sent, emo, weights, devs, args.epochs, args.lr, args.batch, checkpoint
+        net,
+        cache,
+        sent,
+        emo,
+        weights,
+        devs,
+        args.epochs,
+        args.lr,
+        args.batch,
+        checkpoint,
+        args.run_epochs or None,
     )
+    net = load_net(args.out)  # continue from the saved (float16) overlay, as --stage heads does
+    net.cfg.extra.pop("checkpoint", None)
     crisis = fit_crisis_head(net, root)
     thresholds = calibrate_risk(net, root, crisis["threshold"])
     meta = {

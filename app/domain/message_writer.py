@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,15 @@ from app.storage.models import Membership, Message, Room, new_id, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
+_ROOMS = cast(Table, Room.__table__)
+_TAKE_SEQS = (
+    update(_ROOMS)
+    .where(_ROOMS.c.id == bindparam("room"))
+    .values(last_seq=_ROOMS.c.last_seq + bindparam("count"))
+    .returning(_ROOMS.c.last_seq)
+)
+"""Built once, as a Core statement: the ORM's bulk-update path (statement building, cache key,
+identity-map synchronisation) cost more CPU than the database did, once per room per batch."""
 
 
 @dataclass(slots=True)
@@ -180,14 +189,10 @@ async def _store(
     rows: list[dict[str, Any]] = []
     views: dict[int, dict[str, Any]] = {}
     now = utcnow()
-    for room_id, indices in accepted.items():
+    # Rooms in one order, so that two nodes' batches lock them without deadlocking.
+    for room_id, indices in sorted(accepted.items()):
         last = (
-            await session.execute(
-                update(Room)
-                .where(Room.id == room_id)
-                .values(last_seq=Room.last_seq + len(indices))
-                .returning(Room.last_seq)
-            )
+            await session.execute(_TAKE_SEQS, {"room": room_id, "count": len(indices)})
         ).scalar_one()
         for offset, n in enumerate(indices):
             item = batch[n]

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.risk import RiskThresholds, assess
@@ -56,14 +56,19 @@ class ModelService:
             return None
         return assess(self.lexicon.scan(text), None, RiskThresholds())
 
-    async def _load_forever(self) -> None:
+    def _load(self) -> Any:
+        # Imported here, in the worker thread: importing torch takes seconds, and the event
+        # loop must keep serving meanwhile.
         from nlp.model import load_model
 
+        return load_model(self._weights, threads=self._threads)
+
+    async def _load_forever(self) -> None:
         attempt = 0
         while True:
             self.status = "loading"
             try:
-                model = await asyncio.to_thread(load_model, self._weights, threads=self._threads)
+                model = await asyncio.to_thread(self._load)
                 scorer = BatchingScorer(model)
                 await scorer.start()
             except Exception as exc:

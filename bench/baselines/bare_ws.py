@@ -49,7 +49,9 @@ async def handler(ws: ServerConnection) -> None:
                 rooms[room].add(ws)
                 joined.add(room)
                 await ws.send(
-                    orjson.dumps({"type": "joined", "room_id": room, "last_seq": seqs[room]}).decode()
+                    orjson.dumps(
+                        {"type": "joined", "room_id": room, "last_seq": seqs[room]}
+                    ).decode()
                 )
             elif kind == "send":
                 room = frame["room_id"]
@@ -57,15 +59,30 @@ async def handler(ws: ServerConnection) -> None:
                 seq = seqs[room]
                 mid = f"msg_{next(ids)}"
                 sent_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-                await ws.send(orjson.dumps({
-                    "type": "ack", "room_id": room, "client_msg_id": frame["client_msg_id"],
-                    "seq": seq, "message_id": mid, "sent_at": sent_at,
-                }).decode())  # fmt: skip
-                out = orjson.dumps({
-                    "type": "message", "room_id": room, "seq": seq, "message_id": mid,
-                    "client_msg_id": frame["client_msg_id"], "sender": user,
-                    "body": frame["body"], "sent_at": sent_at,
-                }).decode()  # fmt: skip
+                await ws.send(
+                    orjson.dumps(
+                        {
+                            "type": "ack",
+                            "room_id": room,
+                            "client_msg_id": frame["client_msg_id"],
+                            "seq": seq,
+                            "message_id": mid,
+                            "sent_at": sent_at,
+                        }
+                    ).decode()
+                )
+                out = orjson.dumps(
+                    {
+                        "type": "message",
+                        "room_id": room,
+                        "seq": seq,
+                        "message_id": mid,
+                        "client_msg_id": frame["client_msg_id"],
+                        "sender": user,
+                        "body": frame["body"],
+                        "sent_at": sent_at,
+                    }
+                ).decode()
                 broadcast([c for c in rooms[room] if c is not ws], out)
             elif kind == "ping":
                 await ws.send('{"type":"pong"}')
@@ -78,9 +95,14 @@ async def handler(ws: ServerConnection) -> None:
 
 async def main(host: str, port: int) -> None:
     async with serve(
-        handler, host, port, process_request=_health, max_size=65536, ping_interval=20,
+        handler,
+        host,
+        port,
+        process_request=_health,
+        max_size=65536,
+        ping_interval=20,
         backlog=4096,
-    ) as server:  # fmt: skip
+    ) as server:
         await server.serve_forever()
 
 

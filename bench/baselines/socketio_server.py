@@ -33,8 +33,13 @@ async def health_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             elif msg["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": b'{"status": "ok"}\n'})
 
 
@@ -66,14 +71,31 @@ async def send(sid: str, data: dict[str, Any]) -> None:
     seq = seqs[room]
     mid = f"msg_{next(ids)}"
     sent_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-    await sio.emit("ack", {"room_id": room, "client_msg_id": data["client_msg_id"], "seq": seq,
-                           "message_id": mid, "sent_at": sent_at}, to=sid)  # fmt: skip
+    await sio.emit(
+        "ack",
+        {
+            "room_id": room,
+            "client_msg_id": data["client_msg_id"],
+            "seq": seq,
+            "message_id": mid,
+            "sent_at": sent_at,
+        },
+        to=sid,
+    )
     await sio.emit(
         "message",
-        {"room_id": room, "seq": seq, "message_id": mid, "client_msg_id": data["client_msg_id"],
-         "sender": users.get(sid), "body": data["body"], "sent_at": sent_at},
-        room=room, skip_sid=sid,
-    )  # fmt: skip
+        {
+            "room_id": room,
+            "seq": seq,
+            "message_id": mid,
+            "client_msg_id": data["client_msg_id"],
+            "sender": users.get(sid),
+            "body": data["body"],
+            "sent_at": sent_at,
+        },
+        room=room,
+        skip_sid=sid,
+    )
 
 
 if __name__ == "__main__":

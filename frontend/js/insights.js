@@ -66,7 +66,8 @@ export function mountProgramme({ api, parent }) {
     try {
       const view = await api.get(`/insights${query()}`);
       render(view, stats, charts);
-      status.textContent = `${from.value} to ${to.value} (UTC, both days included)`;
+      const shown = `${from.value || view.from.slice(0, 10)} to ${to.value || "now"}`;
+      status.textContent = `${shown} (UTC, both days included)`;
     } catch (error) {
       status.textContent = friendlyMessage(error);
     }

@@ -232,7 +232,10 @@ function describeMatch(match) {
   if (typeof match === "string") return match;
   if (Array.isArray(match)) return match.map(String).join(", ");
   if (typeof match === "object") {
-    if (Array.isArray(match.reasons)) return match.reasons.map(String).join("; ");
+    if (Array.isArray(match.reasons)) {
+      // "topic: low-mood" reads as "topic: low mood"; language codes stay as they are.
+      return match.reasons.map((r) => (/^speaks /.test(r) ? String(r) : String(r).replace(/-/g, " "))).join("; ");
+    }
     return Object.entries(match)
       .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
       .map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`)

@@ -55,7 +55,10 @@ async def browser() -> AsyncIterator[Any]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def _model_server(request: pytest.FixtureRequest) -> AsyncIterator[ModelServer | None]:
+async def _model_server(
+    request: pytest.FixtureRequest, live: LiveServer
+) -> AsyncIterator[ModelServer | None]:
+    # After `live`: Alembic migrations must not run in two threads at once (shared state).
     wanted = any(
         "model_live" in getattr(item, "fixturenames", ()) for item in request.session.items
     )

@@ -93,6 +93,16 @@ async def run(out: Path, dark: bool) -> None:
             await http.post(
                 "/api/v1/groups", json={"name": "Exam stress", "topic": "stress"}, headers=auth
             )
+            # Sam's profile, so the queue shows which requests match him and why.
+            login = await http.post(
+                "/api/v1/auth/login", json={"username": "sam", "password": "password1234"}
+            )
+            await http.put(
+                "/api/v1/me/profile",
+                json={"topics": ["low-mood", "anxiety"], "languages": ["en"],
+                      "experience_tags": ["low-mood"]},
+                headers={"Authorization": f"Bearer {login.json()['token']}"},
+            )  # fmt: skip
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         opts = {"color_scheme": scheme}
         phone, desk = flows.PHONE, flows.DESKTOP
@@ -157,6 +167,33 @@ async def run(out: Path, dark: bool) -> None:
         await shoot(p.page, out, f"participant-chat-desktop{suffix}", desk)
         await p.page.set_viewport_size(phone)
 
+        print("hand-over")
+        await w.page.get_by_role("button", name="Hand over").click()
+        await expect(w.page.get_by_label("Hand over to")).to_be_visible()
+        await shoot(w.page, out, f"worker-handover-desktop{suffix}", desk)
+        await w.page.locator("#transfer-dialog").get_by_role("button", name="Cancel").click()
+
+        print("group")
+        g1 = await flows.open_person(browser, live.base_url, "/", phone, **opts)
+        g2 = await flows.open_person(browser, live.base_url, "/", phone, **opts)
+        others += [g1, g2]
+        for person in (g1, g2):
+            await flows.start_anonymously(person.page)
+            await person.page.get_by_role("button", name="Join Evening check-in").click()
+            await flows.wait_socket_ready(person.page)
+        await flows.send(g1.page, "Evenings are the hardest for me. Anyone else?")
+        await flows.expect_once(g2.page, "Evenings are the hardest for me. Anyone else?")
+        await flows.send(g2.page, "Same here. Nobody cares anyway, so why bother.")
+        await flows.expect_once(g1.page, "Same here. Nobody cares anyway, so why bother.")
+        await flows.send(g1.page, "I care! I'm glad you're here tonight.")
+        await flows.expect_once(g2.page, "I care! I'm glad you're here tonight.")
+        bubble = g1.page.locator(".msg", has_text="Nobody cares anyway")
+        await bubble.locator(".msg-menu summary").click()
+        await shoot(g1.page, out, f"participant-group-menu-phone{suffix}", phone)
+        await bubble.get_by_role("button", name="Report").click()
+        await g1.page.locator("#notes-input").fill("This sounds like they might need support.")
+        await g1.page.get_by_role("button", name="Send report").click()
+
         print("help now")
         await p.page.get_by_role("button", name="I need help now").click()
         await p.page.get_by_role("button", name="Yes, alert a supervisor").click()
@@ -168,17 +205,26 @@ async def run(out: Path, dark: bool) -> None:
         s = await flows.open_person(browser, live.base_url, "/supervisor", desk, **opts)
         await flows.sign_in(s.page, "jo", "password1234")
         await expect(s.page.locator(".alert-card")).to_have_count(1)
+        await expect(s.page.locator(".report-card")).to_have_count(1)
         await shoot(s.page, out, f"supervisor-alerts-desktop{suffix}", desk)
         await shoot(s.page, out, f"supervisor-alerts-phone{suffix}", phone)
         await s.page.set_viewport_size(desk)
-        await s.page.get_by_role("button", name="Open conversation").click()
+        await s.page.locator(".alert-card").get_by_role("button", name="Open conversation").click()
         await expect(s.page.locator("#viewer .msg").first).to_be_visible()
         await shoot(s.page, out, f"supervisor-room-desktop{suffix}", desk)
         await s.page.get_by_role("button", name="Back to dashboard").click()
+        await expect(s.page.locator("#stats")).to_contain_text("group")
+        await shoot(s.page, out, f"supervisor-dashboard-desktop{suffix}", desk)
         await s.page.locator("#dashboard").scroll_into_view_if_needed()
         await shoot(s.page, out, f"supervisor-dashboard-phone{suffix}", phone)
         await s.page.evaluate("document.querySelector('#dashboard').scrollIntoView()")
         await shoot(s.page, out, f"supervisor-dashboard-phone-scrolled{suffix}", phone)
+
+        print("leave")
+        await p.page.get_by_role("button", name="End chat").click()
+        await expect(p.page.locator("#confirm-dialog")).to_be_visible()
+        await shoot(p.page, out, f"participant-leave-phone{suffix}", phone)
+        await p.page.locator("#confirm-dialog").get_by_role("button", name="Stay").click()
 
         problems = [x for person in (p, w, s, *others) for x in person.problems]
         await browser.close()
