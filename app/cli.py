@@ -1,4 +1,4 @@
-"""The `peerchat` command: serve, migrate, users create, score."""
+"""The `peerchat` command: serve, migrate, users create, retention run, score."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
 
 from app.settings import Settings, SettingsError, load_settings
 
@@ -28,6 +30,25 @@ def _configure_logging(level: str) -> None:
     from app.logs import protect
 
     protect()
+
+
+@asynccontextmanager
+async def _offline_domain(settings: Settings) -> AsyncIterator[Any]:
+    """The domain for a one-off command: the configured database, no bus to tell anyone."""
+    from app.bus.memory import MemoryBus
+    from app.domain.context import Domain
+    from app.domain.events import Events
+    from app.domain.identity import TokenSigner
+    from app.storage.database import Database
+
+    db = Database(settings.database_url)
+    try:
+        yield Domain(
+            settings=settings, db=db, events=Events(MemoryBus()),
+            signer=TokenSigner(settings.signing_key),
+        )  # fmt: skip
+    finally:
+        await db.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -70,13 +91,8 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
-    from app.bus.memory import MemoryBus
     from app.domain import accounts
-    from app.domain.context import Domain
     from app.domain.errors import DomainError
-    from app.domain.events import Events
-    from app.domain.identity import TokenSigner
-    from app.storage.database import Database
     from app.storage.migrate import upgrade
 
     if not args.password_stdin:
@@ -92,14 +108,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
 
     async def create() -> str:
-        db = Database(settings.database_url)
-        domain = Domain(
-            settings=settings,
-            db=db,
-            events=Events(MemoryBus()),
-            signer=TokenSigner(settings.signing_key),
-        )
-        try:
+        async with _offline_domain(settings) as domain:
             user = await accounts.create_staff(
                 domain,
                 username=args.username,
@@ -110,8 +119,6 @@ def cmd_users_create(args: argparse.Namespace) -> int:
                 languages=args.languages,
             )
             return user.id
-        finally:
-            await db.dispose()
 
     try:
         user_id = asyncio.run(create())
@@ -127,12 +134,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from app.bus.memory import MemoryBus
     from app.domain import retention
-    from app.domain.context import Domain
-    from app.domain.events import Events
-    from app.domain.identity import TokenSigner
-    from app.storage.database import Database
 
     settings = _settings_or_exit()
     _configure_logging(settings.log_level)
@@ -142,17 +144,8 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
         return 0
 
     async def run() -> retention.Purged:
-        db = Database(settings.database_url)
-        domain = Domain(
-            settings=settings,
-            db=db,
-            events=Events(MemoryBus()),
-            signer=TokenSigner(settings.signing_key),
-        )
-        try:
+        async with _offline_domain(settings) as domain:
             return await retention.purge(domain, days=days)
-        finally:
-            await db.dispose()
 
     print(json.dumps({"days": days, **asdict(asyncio.run(run()))}))
     return 0

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from app.domain import messages
 from app.domain.identity import Principal
 from app.storage.models import AuditEntry, Room
-from tests.support.actors import error_code, participant, staff, waiting_room
+from tests.support.actors import claimed_room, error_code, participant, staff, waiting_room
 from tests.support.server import RunningServer
 
 
@@ -147,16 +147,10 @@ async def test_worker_cap_is_enforced(server: RunningServer, http: httpx.AsyncCl
     assert "close or transfer" in refused.json()["error"]["detail"]
 
 
-async def _active_room(server: RunningServer, http: httpx.AsyncClient) -> tuple[Any, Any, str]:
-    person = await participant(server, http)
-    room_id = await waiting_room(person)
-    worker = await staff(server, http, "peer_worker")
-    assert (await worker.post(f"/api/v1/rooms/{room_id}/claim")).status_code == 200
-    return person, worker, room_id
 
 
 async def test_transfer_hands_over(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, worker, room_id = await _active_room(server, http)
+    person, worker, room_id = await claimed_room(server, http)
     colleague = await staff(server, http, "peer_worker")
     response = await worker.post(
         f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": colleague.id}
@@ -171,7 +165,7 @@ async def test_transfer_hands_over(server: RunningServer, http: httpx.AsyncClien
 
 
 async def test_transfer_refusals(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, worker, room_id = await _active_room(server, http)
+    person, worker, room_id = await claimed_room(server, http)
     stranger = await staff(server, http, "peer_worker")
     supervisor = await staff(server, http, "supervisor")
     not_theirs = await stranger.post(
@@ -197,7 +191,7 @@ async def test_transfer_refusals(server: RunningServer, http: httpx.AsyncClient)
 
 
 async def test_close_with_notes(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, worker, room_id = await _active_room(server, http)
+    person, worker, room_id = await claimed_room(server, http)
     by_participant = await person.post(f"/api/v1/rooms/{room_id}/close", json={})
     assert by_participant.status_code == 403
     response = await worker.post(
@@ -216,7 +210,7 @@ async def test_close_with_notes(server: RunningServer, http: httpx.AsyncClient) 
 
 
 async def test_history_is_for_members(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, _worker, room_id = await _active_room(server, http)
+    person, _worker, room_id = await claimed_room(server, http)
     for i in range(5):
         await messages.post(
             server.domain,
@@ -254,7 +248,7 @@ async def test_history_is_for_members(server: RunningServer, http: httpx.AsyncCl
 
 
 async def test_staff_reads_are_audited(server: RunningServer, http: httpx.AsyncClient) -> None:
-    _, _, room_id = await _active_room(server, http)
+    _, _, room_id = await claimed_room(server, http)
     supervisor = await staff(server, http, "supervisor")
     assert (await supervisor.get(f"/api/v1/rooms/{room_id}/messages")).status_code == 200
     async with server.domain.db.read() as session:

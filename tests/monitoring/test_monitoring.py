@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from app.storage.models import Message, Room
-from tests.support.actors import Actor, participant, staff, waiting_room
+from tests.support.actors import claimed_room, participant, staff, waiting_room
 from tests.support.server import RunningServer, migrate, node_settings, serve
 from tests.support.wsclient import WsClient
 
@@ -42,12 +42,6 @@ async def scored(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
         yield node
 
 
-async def _claimed(node: RunningServer, http: httpx.AsyncClient) -> tuple[Actor, Actor, str]:
-    person = await participant(node, http)
-    room_id = await waiting_room(person)
-    worker = await staff(node, http, "peer_worker")
-    assert (await worker.post(f"/api/v1/rooms/{room_id}/claim")).status_code == 200
-    return person, worker, room_id
 
 
 def _leaks(frame: Any) -> set[str]:
@@ -72,7 +66,7 @@ async def _alert_for(client: WsClient, room_id: str, timeout: float = 10) -> dic
 
 async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -> None:
     async with scored.client() as http:
-        person, worker, room_id = await _claimed(scored, http)
+        person, worker, room_id = await claimed_room(scored, http)
         supervisor = await staff(scored, http, "supervisor")
         watcher = await staff(scored, http, "peer_worker")
         sup = await WsClient.connect(scored.ws_url, supervisor.token)
@@ -154,7 +148,7 @@ SLIDE = [
 
 async def test_a_slow_slide_raises_a_warning(scored: RunningServer) -> None:
     async with scored.client() as http:
-        person, _, room_id = await _claimed(scored, http)
+        person, _, room_id = await claimed_room(scored, http)
         supervisor = await staff(scored, http, "supervisor")
         sup = await WsClient.connect(scored.ws_url, supervisor.token)
         await sup.send({"type": "subscribe", "channel": "alerts"})
@@ -172,7 +166,7 @@ async def test_a_slow_slide_raises_a_warning(scored: RunningServer) -> None:
 
 async def test_steady_chat_raises_nothing(scored: RunningServer) -> None:
     async with scored.client() as http:
-        person, _, room_id = await _claimed(scored, http)
+        person, _, room_id = await claimed_room(scored, http)
         p = await WsClient.connect(scored.ws_url, person.token)
         for body in ["hi, thanks for chatting", "work has been busy but ok",
                      "I went to the gym today", "my cat knocked over a plant lol",
@@ -227,7 +221,7 @@ async def test_the_model_failing_delays_scores_but_not_messages(tmp_path: Path) 
                 break
             await asyncio.sleep(0.1)
         assert ready.status_code == 503 and ready.json()["checks"]["model"] == "failed"
-        person, worker, room_id = await _claimed(node, http)
+        person, worker, room_id = await claimed_room(node, http)
         supervisor = await staff(node, http, "supervisor")
         p = await WsClient.connect(node.ws_url, person.token)
         w = await WsClient.connect(node.ws_url, worker.token)

@@ -67,3 +67,13 @@ def error_code(response: httpx.Response) -> str:
     assert isinstance(body["error"]["detail"], str) and body["error"]["detail"], body
     code: str = body["error"]["code"]
     return code
+
+
+async def claimed_room(server: RunningServer, http: httpx.AsyncClient) -> tuple[Actor, Actor, str]:
+    """A participant's one-to-one room, claimed by a new peer worker."""
+    person = await participant(server, http)
+    room_id = await waiting_room(person)
+    worker = await staff(server, http, "peer_worker")
+    response = await worker.post(f"/api/v1/rooms/{room_id}/claim")
+    assert response.status_code == 200, response.text
+    return person, worker, room_id

@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support import services
-from tests.support.actors import participant, staff, waiting_room
+from tests.support.actors import claimed_room, participant, staff, waiting_room
 from tests.support.server import RunningServer, migrate, node_settings, serve
 from tests.support.wsclient import WsClient
 
@@ -58,19 +57,13 @@ async def _two_nodes(
     return a, b
 
 
-async def _conversation(node: RunningServer, http: httpx.AsyncClient) -> tuple[Any, Any, str]:
-    person = await participant(node, http)
-    room_id = await waiting_room(person)
-    worker = await staff(node, http, "peer_worker")
-    assert (await worker.post(f"/api/v1/rooms/{room_id}/claim")).status_code == 200
-    return person, worker, room_id
 
 
 async def test_two_nodes_behave_as_one(cluster_db: str, redis_url: str) -> None:
     async with AsyncExitStack() as stack:
         a, b = await _two_nodes(stack, cluster_db, redis_url)
         http = await stack.enter_async_context(a.client())
-        person, worker, room_id = await _conversation(a, http)
+        person, worker, room_id = await claimed_room(a, http)
         p = await WsClient.connect(a.ws_url, person.token)  # participant on node A
         w = await WsClient.connect(b.ws_url, worker.token)  # peer worker on node B
         await p.join(room_id)
@@ -171,7 +164,7 @@ async def test_redis_outage_keeps_local_chat_and_catches_up(
         async with AsyncExitStack() as stack:
             a, b = await _two_nodes(stack, cluster_db, private)
             http = await stack.enter_async_context(a.client())
-            person, worker, room_id = await _conversation(a, http)
+            person, worker, room_id = await claimed_room(a, http)
             p = await WsClient.connect(a.ws_url, person.token)
             w_local = await WsClient.connect(a.ws_url, worker.token)
             w_remote = await WsClient.connect(b.ws_url, worker.token)
@@ -242,7 +235,7 @@ async def test_a_crashed_nodes_users_drop_out_of_presence(
         )
         async with serve(settings) as a, a.client() as http:
             await _wait_port(port, timeout=60)
-            person, worker, room_id = await _conversation(a, http)
+            person, worker, room_id = await claimed_room(a, http)
             p = await WsClient.connect(a.ws_url, person.token)
             w = await WsClient.connect(f"ws://127.0.0.1:{port}/ws", worker.token)
             await p.join(room_id)

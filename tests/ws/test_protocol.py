@@ -12,17 +12,9 @@ import websockets
 from sqlalchemy import func, select
 
 from app.storage.models import Message
-from tests.support.actors import Actor, participant, staff, waiting_room
+from tests.support.actors import claimed_room, participant, staff, waiting_room
 from tests.support.server import RunningServer, node_settings, serve
 from tests.support.wsclient import WsClient
-
-
-async def _one_to_one(server: RunningServer, http: httpx.AsyncClient) -> tuple[Actor, Actor, str]:
-    person = await participant(server, http)
-    room_id = await waiting_room(person)
-    worker = await staff(server, http, "peer_worker")
-    assert (await worker.post(f"/api/v1/rooms/{room_id}/claim")).status_code == 200
-    return person, worker, room_id
 
 
 async def _count(server: RunningServer, room_id: str) -> int:
@@ -67,7 +59,7 @@ async def test_auth_must_come_in_time(database_url: str) -> None:
 
 
 async def test_send_ack_and_delivery(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, worker, room_id = await _one_to_one(server, http)
+    person, worker, room_id = await claimed_room(server, http)
     p = await WsClient.connect(server.ws_url, person.token)
     w = await WsClient.connect(server.ws_url, worker.token)
     joined = await p.join(room_id)
@@ -96,7 +88,7 @@ async def test_send_ack_and_delivery(server: RunningServer, http: httpx.AsyncCli
 async def test_resume_with_after_seq_gets_exactly_what_was_missed(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    person, worker, room_id = await _one_to_one(server, http)
+    person, worker, room_id = await claimed_room(server, http)
     p = await WsClient.connect(server.ws_url, person.token)
     w = await WsClient.connect(server.ws_url, worker.token)
     await p.join(room_id)
@@ -123,7 +115,7 @@ async def test_resume_with_after_seq_gets_exactly_what_was_missed(
 
 
 async def test_typing_presence_and_leave(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, worker, room_id = await _one_to_one(server, http)
+    person, worker, room_id = await claimed_room(server, http)
     p = await WsClient.connect(server.ws_url, person.token)
     await p.join(room_id)
     first = await p.expect("presence", room_id=room_id)
@@ -149,7 +141,7 @@ async def test_typing_presence_and_leave(server: RunningServer, http: httpx.Asyn
 async def test_a_supervisor_can_watch_silently(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    person, _, room_id = await _one_to_one(server, http)
+    person, _, room_id = await claimed_room(server, http)
     p = await WsClient.connect(server.ws_url, person.token)
     await p.join(room_id)
     await p.expect("presence", room_id=room_id)
@@ -168,7 +160,7 @@ async def test_a_supervisor_can_watch_silently(
 
 
 async def test_members_only(server: RunningServer, http: httpx.AsyncClient) -> None:
-    _, _, room_id = await _one_to_one(server, http)
+    _, _, room_id = await claimed_room(server, http)
     outsider = await participant(server, http)
     c = await WsClient.connect(server.ws_url, outsider.token)
     await c.send({"type": "join", "room_id": room_id})
@@ -184,7 +176,7 @@ async def test_members_only(server: RunningServer, http: httpx.AsyncClient) -> N
 async def test_bad_frames_get_errors_and_the_socket_stays(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    person, _, room_id = await _one_to_one(server, http)
+    person, _, room_id = await claimed_room(server, http)
     c = await WsClient.connect(server.ws_url, person.token)
     bad_frames: list[str | bytes] = [
         "not json",
@@ -211,7 +203,7 @@ async def test_bad_frames_get_errors_and_the_socket_stays(
 
 
 async def test_body_limits(server: RunningServer, http: httpx.AsyncClient) -> None:
-    person, worker, room_id = await _one_to_one(server, http)
+    person, worker, room_id = await claimed_room(server, http)
     p = await WsClient.connect(server.ws_url, person.token)
     w = await WsClient.connect(server.ws_url, worker.token)
     await w.join(room_id)
@@ -234,7 +226,7 @@ async def test_body_limits(server: RunningServer, http: httpx.AsyncClient) -> No
 async def test_rate_limit_stores_nothing(database_url: str) -> None:
     settings = node_settings(database_url, messages_per_second=1.0, message_burst=5)
     async with serve(settings) as node, node.client() as http:
-        person, _, room_id = await _one_to_one(node, http)
+        person, _, room_id = await claimed_room(node, http)
         p = await WsClient.connect(node.ws_url, person.token)
         stored = await _count(node, room_id)
         for i in range(8):
