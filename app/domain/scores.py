@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, tuple_, update
 
 from app.domain.context import Domain
 from app.storage.models import Message, Room, utcnow
@@ -123,6 +123,26 @@ async def recent_participant_scores(
             )
         ).scalars()
         return [float(s) for s in rows if s is not None][::-1]
+
+
+async def recent_scores_of(
+    domain: Domain, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[float]]:
+    """Scores of several participants' earlier messages, per (room, sender), oldest first."""
+    async with domain.db.read() as session:
+        rows = await session.execute(
+            select(Message.room_id, Message.sender_id, Message.sentiment_score)
+            .where(
+                tuple_(Message.room_id, Message.sender_id).in_(list(keys)),
+                Message.sentiment_score.is_not(None),
+            )
+            .order_by(Message.seq)
+        )
+        found: dict[tuple[str, str], list[float]] = {}
+        for room_id, sender_id, score in rows.all():
+            if score is not None:
+                found.setdefault((room_id, sender_id), []).append(float(score))
+        return found
 
 
 async def unscored(domain: Domain, *, older_than_seconds: float, limit: int) -> list[Message]:

@@ -16,7 +16,7 @@ from app.metrics import Metrics
 from app.monitoring.model_service import ModelService
 from app.monitoring.shift_tracker import ShiftTracker
 from app.storage.models import utcnow
-from nlp.types import MessageScore
+from nlp.types import MessageScore, Risk
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
@@ -36,6 +36,8 @@ class ScoringPipeline:
         self.shifts = ShiftTracker(domain)
         self._queue: deque[dict[str, Any]] = deque()
         self._wake = asyncio.Event()
+        self._triage: deque[dict[str, Any]] = deque()
+        self._triage_wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -44,6 +46,9 @@ class ScoringPipeline:
     def on_message_stored(self, message: dict[str, Any]) -> None:
         if message["sender"]["role"] == "system" or self.model.status == "disabled":
             return
+        if message["sender"]["role"] == "participant" and len(self._triage) < MAX_QUEUED:
+            self._triage.append(message)
+            self._triage_wake.set()
         if len(self._queue) >= MAX_QUEUED:
             return  # stays unscored in storage; the backfill gets it
         self._queue.append(message)
@@ -55,6 +60,7 @@ class ScoringPipeline:
         self.model.on_ready(self._backfill_once)
         self._tasks = [
             asyncio.create_task(self._consume(), name="scoring"),
+            asyncio.create_task(self._triage_forever(), name="crisis-triage"),
             asyncio.create_task(self._backfill_forever(), name="scoring-backfill"),
         ]
 
@@ -85,8 +91,7 @@ class ScoringPipeline:
         try:
             scorer = self.model.scorer
             if scorer is None:
-                await self._lexicon_only(batch)
-                return
+                return  # unscored for now; the backfill scores them once the model is back
             results = await asyncio.gather(
                 *(scorer.score(m["body"]) for m in batch), return_exceptions=True
             )
@@ -102,6 +107,10 @@ class ScoringPipeline:
 
     async def _apply(self, scored: list[tuple[dict[str, Any], MessageScore]]) -> None:
         records = []
+        await self.shifts.prefetch(
+            {(m["room_id"], m["sender"]["id"]) for m, _ in scored
+             if m["sender"]["role"] == "participant"}
+        )  # fmt: skip
         for message, score in scored:
             from_participant = message["sender"]["role"] == "participant"
             shift = None
@@ -161,23 +170,32 @@ class ScoringPipeline:
         if raised.created:
             self.metrics.alerts_raised.labels(severity=severity).inc()
 
-    async def _lexicon_only(self, batch: list[dict[str, Any]]) -> None:
-        """The model is loading or failed: messages stay unscored (the backfill scores them
-        later), but crisis language still raises an alert now."""
-        for message in batch:
-            if message["sender"]["role"] != "participant":
-                continue
-            risk = self.model.lexicon_risk(message["body"])
-            if risk is not None and risk.level == "crisis":
-                reason = "crisis language (model unavailable): " + "; ".join(risk.reasons)
-                await self._raise(
-                    message["room_id"], "crisis", reason, message["body"][:EXCERPT_CHARS],
-                    message["seq"],
-                )  # fmt: skip
-                if await scores.raise_room_level(
-                    self.domain, room_id=message["room_id"], level="crisis"
-                ):
-                    await self.domain.events.queue_changed(message["room_id"])
+    async def _triage_forever(self) -> None:
+        """Crisis words raise an alert at once, whatever the model is doing: loading, failed,
+        or behind on a busy node. The model's fuller judgement follows and attaches to it."""
+        while True:
+            if not self._triage:
+                self._triage_wake.clear()
+                await self._triage_wake.wait()
+            batch = [self._triage.popleft() for _ in range(min(256, len(self._triage)))]
+            try:
+                risks = await asyncio.to_thread(self._lexicon_risks, [m["body"] for m in batch])
+                for message, risk in zip(batch, risks, strict=True):
+                    if risk is not None and risk.level == "crisis":
+                        await self._crisis_now(message, risk.reasons)
+            except Exception:
+                log.exception("crisis triage of %d messages failed", len(batch))
+
+    def _lexicon_risks(self, bodies: list[str]) -> list[Risk | None]:
+        return [self.model.lexicon_risk(body) for body in bodies]
+
+    async def _crisis_now(self, message: dict[str, Any], reasons: tuple[str, ...]) -> None:
+        room_id = message["room_id"]
+        reason = "crisis language: " + "; ".join(reasons)
+        await self._raise(room_id, "crisis", reason, message["body"][:EXCERPT_CHARS],
+                          message["seq"])  # fmt: skip
+        if await scores.raise_room_level(self.domain, room_id=room_id, level="crisis"):
+            await self.domain.events.queue_changed(room_id)
 
     # backfill: what was stored but not scored (model away, node crashed, queue full)
 

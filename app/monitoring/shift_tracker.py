@@ -8,6 +8,9 @@ from app.domain import scores
 from app.domain.context import Domain
 from nlp.shift import Shift, ShiftDetector
 
+REPLAY = 50
+"""Earlier scores replayed into a rebuilt detector: more than its slowest memory needs."""
+
 
 class ShiftTracker:
     """Detector state lives in memory on the node that scores the participant's messages (the
@@ -19,18 +22,33 @@ class ShiftTracker:
         self._detectors: OrderedDict[tuple[str, str], ShiftDetector] = OrderedDict()
         self._capacity = capacity
 
+    async def prefetch(self, keys: set[tuple[str, str]]) -> None:
+        """Rebuild the detectors a batch needs with one query, not one per participant."""
+        missing = {key for key in keys if key not in self._detectors}
+        if not missing:
+            return
+        history = await scores.recent_scores_of(self._domain, missing)
+        for key in missing:
+            detector = ShiftDetector()
+            for earlier in history.get(key, ())[-REPLAY:]:
+                detector.update(earlier)
+            self._remember(key, detector)
+
+    def _remember(self, key: tuple[str, str], detector: ShiftDetector) -> None:
+        self._detectors[key] = detector
+        if len(self._detectors) > self._capacity:
+            self._detectors.popitem(last=False)
+
     async def update(self, *, room_id: str, sender_id: str, seq: int, score: float) -> Shift:
         key = (room_id, sender_id)
         detector = self._detectors.get(key)
         if detector is None:
             detector = ShiftDetector()
             for earlier in await scores.recent_participant_scores(
-                self._domain, room_id=room_id, sender_id=sender_id, before_seq=seq
+                self._domain, room_id=room_id, sender_id=sender_id, before_seq=seq, limit=REPLAY
             ):
                 detector.update(earlier)
-            self._detectors[key] = detector
-            if len(self._detectors) > self._capacity:
-                self._detectors.popitem(last=False)
+            self._remember(key, detector)
         else:
             self._detectors.move_to_end(key)
         return detector.update(score)
