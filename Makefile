@@ -42,7 +42,7 @@ typecheck: $(VENV)/.installed-dev
 # The benchmark suite (docs/benchmarks.md). BENCH_FLAGS=--quick for about a minute each.
 BENCH_FLAGS ?=
 bench: $(VENV)/.installed
-	$(BIN)/pip install --quiet python-socketio matplotlib psutil
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.ws_fanout $(BENCH_FLAGS)
 	$(BIN)/python -m bench.connections $(BENCH_FLAGS)
 	$(BIN)/python -m bench.alert_latency $(BENCH_FLAGS)
