@@ -58,8 +58,10 @@ def throughput(model: Model, msgs: list[str], batch: int) -> float:
     return len(msgs) / (time.perf_counter() - t0)
 
 
-async def latency(model: Model, msgs: list[str], rate: float, seconds: float) -> list[float]:
-    scorer = BatchingScorer(model, max_batch=32, max_wait_ms=5.0)
+async def latency(
+    model: Model, msgs: list[str], rate: float, seconds: float, max_wait_ms: float
+) -> list[float]:
+    scorer = BatchingScorer(model, max_batch=32, max_wait_ms=max_wait_ms)
     await scorer.start()
     await scorer.score("warm up")
     rng = random.Random(1)
@@ -98,6 +100,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=100.0, help="offered messages/s for latency")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the latency test")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: 2)")
+    ap.add_argument("--max-wait-ms", type=float, default=5.0, help="BatchingScorer max_wait_ms")
     args = ap.parse_args()
     msgs = chat_messages(args.n)
     print(
@@ -115,7 +118,7 @@ def main() -> int:
         load_s = time.perf_counter() - t0
         tp32 = throughput(model, msgs, 32)
         tp64 = throughput(model, msgs, 64)
-        lat = asyncio.run(latency(model, msgs, args.rate, args.seconds))
+        lat = asyncio.run(latency(model, msgs, args.rate, args.seconds, args.max_wait_ms))
         print(
             f"| {'int8 (dynamic)' if quant else 'float32'} | {load_s:.1f} | "
             f"{tp32:.0f} | {tp64:.0f} | "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,9 +24,13 @@ REPORTED_EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
 
 
 def configure_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads: argument, else $PEERCHAT_NLP_THREADS, else min(2, cores)."""
-    n = threads or int(os.environ.get("PEERCHAT_NLP_THREADS", "0") or 0)
-    n = n or min(2, os.cpu_count() or 1)
+    """Set torch's intra-op threads: argument, else $PEERCHAT_NLP_THREADS, else 1.
+
+    One thread by default: on a 2-core host the service's event loop needs the other core, and
+    busy-waiting torch threads were measured to triple tail latency (docs/model-card.md). Batch
+    jobs such as ``peerchat score`` on an idle machine gain ~20% throughput from 2.
+    """
+    n = threads or int(os.environ.get("PEERCHAT_NLP_THREADS", "0") or 0) or 1
     torch.set_num_threads(n)
     return n
 
@@ -121,9 +126,11 @@ def load_model(
         env = os.environ.get("PEERCHAT_NLP_QUANTIZE")
         quantize = env == "1" if env in ("0", "1") else bool(extra.get("quantize", False))
     if quantize:
-        net.encoder = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-            net.encoder, {torch.nn.Linear}, dtype=torch.qint8
-        )
+        with warnings.catch_warnings():  # torch marks eager-mode quantisation as deprecated
+            warnings.simplefilter("ignore")
+            net.encoder = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                net.encoder, {torch.nn.Linear}, dtype=torch.qint8
+            )
     th = RiskThresholds(**{**RiskThresholds().__dict__, **extra.get("risk_thresholds", {})})
     if "risk_thresholds" not in extra:
         th = RiskThresholds(**{**th.__dict__, "clf_elevated": net.cfg.crisis_clf_threshold})

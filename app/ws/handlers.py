@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.domain import messages, moderation, rooms
 from app.domain.errors import DomainError
@@ -12,6 +15,7 @@ from app.ws import frames
 from app.ws.connection import Connection
 from app.ws.hub import Hub
 
+log = logging.getLogger(__name__)
 TYPING_INTERVAL_SECONDS = 2.0
 Handler = Callable[[Hub, Connection, dict[str, Any]], Awaitable[None]]
 
@@ -143,3 +147,7 @@ async def handle(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:
         conn.push(frames.error(exc.code, exc.detail, **context))
     except DomainError as exc:
         conn.push(frames.error(exc.code, exc.detail, **context))
+    except (SQLAlchemyError, OSError):
+        # Storage is away: nothing was stored, so the client may send the same frame again.
+        log.warning("frame %s failed: storage unavailable", kind)
+        conn.push(frames.error("unavailable", "could not reach storage; try again", **context))

@@ -57,11 +57,19 @@ def _leaks(frame: Any) -> set[str]:
 
 
 async def _alert_for(client: WsClient, room_id: str, timeout: float = 10) -> dict[str, Any]:
-    frame = await client.expect("alert", timeout=timeout)
-    while frame["alert"]["room_id"] != room_id:
-        frame = await client.expect("alert", timeout=timeout)
+    """The next alert frame about this room (others' re-sent alerts are skipped)."""
+    frame = await _alert_frame(client, timeout, room_id=room_id)
     alert: dict[str, Any] = frame["alert"]
     return alert
+
+
+async def _alert_frame(client: WsClient, timeout: float, **match: str) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        frame = await client.expect("alert", timeout=max(0.1, deadline - loop.time()))
+        if all(frame["alert"].get(k) == v for k, v in match.items()):
+            return frame
 
 
 async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -> None:
@@ -195,14 +203,13 @@ async def test_offline_supervisor_gets_open_alerts_and_resends(scored: RunningSe
         await sup.send({"type": "subscribe", "channel": "alerts"})
         alert = await _alert_for(sup, room_id)
         # nobody acknowledges it: it is sent again (alert_ack_seconds=2 here)
-        frame = await sup.expect("alert", timeout=10)
-        while frame["alert"]["alert_id"] != alert["alert_id"]:
-            frame = await sup.expect("alert", timeout=10)
+        frame = await _alert_frame(sup, 10, alert_id=alert["alert_id"])
         assert frame.get("resent") is True
         acked = await supervisor.post(f"/api/v1/alerts/{alert['alert_id']}/ack")
         assert acked.status_code == 200
-        await sup.expect("alert", timeout=5)  # the change itself
-        later = [f for f in await sup.quiet(4.5) if f["type"] == "alert"
+        changed = await _alert_frame(sup, 5, alert_id=alert["alert_id"], status="acknowledged")
+        assert not changed.get("resent")
+        later = [f for f in await sup.quiet(4.5, limit=6) if f["type"] == "alert"
                  and f["alert"]["alert_id"] == alert["alert_id"]]
         assert later == []
         await sup.close()

@@ -61,15 +61,20 @@ class WsClient:
                 return dict(frame)
             self.backlog.append(frame)
 
-    async def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
-        """Everything that arrives within a short while (to show that nothing else did)."""
+    async def quiet(self, seconds: float = 0.3, limit: float = 15.0) -> list[dict[str, Any]]:
+        """Everything that arrives until `seconds` pass without a frame (to show that nothing
+        else came), reading for `limit` seconds at most."""
         frames = list(self.backlog)
         self.backlog.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
         try:
-            while True:
-                frames.append(json.loads(await asyncio.wait_for(self.conn.recv(), seconds)))
+            while loop.time() < deadline:
+                wait = min(seconds, max(0.0, deadline - loop.time()))
+                frames.append(json.loads(await asyncio.wait_for(self.conn.recv(), wait)))
         except TimeoutError:
-            return frames
+            pass
+        return frames
 
     async def join(
         self, room_id: str, after_seq: int | None = None, **extra: Any
