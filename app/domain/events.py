@@ -49,6 +49,13 @@ class Events:
     async def room(self, room_id: str, event: Mapping[str, Any]) -> None:
         await self.bus.publish(room_channel(room_id), encode(event))
 
+    async def access_revoked(self, room_id: str, member_id: str) -> None:
+        """The member's live connections stop receiving the room, on every node."""
+        await self.bus.publish(
+            room_channel(room_id),
+            encode({"event": "access_revoked", "room_id": room_id, "member_id": member_id}),
+        )
+
     async def queue_changed(self, room_id: str) -> None:
         await self.bus.publish(
             QUEUE_CHANNEL, encode({"event": "queue_changed", "room_id": room_id})

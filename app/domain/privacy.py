@@ -97,6 +97,15 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
             room.closed_by = pid
             notice = await insert_system_message(session, room_id=room.id, body=CLOSED_NOTICE)
             notices.append(message_view(notice))
+        member_of = list(
+            (
+                await session.execute(
+                    select(Membership.room_id).where(
+                        Membership.member_id == pid, Membership.left_at.is_(None)
+                    )
+                )
+            ).scalars()
+        )
         await session.execute(delete(Membership).where(Membership.member_id == pid))
         await session.execute(delete(Participant).where(Participant.id == pid))
         audit.record(
@@ -113,4 +122,6 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
     for room_id in closed:
         await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
         await domain.events.queue_changed(room_id)
+    for room_id in member_of:  # their open sockets stop receiving these rooms at once
+        await domain.events.access_revoked(room_id, pid)
     return Deleted(redacted_messages=int(redacted or 0), closed_rooms=closed)

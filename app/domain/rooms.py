@@ -225,6 +225,8 @@ async def transfer(domain: Domain, *, actor: Principal, room_id: str, to_user_id
             target_id=target.id, previous=previous,
         )  # fmt: skip
     await _announce(domain, Announced(room_id, [message_view(handed)]))
+    if previous:
+        await domain.events.access_revoked(room_id, previous)
     return room
 
 
@@ -318,6 +320,7 @@ async def leave_group(domain: Domain, *, participant: Principal, room_id: str) -
         if room.kind != "group":
             raise NotFound("no such group")
         await _leave(session, room_id=room_id, member_id=participant.id)
+    await domain.events.access_revoked(room_id, participant.id)
 
 
 async def room_summary(domain: Domain, *, reader: Principal, room_id: str) -> dict[str, Any]:
@@ -420,13 +423,14 @@ async def leave(domain: Domain, *, participant: Principal, room_id: str) -> Room
     """A participant ends their own conversation: a waiting request is withdrawn, an active
     one closes, and their supporter is told in plain words. Groups are simply left."""
     _require(participant, "participant")
+    if (await room_summary(domain, reader=participant, room_id=room_id))["kind"] == "group":
+        await leave_group(domain, participant=participant, room_id=room_id)
+        async with domain.db.read() as session:
+            return await access.load_room(session, room_id)
     async with domain.db.write() as session:
         room = await access.load_room(session, room_id, for_update=True)
         if await access.active_membership(session, room_id, participant.id) is None:
             raise Forbidden("you are not in this room")
-        if room.kind == "group":
-            await _leave(session, room_id=room_id, member_id=participant.id)
-            return room
         if room.status == "closed":
             return room
         body = (

@@ -236,6 +236,13 @@ class Hub:
             for conn in list(members.values()):
                 if conn.principal.id == event.get("blocker_id"):
                     conn.blocked.add(str(event.get("blocked_id")))
+        elif kind == "access_revoked":
+            for conn in list(members.values()):
+                if conn.principal.id == event.get("member_id") and not conn.principal.has_oversight:
+                    self.spawn(self.leave(conn, room_id))
+                    conn.push(frames.encode(
+                        {"type": "left", "room_id": room_id, "reason": "access_revoked"}
+                    ))  # fmt: skip
         elif kind == "room_closed":
             frame = frames.encode({"type": "room_closed", "room_id": room_id})
             for conn in list(members.values()):

@@ -344,3 +344,24 @@ async def test_shutdown_closes_with_1001(database_url: str) -> None:
             while True:
                 await client.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+
+
+async def test_a_handed_over_room_stops_reaching_the_previous_worker(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    person, worker, room_id = await claimed_room(server, http)
+    colleague = await staff(server, http, "peer_worker")
+    w = await WsClient.connect(server.ws_url, worker.token)
+    await w.join(room_id)
+    moved = await worker.post(f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": colleague.id})
+    assert moved.status_code == 200
+    left = await w.expect("left", room_id=room_id)
+    assert left["reason"] == "access_revoked"
+    p = await WsClient.connect(server.ws_url, person.token)
+    await p.say(room_id, "is anyone still there?")
+    later = [f for f in await w.quiet(0.5) if f["type"] == "message"]
+    assert [f["body"] for f in later if f["sender"]["role"] != "system"] == []
+    await w.send({"type": "join", "room_id": room_id})
+    assert (await w.expect("error"))["code"] == "forbidden"
+    await w.close()
+    await p.close()
