@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import websockets
 from sqlalchemy import text
 
 from tests.support import services
+from tests.support.processes import free_port, private_redis, wait_port  # noqa: F401
 from tests.support.server import RunningServer, node_settings
 
 SECRET = "faults-test-secret-0123456789-abcdefghijkl"
@@ -45,23 +45,6 @@ FAST_ENV = {
     "PEERCHAT_FRAMES_PER_SECOND": "2000",
     "PEERCHAT_FRAME_BURST": "2000",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_port(port: int, timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.05)):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port}")
 
 
 async def wait_ready(
@@ -137,25 +120,6 @@ def peerchat_process(env_extra: dict[str, str], log_dir: Path) -> Iterator[NodeP
         )
     try:
         yield NodeProcess(proc, port, log)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-@contextmanager
-def private_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        services.unavailable("redis-server (to start a private Redis)", "not installed")
-        raise AssertionError
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield proc
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
 
 from tests.support import services
 from tests.support.actors import claimed_room, participant, staff, waiting_room
+from tests.support.processes import free_port, private_redis, wait_port
 from tests.support.server import RunningServer, migrate, node_settings, serve
 from tests.support.wsclient import WsClient
 
@@ -117,50 +116,15 @@ async def test_alerts_reach_supervisors_on_every_node(cluster_db: str, redis_url
         await s.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _private_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        services.unavailable("redis-server (to start a private Redis)", "not installed")
-        raise AssertionError
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-async def _wait_port(port: int, timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.05)):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port}")
-
-
 async def test_redis_outage_keeps_local_chat_and_catches_up(
     cluster_db: str, redis_url: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     private = f"redis://127.0.0.1:{port}/0"
-    first = _private_redis(port)
+    first = private_redis(port)
     first.__enter__()
     try:
-        await _wait_port(port)
+        await wait_port(port)
         async with AsyncExitStack() as stack:
             a, b = await _two_nodes(stack, cluster_db, private)
             http = await stack.enter_async_context(a.client())
@@ -185,7 +149,7 @@ async def test_redis_outage_keeps_local_chat_and_catches_up(
             local = await w_local.messages(room_id, 3)
             assert [m["seq"] for m in local] == [d["seq"] for d in during]
 
-            second = _private_redis(port)  # Redis is back, empty
+            second = private_redis(port)  # Redis is back, empty
             second.__enter__()
             try:
                 caught_up = await w_remote.messages(room_id, 3, timeout=20)
@@ -210,7 +174,7 @@ async def test_a_crashed_nodes_users_drop_out_of_presence(
 ) -> None:
     namespace = f"test-{uuid.uuid4().hex[:8]}"
     ttl = 6
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PEERCHAT_DATABASE_URL": cluster_db,
@@ -234,7 +198,7 @@ async def test_a_crashed_nodes_users_drop_out_of_presence(
             cluster_db, redis_url, namespace, "node-survivor", presence_ttl_seconds=ttl
         )
         async with serve(settings) as a, a.client() as http:
-            await _wait_port(port, timeout=60)
+            await wait_port(port, timeout=60)
             person, worker, room_id = await claimed_room(a, http)
             p = await WsClient.connect(a.ws_url, person.token)
             w = await WsClient.connect(f"ws://127.0.0.1:{port}/ws", worker.token)
