@@ -2,11 +2,12 @@
 // reasons and a mood sparkline; the message log; a composer (or read-only note); actions.
 // Used for the peer worker's tabs and the supervisor's room viewer.
 
-import { fetchMessages } from "./api.js";
+import { fetchMessages, friendlyMessage } from "./api.js";
 import { sparkline } from "./charts.js";
 import { ChatView, bindComposer } from "./chat-view.js";
 import { duration, h, since } from "./dom.js";
 import { riskBadge, riskLevel } from "./risk.js";
+import { notesDialog, toast } from "./ui.js";
 
 const STATUS_WORDS = { waiting: "Waiting", active: "Active", closed: "Ended" };
 
@@ -87,6 +88,18 @@ export class StaffRoom {
     this.render();
   }
 
+  /**
+   * A notice (joined, handed over, closed) changed the room: re-read it shortly, once for a
+   * burst of notices, and not at all if the tab closed meanwhile (after a hand-over this
+   * worker may no longer read the room).
+   */
+  refreshSoon() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      if (!this.destroyed) this.refresh();
+    }, 250);
+  }
+
   send(body) {
     const id = this.socket.send(this.roomId, body);
     const entry = this.socket.outbox.get(id);
@@ -97,7 +110,7 @@ export class StaffRoom {
 
   onMessage(message) {
     if (!this.chat.addMessage(message)) return;
-    if (message.sender?.role === "system") this.refresh();
+    if (message.sender?.role === "system") this.refreshSoon();
     else if (message.sender?.id !== this.session.user_id) this.onIncoming(this);
     this.markHighlight();
   }
@@ -187,6 +200,8 @@ export class StaffRoom {
   }
 
   destroy() {
+    this.destroyed = true;
+    clearTimeout(this.refreshTimer);
     this.socket.leave(this.roomId);
     this.el.remove();
   }
@@ -195,4 +210,26 @@ export class StaffRoom {
 function capitalise(text) {
   const s = String(text).replace(/-/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * Ask for wrap-up notes, close the room, and refresh it. Resolves true when it was closed,
+ * so that each page can then refresh what it shows besides the room.
+ */
+export async function closeWithNotes(api, room) {
+  const notes = await notesDialog({
+    title: "Close this conversation?",
+    label: "Notes for the team (optional, not shown to the participant)",
+    confirm: "Close conversation",
+  });
+  if (notes === null) return false;
+  try {
+    await api.post(`/rooms/${encodeURIComponent(room.roomId)}/close`, notes ? { notes } : {});
+    await room.refresh();
+    toast("Conversation closed.");
+    return true;
+  } catch (error) {
+    toast(friendlyMessage(error), "error");
+    return false;
+  }
 }

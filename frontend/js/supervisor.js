@@ -9,7 +9,7 @@ import { mountProgramme } from "./insights.js";
 import { $, $$, announce, clock, duration, h, shortId, since, store } from "./dom.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
 import { ReportList } from "./reports.js";
-import { StaffRoom } from "./staff-room.js";
+import { StaffRoom, closeWithNotes } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
 import { transferDialog } from "./transfer.js";
 import { busy, confirmDialog, notesDialog, toast } from "./ui.js";
@@ -517,20 +517,9 @@ async function joinOpenly(room) {
 }
 
 async function closeRoom(room) {
-  const notes = await notesDialog({
-    title: "Close this conversation?",
-    label: "Notes for the team (optional, not shown to the participant)",
-    confirm: "Close conversation",
-  });
-  if (notes === null) return;
-  try {
-    await state.api.post(`/rooms/${encodeURIComponent(room.roomId)}/close`, notes ? { notes } : {});
-    await room.refresh();
+  if (await closeWithNotes(state.api, room)) {
     renderViewerMode();
     loadQueue();
-    toast("Conversation closed.");
-  } catch (error) {
-    toast(friendlyMessage(error), "error");
   }
 }
 

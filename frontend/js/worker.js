@@ -9,10 +9,10 @@ import { mountMyOutcomes } from "./my-outcomes.js";
 import { ReportList } from "./reports.js";
 import { loadResources } from "./resources.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
-import { StaffRoom } from "./staff-room.js";
+import { StaffRoom, closeWithNotes } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
 import { transferDialog } from "./transfer.js";
-import { busy, notesDialog, toast } from "./ui.js";
+import { busy, toast } from "./ui.js";
 
 const tabsStore = store("session");
 const TABS_KEY = "peerchat.worker.tabs";
@@ -329,19 +329,8 @@ function roomActions(room) {
 }
 
 async function closeRoom(room) {
-  const notes = await notesDialog({
-    title: "Close this conversation?",
-    label: "Notes for the team (optional, not shown to the participant)",
-    confirm: "Close conversation",
-  });
-  if (notes === null) return;
-  try {
-    await state.api.post(`/rooms/${encodeURIComponent(room.roomId)}/close`, notes ? { notes } : {});
-    await room.refresh();
+  if (await closeWithNotes(state.api, room)) {
     loadQueue();
-    toast("Conversation closed.");
-  } catch (error) {
-    toast(friendlyMessage(error), "error");
   }
 }
 
