@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # (tens of KiB) per connection, for little saving. Browsers fall back to plain frames.
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
+        freeze_gc=True,
     )
     protect_logs()  # after uvicorn has set up its loggers
     server.run()

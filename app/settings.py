@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     model_weights_dir: str | None = Field(
         default=None, description="Folder of fine-tuned weights; default: those shipped."
     )
+    model_in_process: bool = Field(
+        default=False,
+        description="Run the model in a thread of the serving process instead of a child process.",
+    )
+    model_quantize: bool | None = Field(
+        default=None,
+        description="Dynamic int8 for the encoder; default: what the weights' config says.",
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

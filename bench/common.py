@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -451,6 +451,7 @@ class LoadSpec:
     deflate: bool = False
     body_pad: int = 40
     sources: int = 1  # loopback source addresses 127.0.0.x to spread over
+    run_id: str = ""  # prefix of client_msg_id, fresh per run (set by run_load)
 
 
 @dataclass
@@ -627,7 +628,9 @@ async def _load_main(
             {
                 "type": "send",
                 "room_id": clients[i].room_id,
-                "client_msg_id": f"{offset + i}-{counter}",
+                # Unique across runs: a client_msg_id seen before is an idempotent retry, which
+                # the server acks again without delivering it again.
+                "client_msg_id": f"{spec.run_id}-{offset + i}-{counter}",
                 "body": body,
             },
         )
@@ -735,6 +738,7 @@ def run_load(
     """Spread the clients over `nprocs` generator processes, start them together, sample the
     server's CPU over the measured window, merge the receivers' latencies."""
     ctx = mp.get_context("spawn")
+    spec = replace(spec, run_id=secrets.token_hex(4))
     chunks = [clients[i::nprocs] for i in range(nprocs)]
     offsets = [sum(len(c) for c in chunks[:i]) * 0 + i * 1_000_000 for i in range(nprocs)]
     pipes, procs = [], []

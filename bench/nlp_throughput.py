@@ -5,7 +5,8 @@
 1. Throughput: chat-length messages scored with ``Model.score_batch`` in batches.
 2. Latency: messages arriving at an offered rate (Poisson, seeded) through ``BatchingScorer``;
    latency is measured from a message's arrival time to its score being available.
-Both are run for float32 and dynamic-int8 encoders.
+Both are run for the float32 and the per-channel dynamic-int8 encoder in this process, and for
+int8 in a child process (``nlp.worker.ModelProcess``), which is how the service runs it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nlp.model import Model, load_model
-from nlp.scorer import BatchingScorer
+from nlp.model import load_model
+from nlp.scorer import BatchingScorer, Scores
+from nlp.worker import ModelProcess
 
 _OPENERS = ["hey", "honestly", "ok so", "idk", "lol", "ugh", "thanks", "so", "yeah", "hmm"]
 _BODIES = [
@@ -50,7 +52,7 @@ def chat_messages(n: int, seed: int = 0) -> list[str]:
     return [f"{rng.choice(_OPENERS)} {rng.choice(_BODIES)}" for _ in range(n)]
 
 
-def throughput(model: Model, msgs: list[str], batch: int) -> float:
+def throughput(model: Scores, msgs: list[str], batch: int) -> float:
     model.score_batch(msgs[:batch])  # warm-up
     t0 = time.perf_counter()
     for s in range(0, len(msgs), batch):
@@ -59,7 +61,7 @@ def throughput(model: Model, msgs: list[str], batch: int) -> float:
 
 
 async def latency(
-    model: Model, msgs: list[str], rate: float, seconds: float, max_wait_ms: float
+    model: Scores, msgs: list[str], rate: float, seconds: float, max_wait_ms: float
 ) -> list[float]:
     scorer = BatchingScorer(model, max_batch=32, max_wait_ms=max_wait_ms)
     await scorer.start()
@@ -99,7 +101,9 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=2000, help="messages for the throughput test")
     ap.add_argument("--rate", type=float, default=100.0, help="offered messages/s for latency")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the latency test")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: 2)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1, as the service)"
+    )
     ap.add_argument("--max-wait-ms", type=float, default=5.0, help="BatchingScorer max_wait_ms")
     args = ap.parse_args()
     msgs = chat_messages(args.n)
@@ -108,19 +112,28 @@ def main() -> int:
         f"mean message length {statistics.mean(len(m) for m in msgs):.0f} chars\n"
     )
     print(
-        "| encoder | load s | msgs/s batch 32 | msgs/s batch 64 | "
+        "| encoder | runs in | load s | msgs/s batch 32 | msgs/s batch 64 | "
         f"p50 ms @ {args.rate:g}/s | p99 ms @ {args.rate:g}/s | max ms |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for quant in (False, True):
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for quant, child in ((False, False), (True, False), (True, True)):
         t0 = time.perf_counter()
-        model = load_model(quantize=quant, threads=args.threads)
+        model: Scores
+        if child:
+            process = ModelProcess(quantize=quant, threads=args.threads)
+            process.start()
+            model = process
+        else:
+            model = load_model(quantize=quant, threads=args.threads)
         load_s = time.perf_counter() - t0
         tp32 = throughput(model, msgs, 32)
         tp64 = throughput(model, msgs, 64)
         lat = asyncio.run(latency(model, msgs, args.rate, args.seconds, args.max_wait_ms))
+        if child:
+            process.close()
         print(
-            f"| {'int8 (dynamic)' if quant else 'float32'} | {load_s:.1f} | "
+            f"| {'int8 (dynamic, per channel)' if quant else 'float32'} | "
+            f"{'child process' if child else 'this process'} | {load_s:.1f} | "
             f"{tp32:.0f} | {tp64:.0f} | "
             f"{1000 * pct(lat, 0.5):.1f} | {1000 * pct(lat, 0.99):.1f} | {1000 * max(lat):.1f} |",
             flush=True,

@@ -158,9 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--limit", type=int, default=0, help="first N texts per sentiment set (quick look)"
     )
     ap.add_argument("--skip", nargs="*", default=[], choices=["sentiment", "cssrs", "chat"])
+    ap.add_argument(
+        "--weights", type=Path, help="folder of the overlay to evaluate (default: nlp/weights)"
+    )
     args = ap.parse_args(argv)
     root = data.data_dir(args.data)
-    model = load_model(quantize=args.quantize)
+    model = load_model(args.weights, quantize=args.quantize)
     print(
         f"# peerchat nlp evaluation, {dt.date.today().isoformat()}, {platform.machine()} "
         f"({__import__('os').cpu_count()} CPU), int8={'yes' if model.quantized else 'no'}\n"

@@ -76,7 +76,8 @@ class PeerchatNet(nn.Module):
 
     def run_top(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Run the fine-tuned layers on hidden states cached after the frozen ones."""
-        ext = self.encoder.get_extended_attention_mask(mask, mask.shape)
+        # Additive mask [B, 1, 1, T], built here because transformers 4 and 5 differ in helpers.
+        ext = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
         for layer in self.encoder.encoder.layer[self.cfg.n_frozen :]:
             out = layer(hidden, attention_mask=ext)
             hidden = out[0] if isinstance(out, tuple) else out
@@ -104,9 +105,9 @@ class PeerchatNet(nn.Module):
         prefixes = tuple(self.trainable_layer_prefixes())
         for name, tensor in self.state_dict().items():
             if name.startswith(prefixes):
-                out[name] = tensor.detach().to(torch.float16).contiguous()
+                out[name] = tensor.detach().cpu().to(torch.float16).contiguous()
             elif name.startswith(("sentiment.", "emotion.", "crisis.")):
-                out[name] = tensor.detach().float().contiguous()
+                out[name] = tensor.detach().cpu().float().contiguous()
         return out
 
     def save(self, directory: Path, metadata: dict[str, Any] | None = None) -> None:

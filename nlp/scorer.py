@@ -14,7 +14,7 @@ from typing import Protocol
 from nlp.types import MessageScore
 
 
-class _Scores(Protocol):
+class Scores(Protocol):
     def score_batch(self, texts: list[str]) -> list[MessageScore]: ...
 
 
@@ -24,7 +24,7 @@ _Item = tuple[str, "asyncio.Future[MessageScore]"]
 class BatchingScorer:
     """``await scorer.score(text)`` from many coroutines; batching happens behind the scenes."""
 
-    def __init__(self, model: _Scores, *, max_batch: int = 32, max_wait_ms: float = 5.0) -> None:
+    def __init__(self, model: Scores, *, max_batch: int = 32, max_wait_ms: float = 5.0) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
         self._model = model

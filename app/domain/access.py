@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +51,23 @@ def can_read(principal: Principal, room: Room, member: Membership | None) -> boo
     return False
 
 
-def can_post(principal: Principal, room: Room, member: Membership | None) -> bool:
+class PostingRoom(Protocol):
+    """What ``can_post`` reads of a room: a Room, or a plain row of these columns."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def assigned_to(self) -> str | None: ...
+
+
+class PostingMember(Protocol):
+    @property
+    def role(self) -> str: ...
+
+
+def can_post(principal: Principal, room: PostingRoom, member: PostingMember | None) -> bool:
     """Members post; observers (a supervisor watching silently) only read."""
     if room.status == "closed" or member is None or member.role == "observer":
         return False

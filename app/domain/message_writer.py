@@ -8,11 +8,13 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from app.domain import access
 from app.domain.errors import Forbidden, NotFound
@@ -22,14 +24,47 @@ from app.storage.models import Membership, Message, Room, new_id, utcnow
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
 _ROOMS = cast(Table, Room.__table__)
-_TAKE_SEQS = (
-    update(_ROOMS)
-    .where(_ROOMS.c.id == bindparam("room"))
-    .values(last_seq=_ROOMS.c.last_seq + bindparam("count"))
-    .returning(_ROOMS.c.last_seq)
+
+
+@lru_cache(maxsize=MAX_BATCH)
+def _take_seqs(rooms: int) -> Any:
+    """One UPDATE ... RETURNING for every room of a batch, built once per number of rooms.
+
+    One statement: each is a round trip to the database's thread (SQLite) or server, and under
+    load a round trip waits for the event loop. Built once: SQL constructs are cyclic garbage,
+    and building them per batch kept the garbage collector busy. On PostgreSQL the rows are
+    locked in id order first (the sub-select), the same order on every node, so that two
+    nodes' batches cannot deadlock; SQLite has a single writer and ignores the lock."""
+    ids: list[BindParameter[str]] = [bindparam(f"r{i}") for i in range(rooms)]
+    locked = (
+        select(_ROOMS.c.id)
+        .where(_ROOMS.c.id.in_(ids))
+        .order_by(_ROOMS.c.id)
+        .with_for_update()
+        .subquery()
+    )
+    counts = case(*((_ROOMS.c.id == ids[i], bindparam(f"c{i}")) for i in range(rooms)), else_=0)
+    return (
+        update(_ROOMS)
+        .where(_ROOMS.c.id == locked.c.id)
+        .values(last_seq=_ROOMS.c.last_seq + counts)
+        .returning(_ROOMS.c.id, _ROOMS.c.last_seq)
+    )
+
+
+_EXISTING = select(Message).where(
+    tuple_(Message.room_id, Message.sender_id, Message.client_msg_id).in_(
+        bindparam("keys", expanding=True)
+    )
 )
-"""Built once, as a Core statement: the ORM's bulk-update path (statement building, cache key,
-identity-map synchronisation) cost more CPU than the database did, once per room per batch."""
+_ROOM_ROWS = select(Room.id, Room.status, Room.kind, Room.assigned_to).where(
+    Room.id.in_(bindparam("ids", expanding=True))
+)
+_MEMBER_ROWS = select(Membership.room_id, Membership.member_id, Membership.role).where(
+    tuple_(Membership.room_id, Membership.member_id).in_(bindparam("pairs", expanding=True)),
+    Membership.left_at.is_(None),
+)
+"""Built once, like ``_take_seqs``: these run for every batch."""
 
 
 @dataclass(slots=True)
@@ -151,49 +186,45 @@ async def _existing(
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     from app.domain.messages import message_view
 
-    found = await session.execute(
-        select(Message).where(
-            tuple_(Message.room_id, Message.sender_id, Message.client_msg_id).in_(list(keys))
-        )
-    )
+    found = await session.execute(_EXISTING, {"keys": list(keys)})
     return {
         (m.room_id, m.sender_id, cast(str, m.client_msg_id)): message_view(m)
         for m in found.scalars()
     }
 
 
-async def _rooms(session: AsyncSession, room_ids: set[str]) -> dict[str, Room]:
-    found = await session.execute(select(Room).where(Room.id.in_(list(room_ids))))
-    return {room.id: room for room in found.scalars()}
+async def _rooms(session: AsyncSession, room_ids: set[str]) -> dict[str, access.PostingRoom]:
+    # Plain rows, not ORM objects: identity-map bookkeeping per loaded object showed in profiles.
+    found = await session.execute(_ROOM_ROWS, {"ids": list(room_ids)})
+    return {row.id: row for row in found}
 
 
 async def _members(
     session: AsyncSession, pairs: set[tuple[str, str]]
-) -> dict[tuple[str, str], Membership]:
-    found = await session.execute(
-        select(Membership).where(
-            tuple_(Membership.room_id, Membership.member_id).in_(list(pairs)),
-            Membership.left_at.is_(None),
-        )
-    )
-    return {(m.room_id, m.member_id): m for m in found.scalars()}
+) -> dict[tuple[str, str], access.PostingMember]:
+    found = await session.execute(_MEMBER_ROWS, {"pairs": list(pairs)})
+    return {(row.room_id, row.member_id): row for row in found}
 
 
 async def _store(
     session: AsyncSession, batch: list[Submitted], accepted: dict[str, list[int]]
 ) -> dict[int, dict[str, Any]]:
-    """Take a run of seqs per room with one UPDATE ... RETURNING each (the row lock on
-    PostgreSQL, the single writer on SQLite), then insert every message in one statement."""
+    """Take a run of seqs per room (one UPDATE ... RETURNING: the row locks on PostgreSQL, the
+    single writer on SQLite), then insert every message in one statement."""
     from app.domain.messages import iso
 
     rows: list[dict[str, Any]] = []
     views: dict[int, dict[str, Any]] = {}
     now = utcnow()
-    # Rooms in one order, so that two nodes' batches lock them without deadlocking.
+    taken = {}
+    if accepted:
+        params: dict[str, Any] = {}
+        for i, (room_id, indices) in enumerate(accepted.items()):
+            params[f"r{i}"], params[f"c{i}"] = room_id, len(indices)
+        result = await session.execute(_take_seqs(len(accepted)), params)
+        taken = {row.id: row.last_seq for row in result}
     for room_id, indices in sorted(accepted.items()):
-        last = (
-            await session.execute(_TAKE_SEQS, {"room": room_id, "count": len(indices)})
-        ).scalar_one()
+        last = taken[room_id]
         for offset, n in enumerate(indices):
             item = batch[n]
             seq = last - len(indices) + 1 + offset

@@ -13,6 +13,7 @@ from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.risk import RiskThresholds, assess
 from nlp.scorer import BatchingScorer
 from nlp.types import Risk
+from nlp.worker import ModelProcess
 
 log = logging.getLogger(__name__)
 Status = Literal["disabled", "loading", "ready", "failed"]
@@ -20,16 +21,28 @@ RETRY_SECONDS = (10, 30, 60, 120, 300)
 
 
 class ModelService:
-    """Loads in a worker thread so the node serves (and stores messages) meanwhile; readiness
+    """Loads off the event loop so the node serves (and stores messages) meanwhile; readiness
     says "loading" or "failed" until it is up. The lexicon alone stays available throughout,
-    so crisis language is still caught while the model is away."""
+    so crisis language is still caught while the model is away. By default the model runs in
+    a child process (nlp.worker); ``in_process`` keeps it in a thread of this one."""
 
-    def __init__(self, *, enabled: bool, threads: int, weights_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        threads: int,
+        weights_dir: str | None = None,
+        in_process: bool = False,
+        quantize: bool | None = None,
+    ) -> None:
         self.status: Status = "loading" if enabled else "disabled"
         self.scorer: BatchingScorer | None = None
         self.lexicon: CrisisLexicon | None = None
         self._threads = threads
         self._weights = Path(weights_dir) if weights_dir else None
+        self._in_process = in_process
+        self._quantize = quantize
+        self._process: ModelProcess | None = None
         self._task: asyncio.Task[None] | None = None
         self._on_ready: list[Callable[[], Awaitable[None]]] = []
 
@@ -50,6 +63,9 @@ class ModelService:
         if self.scorer is not None:
             await self.scorer.stop()
             self.scorer = None
+        if self._process is not None:
+            await asyncio.to_thread(self._process.close)
+            self._process = None
 
     def lexicon_risk(self, text: str) -> Risk | None:
         if self.lexicon is None:
@@ -57,11 +73,16 @@ class ModelService:
         return assess(self.lexicon.scan(text), None, RiskThresholds())
 
     def _load(self) -> Any:
+        if not self._in_process:
+            process = ModelProcess(self._weights, threads=self._threads, quantize=self._quantize)
+            process.start()
+            self._process = process
+            return process
         # Imported here, in the worker thread: importing torch takes seconds, and the event
         # loop must keep serving meanwhile.
         from nlp.model import load_model
 
-        return load_model(self._weights, threads=self._threads)
+        return load_model(self._weights, threads=self._threads, quantize=self._quantize)
 
     async def _load_forever(self) -> None:
         attempt = 0

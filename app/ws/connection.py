@@ -51,11 +51,13 @@ class Connection:
         self.close_code = 1000
         self.close_reason = ""
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
-        self._closing = asyncio.Event()
+        self._closing = False
         self._on_slow = on_slow
         self.last_typing: dict[str, float] = {}
         self.blocked: set[str] = set()
         """Senders this participant has blocked: their messages and typing are not sent here."""
+        self.sender_task: asyncio.Task[None] | None = None
+        """Runs ``run_sender``; cancelled by ``close`` so the connection ends at once."""
 
     def sees(self, sender_id: object) -> bool:
         return sender_id not in self.blocked
@@ -69,7 +71,7 @@ class Connection:
     def push(self, frame: str) -> None:
         """Queue a frame without waiting. A client that cannot keep up is closed with a code
         that tells it to reconnect and resume; nothing is lost, since storage has it all."""
-        if self._closing.is_set() or not frame:  # "" stands for a message hidden by a block
+        if self._closing or not frame:  # "" stands for a message hidden by a block
             return
         try:
             self._queue.put_nowait(frame)
@@ -79,34 +81,35 @@ class Connection:
 
     async def push_waiting(self, frame: str) -> None:
         """For replays, which may be long: wait for room instead of dropping the client."""
-        if not self._closing.is_set() and frame:
+        if not self._closing and frame:
             await self._queue.put(frame)
 
     def close(self, code: int, reason: str = "") -> None:
-        if not self._closing.is_set():
+        if not self._closing:
             self.close_code = code
             self.close_reason = reason
-            self._closing.set()
-            if self._queue.empty():
-                self._queue.put_nowait("")  # wakes the sender, which sees `closing` and stops
+            self._closing = True
+            if self.sender_task is not None:
+                # Also when it waits for a slow client's socket to drain: frames still queued
+                # are dropped either way, and the client resumes from storage.
+                self.sender_task.cancel()
+            elif self._queue.empty():
+                self._queue.put_nowait("")
 
     @property
     def closing(self) -> bool:
-        return self._closing.is_set()
+        return self._closing
 
     async def run_sender(self) -> None:
         """Send queued frames in order until the connection closes. One await per frame and no
         helper tasks: two new tasks and an asyncio.wait per frame cost more than the send."""
         queue, send = self._queue, self.websocket.send_text
-        while not self._closing.is_set():
+        while not self._closing:
             frame = await queue.get()
-            if self._closing.is_set():
+            if self._closing:
                 return
             if frame:
                 await send(frame)
-
-    async def wait_closing(self) -> None:
-        await self._closing.wait()
 
     async def finish(self) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:

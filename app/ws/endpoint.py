@@ -77,11 +77,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conn.push(frames.encode({"type": "ready", "user": {
         "id": principal.id, "role": principal.role, "handle": principal.handle,
     }}))  # fmt: skip
-    tasks = [
-        asyncio.create_task(_receive(hub, conn)),
-        asyncio.create_task(conn.run_sender()),
-        asyncio.create_task(conn.wait_closing()),
-    ]
+    conn.sender_task = asyncio.create_task(conn.run_sender())
+    if conn.closing:  # closed before its sender existed (too slow already)
+        conn.sender_task.cancel()
+    tasks = [asyncio.create_task(_receive(hub, conn)), conn.sender_task]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -28,7 +28,9 @@ async def test_dashboard(server: RunningServer, http: httpx.AsyncClient) -> None
         assert refused.status_code == 403 and error_code(refused) == "forbidden"
 
 
-async def test_participant_withdraws_and_leaves(server: RunningServer, http: httpx.AsyncClient) -> None:
+async def test_participant_withdraws_and_leaves(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
     person = await participant(server, http)
     room_id = await waiting_room(person)
     withdrawn = await person.post(f"/api/v1/rooms/{room_id}/leave")

@@ -147,8 +147,6 @@ async def test_worker_cap_is_enforced(server: RunningServer, http: httpx.AsyncCl
     assert "close or transfer" in refused.json()["error"]["detail"]
 
 
-
-
 async def test_transfer_hands_over(server: RunningServer, http: httpx.AsyncClient) -> None:
     person, worker, room_id = await claimed_room(server, http)
     colleague = await staff(server, http, "peer_worker")

@@ -11,7 +11,8 @@ from tests.support.server import RunningServer
 async def test_profile_round_trip(server: RunningServer, http: httpx.AsyncClient) -> None:
     worker = await staff(server, http, "peer_worker")
     updated = await http.put(
-        "/api/v1/me/profile", headers=worker.auth,
+        "/api/v1/me/profile",
+        headers=worker.auth,
         json={"topics": ["Grief", "sleep"], "languages": ["pt-BR"], "experience_tags": ["grief"]},
     )
     assert updated.status_code == 200
@@ -51,6 +52,9 @@ async def test_matching_rooms_are_offered_first_and_say_why(
     assert entry["match"]["score"] > 0
     assert "speaks pt" in entry["match"]["reasons"] and "topic: grief" in entry["match"]["reasons"]
     other = await staff(server, http, "peer_worker")
-    theirs = [r["room_id"] for r in (await other.get("/api/v1/queue")).json()["rooms"]
-              if r["room_id"] in (plain, matching)]
+    theirs = [
+        r["room_id"]
+        for r in (await other.get("/api/v1/queue")).json()["rooms"]
+        if r["room_id"] in (plain, matching)
+    ]
     assert theirs == [plain, matching]  # no profile: longest waiting first

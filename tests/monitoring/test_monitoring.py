@@ -42,8 +42,6 @@ async def scored(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
         yield node
 
 
-
-
 def _leaks(frame: Any) -> set[str]:
     """Score fields anywhere in a frame."""
     if isinstance(frame, dict):
@@ -117,8 +115,9 @@ async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -
 
         async with scored.domain.db.read() as session:
             stored = (
-                await session.execute(select(Message).where(Message.room_id == room_id,
-                                                            Message.seq == ack["seq"]))
+                await session.execute(
+                    select(Message).where(Message.room_id == room_id, Message.seq == ack["seq"])
+                )
             ).scalar_one()
             room = await session.get(Room, room_id)
         assert stored.scored_at is not None and stored.risk_level == "crisis"
@@ -126,8 +125,10 @@ async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -
         assert room is not None and room.risk_level == "crisis"
 
         # resolving the alert lets the room's level fall back
-        resolved = await supervisor.post(f"/api/v1/alerts/{alert['alert_id']}/resolve",
-                                         json={"notes": "spoke with them; safety plan made"})
+        resolved = await supervisor.post(
+            f"/api/v1/alerts/{alert['alert_id']}/resolve",
+            json={"notes": "spoke with them; safety plan made"},
+        )
         assert resolved.status_code == 200
         async with scored.domain.db.read() as session:
             room = await session.get(Room, room_id)
@@ -176,10 +177,16 @@ async def test_steady_chat_raises_nothing(scored: RunningServer) -> None:
     async with scored.client() as http:
         person, _, room_id = await claimed_room(scored, http)
         p = await WsClient.connect(scored.ws_url, person.token)
-        for body in ["hi, thanks for chatting", "work has been busy but ok",
-                     "I went to the gym today", "my cat knocked over a plant lol",
-                     "I'm thinking of cooking pasta tonight", "the weather is nice here",
-                     "I watched a good film yesterday", "I'm feeling alright today"]:
+        for body in [
+            "hi, thanks for chatting",
+            "work has been busy but ok",
+            "I went to the gym today",
+            "my cat knocked over a plant lol",
+            "I'm thinking of cooking pasta tonight",
+            "the weather is nice here",
+            "I watched a good film yesterday",
+            "I'm feeling alright today",
+        ]:
             await p.say(room_id, body)
         await asyncio.sleep(2)
         supervisor = await staff(scored, http, "supervisor")
@@ -209,8 +216,11 @@ async def test_offline_supervisor_gets_open_alerts_and_resends(scored: RunningSe
         assert acked.status_code == 200
         changed = await _alert_frame(sup, 5, alert_id=alert["alert_id"], status="acknowledged")
         assert not changed.get("resent")
-        later = [f for f in await sup.quiet(4.5, limit=6) if f["type"] == "alert"
-                 and f["alert"]["alert_id"] == alert["alert_id"]]
+        later = [
+            f
+            for f in await sup.quiet(4.5, limit=6)
+            if f["type"] == "alert" and f["alert"]["alert_id"] == alert["alert_id"]
+        ]
         assert later == []
         await sup.close()
 
@@ -246,8 +256,9 @@ async def test_the_model_failing_delays_scores_but_not_messages(tmp_path: Path) 
         # and the unscored messages are counted
         for _ in range(60):
             metrics = (await http.get("/metrics")).text
-            line = next(li for li in metrics.splitlines()
-                        if li.startswith("peerchat_messages_unscored "))
+            line = next(
+                li for li in metrics.splitlines() if li.startswith("peerchat_messages_unscored ")
+            )
             if float(line.split()[1]) >= 1:
                 break
             await asyncio.sleep(0.2)
@@ -260,8 +271,14 @@ def test_participant_frames_are_built_without_scores() -> None:
     """The builders participants receive from cannot carry score fields."""
     from app.ws import frames
 
-    view = {"room_id": "r", "seq": 1, "message_id": "m", "client_msg_id": "c",
-            "sender": {"id": "p", "handle": "h", "role": "participant"}, "body": "hi",
-            "sent_at": "2026-01-01T00:00:00.000Z"}
+    view = {
+        "room_id": "r",
+        "seq": 1,
+        "message_id": "m",
+        "client_msg_id": "c",
+        "sender": {"id": "p", "handle": "h", "role": "participant"},
+        "body": "hi",
+        "sent_at": "2026-01-01T00:00:00.000Z",
+    }
     for frame in (frames.message(view), frames.presence("r", ["h"]), frames.typing("r", "h")):
         assert not _leaks(json.loads(frame))

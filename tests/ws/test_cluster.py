@@ -56,8 +56,6 @@ async def _two_nodes(
     return a, b
 
 
-
-
 async def test_two_nodes_behave_as_one(cluster_db: str, redis_url: str) -> None:
     async with AsyncExitStack() as stack:
         a, b = await _two_nodes(stack, cluster_db, redis_url)

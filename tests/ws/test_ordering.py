@@ -15,7 +15,9 @@ def _connection() -> Connection:
     conn = Connection(
         None,  # type: ignore[arg-type]  # nothing is sent in these tests
         Principal("p_1", "participant", "calm-otter-1"),
-        queue_size=100, messages=TokenBucket(1, 1), frames_bucket=TokenBucket(1, 1),
+        queue_size=100,
+        messages=TokenBucket(1, 1),
+        frames_bucket=TokenBucket(1, 1),
         on_slow=lambda: None,
     )
     conn.rooms["r"] = RoomCursor(next_seq=1, replaying=False)

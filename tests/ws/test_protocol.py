@@ -353,7 +353,9 @@ async def test_a_handed_over_room_stops_reaching_the_previous_worker(
     colleague = await staff(server, http, "peer_worker")
     w = await WsClient.connect(server.ws_url, worker.token)
     await w.join(room_id)
-    moved = await worker.post(f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": colleague.id})
+    moved = await worker.post(
+        f"/api/v1/rooms/{room_id}/transfer", json={"to_user_id": colleague.id}
+    )
     assert moved.status_code == 200
     left = await w.expect("left", room_id=room_id)
     assert left["reason"] == "access_revoked"

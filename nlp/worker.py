@@ -1,0 +1,107 @@
+"""The model in a child process, behind the same ``score_batch`` as ``Model``.
+
+Why: on a 2-core host, inference in a thread of the serving process competes with the event loop
+for the GIL (tokenising and building results are Python), and fan-out latency suffered for it.
+In its own process, at a lower priority, the model takes what CPU the serving process leaves.
+The serving process never imports torch, which also keeps its memory small.
+
+A crashed child (killed for memory, say) is replaced on the next call; the batch that was in
+flight fails, and the caller leaves those messages unscored for its backfill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from nlp.types import MessageScore
+
+log = logging.getLogger(__name__)
+
+NICE = 5
+"""How much lower than the serving process the child runs: the event loop wins contended CPU."""
+
+_model = None  # the child's Model, set by _init
+
+
+def _init(weights_dir: str | None, threads: int, quantize: bool | None) -> None:
+    global _model
+    with contextlib.suppress(OSError):  # not permitted on some platforms
+        os.nice(NICE)
+    from nlp.model import load_model
+
+    weights = Path(weights_dir) if weights_dir else None
+    _model = load_model(weights, quantize=quantize, threads=threads)
+
+
+def _ready() -> bool:
+    return _model is not None
+
+
+def _score(texts: list[str]) -> list[MessageScore]:
+    assert _model is not None, "model process not initialised"
+    return _model.score_batch(texts)
+
+
+class ModelProcess:
+    """``score_batch`` runs in one child process; calls block the calling thread only."""
+
+    def __init__(
+        self,
+        weights_dir: Path | None = None,
+        *,
+        threads: int = 1,
+        quantize: bool | None = None,
+    ) -> None:
+        self._args = (str(weights_dir) if weights_dir else None, threads, quantize)
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Spawn the child and wait until its model is loaded; raises what loading raised."""
+        with self._lock:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=self._args,
+        )
+        try:
+            pool.submit(_ready).result()
+        except BrokenProcessPool as exc:
+            pool.shutdown(wait=False, cancel_futures=True)
+            # The initializer's own exception is logged by the child; say something useful here.
+            raise RuntimeError("the model process failed to start (see its log above)") from exc
+        self._pool = pool
+
+    def score_batch(self, texts: Sequence[str]) -> list[MessageScore]:
+        with self._lock:
+            if self._pool is None:
+                log.warning("model process gone; starting a new one")
+                self._spawn()
+            pool = self._pool
+        assert pool is not None
+        try:
+            return pool.submit(_score, list(texts)).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            log.error("model process died while scoring %d messages", len(texts))
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
