@@ -18,7 +18,9 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from app.api.middleware import HttpMiddleware
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 
@@ -58,19 +60,12 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Pure ASGI: adds the security headers to every HTTP response (API, pages, errors alike),
     without buffering bodies, and leaves WebSocket traffic alone. A header the app set itself
     is kept, so a route can tighten its own policy."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))

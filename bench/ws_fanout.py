@@ -104,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             for mode, rate in levels:
                 for name in servers:
                     server = procs[name]
+                    # Every server idle first, this one too: peerchat's scoring backlog from
+                    # the previous level would otherwise be measured as this level's load.
                     for other in procs.values():
-                        if other is not server:
-                            wait_idle(other.popen.pid)
+                        wait_idle(other.popen.pid, limit=90.0)
                     spec = LoadSpec(
                         url=server.ws_url,
                         protocol="socketio" if name == "socketio" else "peerchat",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,7 +31,74 @@ class RoomCursor:
     filling: bool = False
 
 
+class Outbox:
+    """Frames waiting to be sent: bounded, first in first out, one consumer (the sender).
+
+    Lighter than ``asyncio.Queue`` (three deques and an Event per instance): this is part of
+    every idle connection's memory."""
+
+    __slots__ = ("_frames", "_maxsize", "_ready", "_space")
+
+    def __init__(self, maxsize: int) -> None:
+        self._frames: deque[str] = deque()
+        self._maxsize = maxsize
+        self._ready: asyncio.Future[None] | None = None
+        self._space: asyncio.Future[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def put_nowait(self, frame: str) -> bool:
+        """False when full."""
+        if len(self._frames) >= self._maxsize:
+            return False
+        self._frames.append(frame)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+        return True
+
+    async def put(self, frame: str) -> None:
+        while not self.put_nowait(frame):
+            if self._space is None or self._space.done():
+                self._space = asyncio.get_running_loop().create_future()
+            await self._space
+
+    def get_nowait(self) -> str | None:
+        """The next frame, or None when there is none."""
+        if not self._frames:
+            return None
+        if self._space is not None and not self._space.done():
+            self._space.set_result(None)
+        return self._frames.popleft()
+
+    async def get(self) -> str:
+        while not self._frames:
+            self._ready = asyncio.get_running_loop().create_future()
+            await self._ready
+        frame = self.get_nowait()
+        assert frame is not None
+        return frame
+
+
 class Connection:
+    __slots__ = (
+        "_closing",
+        "_on_slow",
+        "_outbox",
+        "blocked",
+        "channels",
+        "close_code",
+        "close_reason",
+        "frame_bucket",
+        "id",
+        "last_typing",
+        "message_bucket",
+        "principal",
+        "rooms",
+        "sender_task",
+        "websocket",
+    )  # fmt: skip
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -50,14 +118,14 @@ class Connection:
         self.frame_bucket = frames_bucket
         self.close_code = 1000
         self.close_reason = ""
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self._outbox = Outbox(queue_size)
         self._closing = False
         self._on_slow = on_slow
         self.last_typing: dict[str, float] = {}
         self.blocked: set[str] = set()
         """Senders this participant has blocked: their messages and typing are not sent here."""
         self.sender_task: asyncio.Task[None] | None = None
-        """Runs ``run_sender``; cancelled by ``close`` so the connection ends at once."""
+        """Runs ``run_sender``; cancelled by ``close`` so that the connection ends at once."""
 
     def sees(self, sender_id: object) -> bool:
         return sender_id not in self.blocked
@@ -73,28 +141,24 @@ class Connection:
         that tells it to reconnect and resume; nothing is lost, since storage has it all."""
         if self._closing or not frame:  # "" stands for a message hidden by a block
             return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if not self._outbox.put_nowait(frame):
             self._on_slow()
             self.close(frames.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
 
     async def push_waiting(self, frame: str) -> None:
         """For replays, which may be long: wait for room instead of dropping the client."""
         if not self._closing and frame:
-            await self._queue.put(frame)
+            await self._outbox.put(frame)
 
     def close(self, code: int, reason: str = "") -> None:
+        """Stop sending at once (frames still queued are dropped; the client resumes from
+        storage), also when the sender waits for a slow client's socket to drain."""
         if not self._closing:
             self.close_code = code
             self.close_reason = reason
             self._closing = True
             if self.sender_task is not None:
-                # Also when it waits for a slow client's socket to drain: frames still queued
-                # are dropped either way, and the client resumes from storage.
                 self.sender_task.cancel()
-            elif self._queue.empty():
-                self._queue.put_nowait("")
 
     @property
     def closing(self) -> bool:
@@ -103,13 +167,12 @@ class Connection:
     async def run_sender(self) -> None:
         """Send queued frames in order until the connection closes. One await per frame and no
         helper tasks: two new tasks and an asyncio.wait per frame cost more than the send."""
-        queue, send = self._queue, self.websocket.send_text
+        outbox, send = self._outbox, self.websocket.send_text
         while not self._closing:
-            frame = await queue.get()
+            frame = await outbox.get()
             if self._closing:
                 return
-            if frame:
-                await send(frame)
+            await send(frame)
 
     async def finish(self) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:

@@ -77,25 +77,27 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conn.push(frames.encode({"type": "ready", "user": {
         "id": principal.id, "role": principal.role, "handle": principal.handle,
     }}))  # fmt: skip
+
+    # Two tasks per socket: this one receives, the sender sends. When this side closes the
+    # connection (too slow, going away), the sender stops and the close frame it leaves behind
+    # makes the server hand this loop a disconnect, so both ends meet in the `finally`.
+    def sender_done(_: asyncio.Task[None]) -> None:
+        if conn.closing:
+            hub.spawn(conn.finish())
+
     conn.sender_task = asyncio.create_task(conn.run_sender())
-    if conn.closing:  # closed before its sender existed (too slow already)
-        conn.sender_task.cancel()
-    tasks = [asyncio.create_task(_receive(hub, conn)), conn.sender_task]
+    conn.sender_task.add_done_callback(sender_done)
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await _receive(hub, conn)
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        conn.close(conn.close_code, conn.close_reason)
         await conn.finish()
         await hub.remove(conn)
 
 
 async def _receive(hub: Hub, conn: Connection) -> None:
     websocket = conn.websocket
-    while True:
+    while not conn.closing:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             conn.close(message.get("code", 1000))

@@ -26,8 +26,8 @@ def _connection() -> Connection:
 
 def _queued(conn: Connection) -> list[int]:
     out: list[Any] = []
-    while not conn._queue.empty():
-        out.append(json.loads(conn._queue.get_nowait())["seq"])
+    while (frame := conn._outbox.get_nowait()) is not None:
+        out.append(json.loads(frame)["seq"])
     return out
 
 
