@@ -34,16 +34,18 @@ from bench.common import LoadSpec, RunSummary
 OUT = common.ROOT / "docs" / "benchmarks"
 
 
-def wait_idle(pid: int, limit: float = 30.0, below: float = 0.15) -> float:
-    """Let a server finish background work (scoring backlog) before the next server's run."""
+def wait_idle(pid: int, limit: float = 120.0, below: float = 0.15, quiet: int = 6) -> float:
+    """Let a server finish background work (scoring backlog) before the next run: its CPU below
+    `below` cores for `quiet` seconds in a row (the scoring backfill pauses 5 s between
+    rounds, so one quiet second proves nothing)."""
     sampler = common.ProcSampler(pid)
     start = time.monotonic()
-    while time.monotonic() - start < limit:
+    calm = 0
+    while time.monotonic() - start < limit and calm < quiet:
         sampler.start()
         time.sleep(1.0)
         cores, _ = sampler.stop()
-        if cores < below:
-            break
+        calm = calm + 1 if cores < below else 0
     return time.monotonic() - start
 
 
@@ -97,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
                 procs[name] = common.start_baseline(name)
                 workloads[name] = common.baseline_workload(args.clients)
         print(f"# servers up and workload set up in {time.monotonic() - t:.1f}s")
-        levels: list[tuple[str, float]] = ([] if args.no_full else [("full", 0.0)]) + [
-            ("rate", r) for r in rates
-        ]
+        # Fixed rates first, lowest first, full speed last: full speed leaves peerchat a
+        # scoring backlog of tens of seconds, which must not land in another level's numbers.
+        levels: list[tuple[str, float]] = [("rate", r) for r in sorted(rates)] + (
+            [] if args.no_full else [("full", 0.0)]
+        )
         for rnd in range(args.rounds):
             for mode, rate in levels:
                 for name in servers:
@@ -107,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                     # Every server idle first, this one too: peerchat's scoring backlog from
                     # the previous level would otherwise be measured as this level's load.
                     for other in procs.values():
-                        wait_idle(other.popen.pid, limit=90.0)
+                        wait_idle(other.popen.pid)
                     spec = LoadSpec(
                         url=server.ws_url,
                         protocol="socketio" if name == "socketio" else "peerchat",

@@ -24,6 +24,7 @@ const state = {
   supporter: null, // handle of the peer supporter, once one has spoken or joined
   online: [],
   pollTimer: 0,
+  refreshTicket: 0, // refreshRoom calls so far: only the newest one's answer is used
   resources: null,
   waitingPanel: null,
 };
@@ -318,9 +319,12 @@ function onMessage(message) {
 
 async function refreshRoom() {
   if (!state.room) return;
+  // Only the newest read counts: an older one answering late (a busy server) would put back a
+  // status the room has left, e.g. "waiting" after a supporter joined.
+  const ticket = ++state.refreshTicket;
   try {
     const summary = await api.get(`/rooms/${encodeURIComponent(state.room.room_id)}`);
-    if (summary.room_id !== state.room?.room_id) return;
+    if (ticket !== state.refreshTicket || summary.room_id !== state.room?.room_id) return;
     const was = state.room.status;
     state.room = summary;
     if (was === "waiting" && summary.status === "active") {
