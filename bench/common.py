@@ -141,14 +141,20 @@ class ServerProc:
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws"
 
-    def stop(self) -> None:
+    def terminate(self, sig: int = signal.SIGINT, timeout: float = 15) -> float:
+        """Signal the server, kill it if it has not exited within `timeout`; seconds taken."""
+        t = time.monotonic()
         if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
+            self.popen.send_signal(sig)
             try:
-                self.popen.wait(timeout=15)
+                self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
-                self.popen.wait(timeout=5)
+                self.popen.wait(timeout=10)
+        return time.monotonic() - t
+
+    def stop(self) -> None:
+        self.terminate()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
 

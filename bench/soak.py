@@ -24,7 +24,6 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -178,17 +177,6 @@ def _start(tmp: str, port: int, model: bool, first: bool) -> common.ServerProc:
     )
 
 
-def _sigterm(server: common.ServerProc) -> float:
-    t = time.monotonic()
-    server.popen.send_signal(signal.SIGTERM)
-    try:
-        server.popen.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.popen.kill()
-        server.popen.wait(timeout=10)
-    return time.monotonic() - t
-
-
 async def main_async(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     tmp = tempfile.mkdtemp(prefix="peerchat-soak-")
@@ -215,7 +203,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for k in range(args.restarts):
         at = t0 + (k + 1) * (send_stop - t0) / (args.restarts + 1)
         await asyncio.sleep(max(0.0, at - time.monotonic()))
-        down = _sigterm(holder["server"])
+        down = holder["server"].terminate(signal.SIGTERM, timeout=30)
         started = time.monotonic()
         holder["server"] = await asyncio.to_thread(_start, tmp, port, args.model, False)
         restarts.append({"at s": round(at - t0, 1), "stop s": round(down, 2),
@@ -233,7 +221,7 @@ async def main_async(args: argparse.Namespace) -> int:
     sampler.cancel()
     with contextlib.suppress(BaseException):
         await sampler
-    _sigterm(holder["server"])
+    holder["server"].terminate(signal.SIGTERM, timeout=30)
 
     stored = _stored(tmp)
     sent = sum(len(b.sent) for b in books)

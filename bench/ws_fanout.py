@@ -165,40 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     print(common.table(ratio_rows, "## peerchat against the baselines (best of rounds)"))
     targets = []
     full = [r for r in ratio_rows if r["mode"] == "full"]
-    if full:
-        f = full[0]
-        if "peerchat/bare_ws" in f:
-            targets.append(
-                (
-                    "full-speed deliveries >= 0.5x bare websockets",
-                    f"{f['peerchat/bare_ws']:.2f}x",
-                    f["peerchat/bare_ws"] >= 0.5,
-                )
-            )
-        if "peerchat/socketio" in f:
-            targets.append(
-                (
-                    "full-speed deliveries >= 1.0x python-socketio",
-                    f"{f['peerchat/socketio']:.2f}x",
-                    f["peerchat/socketio"] >= 1.0,
-                )
-            )
-        if "per-core peerchat/bare_ws" in f:
-            targets.append(
-                (
-                    "(per core-s of server CPU) >= 0.5x bare websockets",
-                    f"{f['per-core peerchat/bare_ws']:.2f}x",
-                    f["per-core peerchat/bare_ws"] >= 0.5,
-                )
-            )
-        if "per-core peerchat/socketio" in f:
-            targets.append(
-                (
-                    "(per core-s of server CPU) >= 1.0x python-socketio",
-                    f"{f['per-core peerchat/socketio']:.2f}x",
-                    f["per-core peerchat/socketio"] >= 1.0,
-                )
-            )
+    checks = (
+        ("full-speed deliveries >= 0.5x bare websockets", "peerchat/bare_ws", 0.5),
+        ("full-speed deliveries >= 1.0x python-socketio", "peerchat/socketio", 1.0),
+        ("(per core-s of server CPU) >= 0.5x bare websockets", "per-core peerchat/bare_ws", 0.5),
+        ("(per core-s of server CPU) >= 1.0x python-socketio", "per-core peerchat/socketio", 1.0),
+    )
+    for label, key, floor in checks:
+        if full and key in full[0]:
+            targets.append((label, f"{full[0][key]:.2f}x", full[0][key] >= floor))
     at1000 = [
         s for s in summaries if s.label == "peerchat" and s.mode == "rate" and s.offered == 1000
     ]

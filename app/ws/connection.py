@@ -45,9 +45,6 @@ class Outbox:
         self._ready: asyncio.Future[None] | None = None
         self._space: asyncio.Future[None] | None = None
 
-    def __len__(self) -> int:
-        return len(self._frames)
-
     def put_nowait(self, frame: str) -> bool:
         """False when full."""
         if len(self._frames) >= self._maxsize:

@@ -318,6 +318,21 @@ async def stored_messages(server: RunningServer, room_id: str) -> list[tuple[int
         return [(int(seq), cid) for seq, cid in rows.all()]
 
 
+def delivery_problems(stored: list[tuple[int, str | None]], members: list[Member]) -> list[str]:
+    """What storage holds against what each member sent, was acked and was shown."""
+    found = storage_problems(stored, members)
+    for m in members:
+        found += m.books.problems(len(stored))
+    return found
+
+
+def crisis_alert_problems(watcher: Member, room_id: str, where: str) -> list[str]:
+    alerts = [f["alert"] for f in watcher.other if f["type"] == "alert"]
+    if any(al["room_id"] == room_id and al["severity"] == "crisis" for al in alerts):
+        return []
+    return [f"the crisis alert never reached {where}: {watcher.other}"]
+
+
 def storage_problems(stored: list[tuple[int, str | None]], members: list[Member]) -> list[str]:
     found: list[str] = []
     seqs = [seq for seq, _ in stored]

@@ -12,11 +12,12 @@ import pytest
 
 from tests.faults.helpers import (
     Member,
+    crisis_alert_problems,
+    delivery_problems,
     peerchat_process,
     running_senders,
     settings_for,
     sigkill,
-    storage_problems,
     stored_messages,
     wait_ready,
 )
@@ -103,12 +104,8 @@ async def test_sigkilled_node_loses_nothing_and_repeats_nothing(
             for m in [*members, watcher]:
                 await m.close()
 
-    problems = storage_problems(stored, members)
-    for m in members:
-        problems += m.books.problems(total)
-    alerts = [f["alert"] for f in watcher.other if f["type"] == "alert"]
-    if not any(al["room_id"] == room_id and al["severity"] == "crisis" for al in alerts):
-        problems.append(f"the crisis alert never reached the resumed supervisor: {watcher.other}")
+    problems = delivery_problems(stored, members)
+    problems += crisis_alert_problems(watcher, room_id, "the resumed supervisor")
     acked = sum(len(m.books.acks) for m in members)
     print(
         f"\nnode crash: stored {total}, acked {acked}, sent before the crash {sent_before}, "

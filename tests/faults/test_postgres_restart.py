@@ -14,8 +14,8 @@ import pytest
 from tests.faults.helpers import (
     Member,
     PrivatePostgres,
+    delivery_problems,
     settings_for,
-    storage_problems,
     stored_messages,
     wait_ready,
 )
@@ -98,9 +98,7 @@ async def test_postgres_restart_fails_sends_visibly_then_resumes(
         for m in (p, w):
             await m.close()
 
-    problems = storage_problems(stored, [p, w])
-    for m in (p, w):
-        problems += m.books.problems(total)
+    problems = delivery_problems(stored, [p, w])
     by_cid = {cid: seq for seq, cid in stored}
     lost = {cid: seq for cid, seq in acked_before.items() if by_cid.get(cid) != seq}
     if lost:

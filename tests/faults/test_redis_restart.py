@@ -14,11 +14,12 @@ import pytest
 
 from tests.faults.helpers import (
     Member,
+    crisis_alert_problems,
+    delivery_problems,
     free_port,
     private_redis,
     running_senders,
     settings_for,
-    storage_problems,
     stored_messages,
     wait_port,
     wait_ready,
@@ -106,15 +107,11 @@ async def test_redis_restart_mid_conversation(faults_db: str) -> None:
             for m in [*members, watcher]:
                 await m.close()
 
-    problems = storage_problems(stored, members)
-    for m in members:
-        problems += m.books.problems(total)
+    problems = delivery_problems(stored, members)
     for url, body in ready.items():
         if body["status_code"] != 503 or body["checks"]["bus"] != "unavailable":
             problems.append(f"{url} /readyz during the outage: {body}")
-    alerts = [f["alert"] for f in watcher.other if f["type"] == "alert"]
-    if not any(al["room_id"] == room_id and al["severity"] == "crisis" for al in alerts):
-        problems.append(f"the crisis alert never reached the supervisor on node B: {watcher.other}")
+    problems += crisis_alert_problems(watcher, room_id, "the supervisor on node B")
     errors = [e for m in members for e in m.books.errors]
     if errors:
         problems.append(f"error frames: {errors[:5]}")
