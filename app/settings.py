@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     )
     model_quantize: bool | None = Field(
         default=None,
-        description="Dynamic int8 for the encoder; default: what the weights' config says.",
+        description="int8 encoder (nlp.quantize); default: what the weights' config says.",
     )
 
     @field_validator("allowed_origins", mode="before")

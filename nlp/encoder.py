@@ -51,6 +51,7 @@ def load_base_encoder(n_layers: int = BASE_LAYERS) -> BertModel:
         raise ValueError(f"n_layers must be in 1..{BASE_LAYERS}, got {n_layers}")
     model.encoder.layer = model.encoder.layer[:n_layers]
     model.config.num_hidden_layers = n_layers
+    model.pooler = None  # the [CLS] pooler is never used (we mean-pool); skip its work
     model.eval()  # type: ignore[no-untyped-call]
     return model
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +13,9 @@ import torch
 from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.encoder import load_tokenizer
 from nlp.network import WEIGHTS_DIR, PeerchatNet, load_net
+from nlp.quantize import quantize_encoder
 from nlp.risk import RiskThresholds, SemanticSignals, assess
+from nlp.text import encoder_text
 from nlp.types import SENTIMENT_LABELS, MessageScore, Sentiment
 
 EXEMPLARS_PATH = Path(__file__).resolve().parent / "lexicon" / "exemplars.json"
@@ -62,7 +63,11 @@ class Model:
     @torch.inference_mode()
     def _forward(self, texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
         enc = self.tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.max_len, return_tensors="pt"
+            [encoder_text(t) for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=self.max_len,
+            return_tensors="pt",
         )
         out = self.net(enc["input_ids"], enc["attention_mask"])
         return (
@@ -76,6 +81,13 @@ class Model:
         """L2-normalised sentence embeddings (rows), for similarity."""
         with self._lock:
             return self._forward(texts)[0] if texts else torch.zeros(0, 384)
+
+    def sentiment_probs(self, texts: Sequence[str]) -> torch.Tensor:
+        """Negative/neutral/positive probabilities (rows), for calibration and evaluation."""
+        with self._lock:
+            return torch.cat(
+                [self._forward(texts[s : s + CHUNK])[1] for s in range(0, len(texts), CHUNK)]
+            )
 
     def score_batch(self, texts: Sequence[str]) -> list[MessageScore]:
         """Score messages; order of results matches ``texts``."""
@@ -115,8 +127,8 @@ def load_model(
 ) -> Model:
     """Load encoder (installed package) + fine-tuned overlay (nlp/weights), fully offline.
 
-    ``quantize``: dynamic int8 for the encoder's Linear layers; default from the weights' config
-    (the choice measured in docs/model-card.md), overridable with $PEERCHAT_NLP_QUANTIZE=0/1.
+    ``quantize``: int8 for the encoder's Linear layers (``nlp.quantize``); default from the
+    weights' config (the choice measured in docs/model-card.md), or $PEERCHAT_NLP_QUANTIZE=0/1.
     Raises ``nlp.encoder.ModelFilesMissing`` with a clear message when files are missing.
     """
     configure_threads(threads)
@@ -126,14 +138,7 @@ def load_model(
         env = os.environ.get("PEERCHAT_NLP_QUANTIZE")
         quantize = env == "1" if env in ("0", "1") else bool(extra.get("quantize", False))
     if quantize:
-        with warnings.catch_warnings():  # torch marks eager-mode quantisation as deprecated
-            warnings.simplefilter("ignore")
-            # Per-channel weight scales: half the accuracy cost of per-tensor ones, same speed.
-            net.encoder = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                net.encoder,
-                {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
-                dtype=torch.qint8,
-            )
+        quantize_encoder(net, max_rows=CHUNK * net.cfg.max_len)
     th = RiskThresholds(**{**RiskThresholds().__dict__, **extra.get("risk_thresholds", {})})
     if "risk_thresholds" not in extra:
         th = RiskThresholds(**{**th.__dict__, "clf_elevated": net.cfg.crisis_clf_threshold})

@@ -6,15 +6,16 @@ class-weighted cross-entropy for sentiment (GoEmotions train + most of TweetEval
 binary cross-entropy for the Ekman emotions (GoEmotions), and a cosine loss that keeps the
 mean-pooled embedding close to the original all-MiniLM-L6-v2 sentence embedding, so exemplar
 similarity for crisis detection keeps its meaning. The epoch is chosen on dev data only
-(GoEmotions dev + a held-out fifth of TweetEval validation). Finally a logistic-regression crisis
-head is fitted on reddit_cssrs posts of *training* users.
+(GoEmotions dev + a held-out fifth of TweetEval validation), and the sentiment bias is calibrated
+on the same dev data as the model ships (int8). Finally a logistic-regression crisis head is
+fitted on reddit_cssrs posts of *training* users.
 
     python -m nlp.train --data DIR [--out nlp/weights] [--log train.log]
 
 The defaults reproduce the committed weights (seeded): all 47,049 training texts, a three-epoch
-schedule, the epoch kept by dev score (the second). With ``--device cuda`` that takes about
-2.5 minutes on one H100 GPU; on 2 CPU cores, hours (``--limit`` and ``--run-epochs`` cut it down).
-Results differ slightly between devices and library versions; evaluate what you train.
+schedule, the epoch kept by dev score. On 2 CPU cores that takes about 17 minutes; with
+``--device cuda``, about 2.5 minutes on one H100 GPU. Results differ slightly between devices and
+library versions (``trained_on`` in the weights' config says which); evaluate what you train.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import argparse
 import copy
 import json
 import logging
+import os
+import platform
 import random
 import sys
 import time
@@ -31,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import transformers
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import recall_score
 from sklearn.model_selection import GroupKFold, cross_val_predict
@@ -38,8 +42,10 @@ from torch import nn
 
 from nlp import data
 from nlp.encoder import load_base_encoder, load_tokenizer, mean_pool
-from nlp.model import EXEMPLARS_PATH
+from nlp.model import EXEMPLARS_PATH, Model
 from nlp.network import WEIGHTS_DIR, NetConfig, PeerchatNet, build_net, load_net
+from nlp.quantize import quantize_encoder
+from nlp.text import encoder_text
 
 log = logging.getLogger("nlp.train")
 
@@ -47,6 +53,9 @@ SEED = 13
 TWEET_VAL_TRAIN_SHARE = 0.8  # the rest of TweetEval validation is dev, never trained on
 DISTILL_WEIGHT = 1.0
 CRISIS_TARGET_RECALL = 0.9  # classifier threshold: out-of-fold recall on training users
+# int8 (nlp.quantize): about twice the float32 speed on CPU for at most 0.4 points of macro-recall
+# (docs/model-card.md); the shipped default, which PEERCHAT_NLP_QUANTIZE=0 turns off.
+QUANTIZE = True
 CALIBRATION_TEXTS = 3000  # GoEmotions dev comments used to set the embedding-signal cut-offs
 # Where the network runs while training (--device). Cached states and teacher embeddings stay in
 # CPU memory either way; the committed weights are evaluated on CPU.
@@ -82,7 +91,7 @@ def cache_hidden(
     for n, start in enumerate(range(0, len(order), batch)):
         idx = order[start : start + batch]
         enc = tok(
-            [texts[i] for i in idx],
+            [encoder_text(texts[i]) for i in idx],
             padding=True,
             truncation=True,
             max_length=cfg.max_len,
@@ -279,7 +288,10 @@ def fit_crisis_head(net: PeerchatNet, root: Path) -> dict[str, float]:
     return stats
 
 
-def dev_sets(root: Path, cfg: NetConfig, limit: int = 0) -> dict[str, tuple[Cached, list[int]]]:
+DevTexts = dict[str, tuple[list[str], list[int]]]
+
+
+def dev_texts(root: Path, limit: int = 0) -> DevTexts:
     """GoEmotions dev (single-label view) and the held-out fifth of TweetEval validation."""
     tw_texts, tw_labels = data.read_tweeteval(root, "val")
     _, tw_dev = tweet_split(len(tw_texts))
@@ -287,11 +299,15 @@ def dev_sets(root: Path, cfg: NetConfig, limit: int = 0) -> dict[str, tuple[Cach
     if limit:
         ge_texts, ge_labels = ge_texts[: limit // 4], ge_labels[: limit // 4]
     return {
-        "goemotions_dev": (cache_hidden(ge_texts, cfg, teacher_emb=False), ge_labels),
-        "tweeteval_val_heldout": (
-            cache_hidden([tw_texts[i] for i in tw_dev], cfg, teacher_emb=False),
-            [tw_labels[i] for i in tw_dev],
-        ),
+        "goemotions_dev": (list(ge_texts), list(ge_labels)),
+        "tweeteval_val_heldout": ([tw_texts[i] for i in tw_dev], [tw_labels[i] for i in tw_dev]),
+    }
+
+
+def dev_sets(devs: DevTexts, cfg: NetConfig) -> dict[str, tuple[Cached, list[int]]]:
+    return {
+        name: (cache_hidden(texts, cfg, teacher_emb=False), labels)
+        for name, (texts, labels) in devs.items()
     }
 
 
@@ -303,17 +319,18 @@ def tweet_split(n: int) -> tuple[list[int], list[int]]:
     return order[:cut], order[cut:]
 
 
-def calibrate_sentiment_bias(
-    net: PeerchatNet, devs: dict[str, tuple[Cached, list[int]]]
-) -> dict[str, float]:
+def calibrate_sentiment_bias(net: PeerchatNet, devs: DevTexts, quantize: bool) -> dict[str, float]:
     """Shift the negative/neutral logits to maximise mean dev macro-recall (dev data only).
 
     Class priors differ between Reddit comments and tweets; a bias shift is the cheapest fix and
-    has only two free parameters, so it cannot overfit 5,000 dev texts much.
+    has only two free parameters, so it cannot overfit 5,000 dev texts much. It is measured on
+    the model as it is served (int8 on CPU when ``quantize``), whatever device trained it.
     """
+    shipped = copy.deepcopy(net).to("cpu")
+    model = Model(quantize_encoder(shipped) if quantize else shipped, quantized=quantize)
     logits = {}
-    for name, (cache, labels) in devs.items():
-        probs, _ = predict(net, cache)
+    for name, (texts, labels) in devs.items():
+        probs = model.sentiment_probs(texts).numpy()
         logits[name] = (np.log(np.clip(probs, 1e-9, 1.0)), np.array(labels))
     grid = np.round(np.arange(-1.0, 1.01, 0.1), 2)
     best = (-1.0, 0.0, 0.0)
@@ -380,6 +397,15 @@ def command_line(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
+def trained_on(device: str, seconds: float) -> str:
+    """Where and how long, for the model card: results differ slightly between devices."""
+    where = f"{platform.machine()} CPU ({os.cpu_count()} cores)" if device == "cpu" else device
+    return (
+        f"{where}, torch {torch.__version__}, transformers {transformers.__version__}; "
+        f"about {seconds / 60:.0f} minutes"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -437,8 +463,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stage in ("heads", "bias"):
         net = load_net(args.out).to(DEVICE)
         net.cfg.extra.pop("checkpoint", None)
+        previous = net.cfg.extra.get("sentiment_bias", {})
+        with torch.no_grad():  # calibrate afresh, not on top of the last shift
+            net.sentiment.bias.sub_(
+                torch.tensor(
+                    [previous.get("neg_shift", 0.0), previous.get("neu_shift", 0.0), 0.0],
+                    device=DEVICE,
+                )
+            )
         meta: dict[str, object] = {
-            "sentiment_bias": calibrate_sentiment_bias(net, dev_sets(root, cfg))
+            "sentiment_bias": calibrate_sentiment_bias(net, dev_texts(root), QUANTIZE)
         }
         if args.stage == "heads":
             crisis = fit_crisis_head(net, root)
@@ -448,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("refitted heads saved to %s", args.out)
         return 0
 
+    started = time.time()
     goemo = data.read_goemotions(root, "train")
     tw_texts, tw_labels = data.read_tweeteval(root, "val")
     tw_train, _ = tweet_split(len(tw_texts))
@@ -473,7 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         len(cssrs_train),
     )
 
-    devs = dev_sets(root, cfg, args.limit)
+    devs_text = dev_texts(root, args.limit)
+    devs = dev_sets(devs_text, cfg)
     cache = cache_hidden(texts, cfg)
     net = build_net(cfg).to(DEVICE)
 
@@ -496,14 +532,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Continue from the saved (float16) overlay, as --stage heads does.
     net = load_net(args.out).to(DEVICE)
     net.cfg.extra.pop("checkpoint", None)
-    bias = calibrate_sentiment_bias(net, devs)
+    bias = calibrate_sentiment_bias(net, devs_text, QUANTIZE)
     crisis = fit_crisis_head(net, root)
     thresholds = calibrate_risk(net, root, crisis["threshold"])
     meta = {
         "risk_thresholds": thresholds,
-        # Per-channel dynamic int8: ~1.8x the float32 speed on CPU for under one point of
-        # macro-recall (docs/model-card.md); PEERCHAT_NLP_QUANTIZE=0 turns it off.
-        "quantize": True,
+        "quantize": QUANTIZE,
         "seed": SEED,
         "epochs": args.epochs,
         "lr": args.lr,
@@ -512,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "crisis_head": crisis,
         "sentiment_bias": bias,
         "command": command_line(args),
+        "trained_on": trained_on(args.device, time.time() - started),
     }
     net.save(args.out, meta)
     log.info("saved to %s", args.out)

@@ -30,3 +30,11 @@ def test_scores_are_well_formed(real_model: Model) -> None:
         assert s.risk.level in ("none", "elevated", "crisis")
     assert out[1].emotions["joy"] > out[1].emotions["sadness"]
     assert real_model.score_batch([]) == []
+
+
+def test_emoji_and_emoticons_carry_sentiment(real_model: Model) -> None:
+    """They used to reach the encoder as [UNK] and punctuation, and scored neutral."""
+    crying, angry, frown, smiling = real_model.score_batch(["😭😭😭", "😡", ":(", "😊"])
+    assert crying.sentiment.label == angry.sentiment.label == frown.sentiment.label == "negative"
+    assert smiling.sentiment.score > 0.2
+    assert crying.emotions["sadness"] > crying.emotions["joy"]
