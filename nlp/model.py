@@ -84,6 +84,8 @@ class Model:
 
     def sentiment_probs(self, texts: Sequence[str]) -> torch.Tensor:
         """Negative/neutral/positive probabilities (rows), for calibration and evaluation."""
+        if not texts:
+            return torch.zeros(0, 3)
         with self._lock:
             return torch.cat(
                 [self._forward(texts[s : s + CHUNK])[1] for s in range(0, len(texts), CHUNK)]

@@ -30,6 +30,9 @@ def test_scores_are_well_formed(real_model: Model) -> None:
         assert s.risk.level in ("none", "elevated", "crisis")
     assert out[1].emotions["joy"] > out[1].emotions["sadness"]
     assert real_model.score_batch([]) == []
+    assert real_model.sentiment_probs([]).shape == (0, 3)
+    probs = real_model.sentiment_probs(["I am so happy today!"])
+    assert probs.shape == (1, 3) and abs(float(probs.sum()) - 1.0) < 1e-5
 
 
 def test_emoji_and_emoticons_carry_sentiment(real_model: Model) -> None:
