@@ -64,7 +64,7 @@ class Int8Linear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
-def quantize_encoder(net: PeerchatNet, max_rows: int = 4096) -> PeerchatNet:
+def quantize_encoder(net: PeerchatNet, max_rows: int) -> PeerchatNet:
     """Swap every Linear layer of the encoder for an ``Int8Linear``, in place (CPU inference).
 
     Then build the GEMM kernels for every padded row count up to ``max_rows`` (messages per

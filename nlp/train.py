@@ -42,7 +42,7 @@ from torch import nn
 
 from nlp import data
 from nlp.encoder import load_base_encoder, load_tokenizer, mean_pool
-from nlp.model import EXEMPLARS_PATH, Model
+from nlp.model import CHUNK, EXEMPLARS_PATH, Model
 from nlp.network import WEIGHTS_DIR, NetConfig, PeerchatNet, build_net, load_net
 from nlp.quantize import quantize_encoder
 from nlp.text import encoder_text
@@ -327,7 +327,9 @@ def calibrate_sentiment_bias(net: PeerchatNet, devs: DevTexts, quantize: bool) -
     the model as it is served (int8 on CPU when ``quantize``), whatever device trained it.
     """
     shipped = copy.deepcopy(net).to("cpu")
-    model = Model(quantize_encoder(shipped) if quantize else shipped, quantized=quantize)
+    if quantize:
+        quantize_encoder(shipped, max_rows=CHUNK * shipped.cfg.max_len)
+    model = Model(shipped, quantized=quantize)
     logits = {}
     for name, (texts, labels) in devs.items():
         probs = model.sentiment_probs(texts).numpy()
