@@ -52,6 +52,10 @@ def make_bus(settings: Settings, metrics: Metrics) -> Bus:
             node_id=settings.node_id,
             metrics=metrics,
             namespace=settings.redis_namespace,
+            op_timeout=settings.bus_op_timeout_seconds,
+            queue_size=settings.bus_publish_queue,
+            max_age=settings.bus_event_max_age_seconds,
+            stream_max_age=settings.alert_stream_max_age_seconds,
         )
     return MemoryBus()
 

@@ -30,6 +30,24 @@ class Metrics:
         self.bus_errors = Counter(
             "peerchat_bus_errors", "Bus publish or subscribe failures", registry=r
         )
+        self.bus_stalled = Gauge(
+            "peerchat_bus_stalled",
+            "1 while Redis is connected but not answering in time (a hung server), else 0",
+            registry=r,
+        )
+        self.bus_queue = Gauge(
+            "peerchat_bus_publish_queue", "Events waiting to be published to Redis", registry=r
+        )
+        self.bus_dropped = Counter(
+            "peerchat_bus_publish_dropped",
+            "Events not published (queue full or too old); other nodes read them from storage",
+            registry=r,
+        )
+        self.ws_revoked = Counter(
+            "peerchat_ws_revoked",
+            "Connections closed because their account was disabled or their token expired",
+            registry=r,
+        )
         self.scoring_seconds = Histogram(
             "peerchat_scoring_seconds",
             "Time from message stored to scored",

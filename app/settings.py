@@ -113,6 +113,44 @@ class Settings(BaseSettings):
         description="int8 encoder (nlp.quantize); default: what the weights' config says.",
     )
 
+    # Security and reliability (v1.1)
+    max_sockets_per_identity: int = Field(
+        default=10, ge=1, description="Open WebSocket connections one identity may hold per node."
+    )
+    session_check_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=4.0,
+        description="How often each node re-checks its sockets' accounts and token expiry.",
+    )
+    login_failures_per_minute_global: int = Field(
+        default=200,
+        ge=1,
+        description="Failed sign-ins per minute on a node (all accounts) before addresses that "
+        "have failed are refused for a while: a ceiling against password spraying.",
+    )
+    bus_publish_queue: int = Field(
+        default=10_000, ge=100, description="Events waiting to go out to Redis, at most."
+    )
+    bus_op_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long one Redis command may take before it counts as failed.",
+    )
+    bus_event_max_age_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Live news older than this is dropped instead of sent late (storage has it).",
+    )
+    alert_stream_max_age_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="Alerts kept in the Redis alert stream at most this long (and 10,000 at most).",
+    )
+    readyz_write_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="/readyz fails when a test write takes longer than this."
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:

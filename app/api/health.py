@@ -23,7 +23,7 @@ async def readyz(request: Request, domain: DomainDep) -> JSONResponse:
     model_status: str = request.app.state.model.status
     checks = {
         "database": "ok" if await domain.db.ping() else "unavailable",
-        "bus": "ok" if await domain.events.bus.healthy() else "unavailable",
+        "bus": await domain.events.bus.condition(),
         "model": model_status,
     }
     ready = (

@@ -40,6 +40,16 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def healthy(self) -> bool: ...
 
+    async def condition(self) -> str:
+        """For /readyz: "ok", "stalled" (connected but not answering in time) or "unavailable".
+        Never waits on the transport."""
+        return "ok" if await self.healthy() else "unavailable"
+
+    async def forget(self, channel: str, match: Callable[[bytes], bool]) -> int:
+        """Delete kept events of a durable channel that `match` ("delete my data"); the count.
+        The in-process bus keeps nothing."""
+        return 0
+
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:  # noqa: B027
         """Called after a lost connection to the bus is back: news may have been missed, so
         listeners catch up from storage. The in-process bus never loses its connection."""

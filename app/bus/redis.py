@@ -3,6 +3,12 @@
 Events published on this node reach its own subscribers directly, not through Redis, so a node
 keeps serving its own clients while Redis is away; other nodes catch up from storage when it
 is back (the reconnect callbacks).
+
+Nothing a client waits for waits on Redis: `publish` only queues (a bounded queue, sent by one
+task in pipelined batches, each under a time-out), and a watchdog pings Redis so that a server
+that hangs (stopped, swapping, a dead link that still looks open) is noticed within about a
+second, reported in /readyz and /metrics, and skipped by presence until it answers again; then
+every node catches up from storage and resubscribes.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -25,7 +31,18 @@ from app.metrics import Metrics
 log = logging.getLogger(__name__)
 _SEP = b"\x1f"  # between the publishing node's id and the event
 _RETRY_SECONDS = (0.2, 0.5, 1, 2, 5)
+_STREAM_RETRY_SECONDS = (0.2, 0.5, 1)
 STREAM_MAXLEN = 10_000
+PUBLISH_BATCH = 200
+STREAM_BLOCK_MS = 1000
+
+
+class _Resync(Exception):
+    """Raised inside the reader to rebuild its subscription after Redis hung."""
+
+
+_Out = tuple[str, bytes, bool, float]
+"""(channel, envelope, durable, monotonic time queued)"""
 
 
 class _RedisSubscription(Subscription):
@@ -46,7 +63,10 @@ class RedisBus(Bus):
         node_id: str,
         metrics: Metrics,
         namespace: str = "peerchat",
-        op_timeout: float = 2.0,
+        op_timeout: float = 1.0,
+        queue_size: int = 10_000,
+        max_age: float = 30.0,
+        stream_max_age: float = 24 * 3600,
     ) -> None:
         self._url = url
         self._node = node_id.encode()
@@ -62,6 +82,16 @@ class RedisBus(Bus):
         self._background: set[asyncio.Future[None]] = set()
         self._durable: set[str] = set()
         self._stream_reader: asyncio.Task[None] | None = None
+        self._queue_size = queue_size
+        self._max_age = max_age
+        self._stream_max_age = stream_max_age
+        self._outbox: deque[_Out] = deque()
+        self._wake = asyncio.Event()
+        self._publisher: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._blocking: Redis | None = None
+        self._stalled_since: float | None = None
+        self._resync = False
 
     # lifecycle
 
@@ -72,14 +102,23 @@ class RedisBus(Bus):
             socket_timeout=self._op_timeout,
             health_check_interval=15,
         )
+        # XREAD blocks on the server for up to a second: its socket may wait that long too.
+        self._blocking = Redis.from_url(
+            self._url,
+            socket_connect_timeout=self._op_timeout,
+            socket_timeout=self._op_timeout + STREAM_BLOCK_MS / 1000,
+        )
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
+        self._publisher = asyncio.create_task(self._publish_forever(), name="redis-publisher")
+        self._watchdog = asyncio.create_task(self._watch(), name="redis-watchdog")
         # Wait briefly so a healthy start is ready at once; a Redis that is down does not stop
         # the node from starting (it serves its own clients and says so in /readyz).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), timeout=self._op_timeout)
 
     async def stop(self) -> None:
-        for task in (self._reader, self._stream_reader):
+        await self._flush(self._op_timeout)
+        for task in (self._reader, self._stream_reader, self._publisher, self._watchdog):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -87,22 +126,57 @@ class RedisBus(Bus):
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-        if self._redis is not None:
-            with contextlib.suppress(Exception):
-                await self._redis.aclose()
+        for client in (self._redis, self._blocking):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
         self._handlers.clear()
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._reconnect_callbacks.append(callback)
 
     async def healthy(self) -> bool:
+        """From the watchdog's last ping: /readyz never waits on a hung Redis."""
+        return await self.condition() == "ok"
+
+    async def condition(self) -> str:
         if self._redis is None or not self._connected.is_set():
-            return False
-        try:
-            pong: Any = self._redis.ping()
-            return bool(await asyncio.wait_for(pong, timeout=self._op_timeout))
-        except (RedisError, OSError, TimeoutError):
-            return False
+            return "unavailable"
+        return "stalled" if self._stalled_since is not None else "ok"
+
+    @property
+    def stalled(self) -> bool:
+        return self._stalled_since is not None
+
+    async def _watch(self) -> None:
+        """Ping Redis about twice a second. A ping that fails or does not answer in time marks
+        Redis stalled; the first answer after that resubscribes and has every node's listeners
+        catch up from storage (alerts raised meanwhile reach supervisors within seconds)."""
+        assert self._redis is not None
+        interval = min(0.5, self._op_timeout)
+        while True:
+            started = time.monotonic()
+            try:
+                pong: Any = self._redis.ping()
+                await asyncio.wait_for(pong, timeout=self._op_timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._stalled_since is None:
+                    self._stalled_since = time.monotonic()
+                    self._metrics.bus_stalled.set(1)
+                    log.warning("redis is not answering (%s)", type(exc).__name__)
+            else:
+                if self._stalled_since is not None:
+                    log.info(
+                        "redis answering again after %.1fs; resubscribing and catching up",
+                        time.monotonic() - self._stalled_since,
+                    )
+                    self._stalled_since = None
+                    self._metrics.bus_stalled.set(0)
+                    self._resync = True
+                    self._wake.set()
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     # fan-out
 
@@ -110,21 +184,115 @@ class RedisBus(Bus):
         return f"{self._ns}:{channel}"
 
     async def publish(self, channel: str, data: bytes, *, durable: bool = False) -> None:
+        """Deliver here at once and queue for the other nodes; never waits for Redis."""
         self._deliver(channel, data)
         if self._redis is None:
             return
-        envelope = self._node + _SEP + data
-        try:
-            if durable:
-                await self._redis.xadd(
-                    self._stream_key(channel), {"e": envelope}, maxlen=STREAM_MAXLEN,
-                    approximate=True,
-                )  # fmt: skip
-            else:
-                await self._redis.publish(self._key(channel), envelope)
-        except (RedisError, OSError, TimeoutError) as exc:
-            self._metrics.bus_errors.inc()
-            log.warning("redis publish on %s failed: %s", channel, type(exc).__name__)
+        if len(self._outbox) >= self._queue_size:
+            self._outbox.popleft()  # the oldest news goes first; storage still has it
+            self._metrics.bus_dropped.inc()
+        self._outbox.append((channel, self._node + _SEP + data, durable, time.monotonic()))
+        self._metrics.bus_queue.set(len(self._outbox))
+        self._wake.set()
+
+    def _take_batch(self) -> list[_Out]:
+        """Up to PUBLISH_BATCH queued events, leaving out live news too old to matter: other
+        nodes catch up from storage when Redis is back. Alerts are never left out."""
+        oldest = time.monotonic() - self._max_age
+        batch: list[_Out] = []
+        while self._outbox and len(batch) < PUBLISH_BATCH:
+            item = self._outbox.popleft()
+            if not item[2] and item[3] < oldest:
+                self._metrics.bus_dropped.inc()
+                continue
+            batch.append(item)
+        return batch
+
+    async def _send_batch(self, batch: list[_Out]) -> None:
+        assert self._redis is not None
+        min_id = f"{int((time.time() - self._stream_max_age) * 1000)}-0"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            trimmed: set[str] = set()
+            for channel, envelope, durable, _ in batch:
+                if durable:
+                    key = self._stream_key(channel)
+                    pipe.xadd(key, {"e": envelope}, maxlen=STREAM_MAXLEN, approximate=True)
+                    trimmed.add(key)
+                else:
+                    pipe.publish(self._key(channel), envelope)
+            for key in trimmed:  # bounded by age as well as by length
+                pipe.xtrim(key, minid=min_id, approximate=False)
+            await asyncio.wait_for(pipe.execute(), timeout=self._op_timeout)
+
+    async def _publish_forever(self) -> None:
+        attempt = 0
+        while True:
+            if not self._outbox:
+                self._wake.clear()
+                await self._wake.wait()
+            if self._stalled_since is not None:
+                # Do not queue more on a socket that does not answer: wait for the watchdog.
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                continue
+            batch = self._take_batch()
+            self._metrics.bus_queue.set(len(self._outbox))
+            if not batch:
+                continue
+            try:
+                await self._send_batch(batch)
+                attempt = 0
+            except asyncio.CancelledError:
+                self._outbox.extendleft(reversed(batch))
+                raise
+            except Exception as exc:
+                self._outbox.extendleft(reversed(batch))  # sent again, in order, when Redis is back
+                self._metrics.bus_errors.inc()
+                delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
+                attempt += 1
+                log.warning(
+                    "redis publish failed (%s); retrying in %.1fs", type(exc).__name__, delay
+                )
+                await asyncio.sleep(delay)
+
+    async def _flush(self, seconds: float) -> None:
+        """On a clean stop: give what is queued a moment to go out."""
+        deadline = time.monotonic() + seconds
+        while self._outbox and self._redis is not None and time.monotonic() < deadline:
+            if self.stalled:
+                return
+            await asyncio.sleep(0.02)
+
+    async def forget(self, channel: str, match: Callable[[bytes], bool]) -> int:
+        """Delete from a durable channel's stream every kept event that `match`es ("delete my
+        data"), and drop such events still queued here."""
+        kept = deque(
+            item
+            for item in self._outbox
+            if not (item[0] == channel and match(item[1].partition(_SEP)[2]))
+        )
+        self._outbox = kept
+        if self._redis is None:
+            return 0
+        key = self._stream_key(channel)
+        removed = 0
+        start = "-"
+        while True:
+            entries = await asyncio.wait_for(
+                self._redis.xrange(key, min=start, count=500), timeout=self._op_timeout * 5
+            )
+            doomed = [
+                entry_id for entry_id, fields in entries
+                if match(fields.get(b"e", b"").partition(_SEP)[2])
+            ]  # fmt: skip
+            if doomed:
+                removed += int(
+                    await asyncio.wait_for(self._redis.xdel(key, *doomed), self._op_timeout * 5)
+                )
+            if len(entries) < 500:
+                return removed
+            start = "(" + entries[-1][0].decode()
 
     async def subscribe(
         self, channel: str, handler: Handler, *, durable: bool = False
@@ -137,11 +305,14 @@ class RedisBus(Bus):
             return _RedisSubscription(self, channel, handler)
         first = channel not in self._handlers
         self._handlers[channel].append(handler)
-        if first and self._pubsub is not None and self._connected.is_set():
+        if first and self._pubsub is not None and self._connected.is_set() and not self.stalled:
             try:
-                await self._pubsub.subscribe(self._key(channel))
+                await asyncio.wait_for(
+                    self._pubsub.subscribe(self._key(channel)), timeout=self._op_timeout
+                )
             except (RedisError, OSError, TimeoutError):
-                self._metrics.bus_errors.inc()  # the reader resubscribes on reconnect
+                self._metrics.bus_errors.inc()
+                self._resync = True  # the reader rebuilds its subscription
         return _RedisSubscription(self, channel, handler)
 
     async def _unsubscribe(self, channel: str, handler: Handler) -> None:
@@ -155,9 +326,11 @@ class RedisBus(Bus):
         if channel in self._durable:
             self._durable.discard(channel)
             return
-        if self._pubsub is not None and self._connected.is_set():
+        if self._pubsub is not None and self._connected.is_set() and not self.stalled:
             with contextlib.suppress(RedisError, OSError, TimeoutError):
-                await self._pubsub.unsubscribe(self._key(channel))
+                await asyncio.wait_for(
+                    self._pubsub.unsubscribe(self._key(channel)), timeout=self._op_timeout
+                )
 
     def _deliver(self, channel: str, data: bytes) -> None:
         for handler in tuple(self._handlers.get(channel, ())):
@@ -188,18 +361,24 @@ class RedisBus(Bus):
                         self._background.add(task)
                         task.add_done_callback(self._background.discard)
                 while True:
-                    message = await self._pubsub.get_message(timeout=1.0)
+                    if self._resync:
+                        self._resync = False
+                        raise _Resync
+                    message = await self._pubsub.get_message(timeout=0.5)
                     if message is None or message.get("type") != "message":
                         continue
                     self._on_message(message, prefix)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._connected.clear()
-                self._metrics.bus_errors.inc()
-                delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
+                resync = isinstance(exc, _Resync)
+                if not resync:
+                    self._connected.clear()
+                    self._metrics.bus_errors.inc()
+                delay = 0.0 if resync else _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
                 attempt += 1
-                log.warning("redis bus lost (%s); retrying in %.1fs", type(exc).__name__, delay)
+                if not resync:
+                    log.warning("redis bus lost (%s); retrying in %.1fs", type(exc).__name__, delay)
                 if self._pubsub is not None:
                     with contextlib.suppress(Exception):
                         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -211,7 +390,8 @@ class RedisBus(Bus):
 
     async def _read_streams(self) -> None:
         """Read durable channels from where this node left off, across broken links."""
-        assert self._redis is not None
+        assert self._blocking is not None
+        redis = self._blocking
         positions: dict[str, str] = {}
         attempt = 0
         while True:
@@ -219,10 +399,10 @@ class RedisBus(Bus):
                 for channel in self._durable:
                     if channel not in positions:
                         # Start at the current end: what came before is in the database.
-                        last = await self._redis.xrevrange(self._stream_key(channel), count=1)
+                        last = await redis.xrevrange(self._stream_key(channel), count=1)
                         positions[channel] = last[0][0].decode() if last else "0-0"
                 streams = {self._stream_key(c): positions[c] for c in self._durable}
-                found = await self._redis.xread(streams, count=100, block=1000)  # type: ignore[arg-type]
+                found = await redis.xread(streams, count=100, block=STREAM_BLOCK_MS)  # type: ignore[arg-type]
                 attempt = 0
                 for key, entries in found or ():
                     channel = key.decode().removeprefix(f"{self._ns}:stream:")
@@ -234,7 +414,7 @@ class RedisBus(Bus):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
+                delay = _STREAM_RETRY_SECONDS[min(attempt, len(_STREAM_RETRY_SECONDS) - 1)]
                 attempt += 1
                 log.warning("redis stream read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(delay)
@@ -260,32 +440,35 @@ class RedisBus(Bus):
     async def presence_set(
         self, room_id: str, entries: Sequence[PresenceEntry], ttl_seconds: float
     ) -> None:
-        if not entries or self._redis is None:
-            return
+        if not entries or self._redis is None or self.stalled:
+            return  # refreshed by the presence sweep once Redis answers again
         expires = time.time() + ttl_seconds
         key = self._presence_key(room_id)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.zadd(key, {self._member(e): expires for e in entries})
                 pipe.expire(key, int(ttl_seconds * 4))
-                await pipe.execute()
+                await asyncio.wait_for(pipe.execute(), timeout=self._op_timeout)
         except (RedisError, OSError, TimeoutError):
             self._metrics.bus_errors.inc()
 
     async def presence_remove(self, room_id: str, entries: Sequence[PresenceEntry]) -> None:
-        if not entries or self._redis is None:
-            return
+        if not entries or self._redis is None or self.stalled:
+            return  # the entries expire by themselves
         try:
-            await self._redis.zrem(self._presence_key(room_id), *[self._member(e) for e in entries])
+            await asyncio.wait_for(
+                self._redis.zrem(self._presence_key(room_id), *[self._member(e) for e in entries]),
+                timeout=self._op_timeout,
+            )
         except (RedisError, OSError, TimeoutError):
             self._metrics.bus_errors.inc()
 
     async def presence_list(self, room_id: str) -> list[str]:
-        if self._redis is None:
-            raise ConnectionError("redis bus not started")
+        if self._redis is None or self.stalled:
+            raise ConnectionError("redis bus not started or not answering")
         key = self._presence_key(room_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zremrangebyscore(key, "-inf", time.time())
             pipe.zrange(key, 0, -1)
-            _, members = await pipe.execute()
+            _, members = await asyncio.wait_for(pipe.execute(), timeout=self._op_timeout)
         return sorted({m.decode().split("\x1f", 1)[1] for m in members})

@@ -56,6 +56,14 @@ class Events:
             encode({"event": "access_revoked", "room_id": room_id, "member_id": member_id}),
         )
 
+    async def claimed(self, room_id: str, worker_id: str) -> None:
+        """Every other peer worker looking at the room before it was claimed stops receiving
+        it, on every node; supervisors keep their oversight access."""
+        await self.bus.publish(
+            room_channel(room_id),
+            encode({"event": "access_revoked", "room_id": room_id, "except_id": worker_id}),
+        )
+
     async def queue_changed(self, room_id: str) -> None:
         await self.bus.publish(
             QUEUE_CHANNEL, encode({"event": "queue_changed", "room_id": room_id})

@@ -187,6 +187,7 @@ async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
         )
         audit.record(session, actor=worker, action="room_claimed", room_id=room_id)
         room = await access.load_room(session, room_id)
+    await domain.events.claimed(room_id, worker.id)
     await _announce(domain, Announced(room_id, [message_view(joined)]))
     return room
 

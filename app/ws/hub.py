@@ -188,6 +188,12 @@ class Hub:
         members = self.rooms.get(room_id)
         if members is not None:
             members.pop(conn.id, None)
+        await self._left(conn, room_id, cursor, announce=announce)
+
+    async def _left(
+        self, conn: Connection, room_id: str, cursor: RoomCursor | None, *, announce: bool = True
+    ) -> None:
+        members = self.rooms.get(room_id)
         if cursor is not None and not cursor.silent:
             await self.bus.presence_remove(room_id, [(conn.id, conn.principal.handle)])
             if announce:
@@ -238,15 +244,19 @@ class Hub:
                     conn.blocked.add(str(event.get("blocked_id")))
         elif kind == "access_revoked":
             for conn in list(members.values()):
-                if conn.principal.id == event.get("member_id") and not conn.principal.has_oversight:
-                    self.spawn(self.leave(conn, room_id))
-                    conn.push(frames.encode(
-                        {"type": "left", "room_id": room_id, "reason": "access_revoked"}
-                    ))  # fmt: skip
+                if _revoked(conn, event):
+                    self.revoke(conn, room_id)
         elif kind == "room_closed":
             frame = frames.encode({"type": "room_closed", "room_id": room_id})
             for conn in list(members.values()):
                 conn.push(frame)
+
+    def revoke(self, conn: Connection, room_id: str) -> None:
+        """Stop delivering the room to this connection now, and tell the client why."""
+        cursor = conn.rooms.pop(room_id, None)
+        self.rooms.get(room_id, {}).pop(conn.id, None)  # at once: no later event reaches it
+        self.spawn(self._left(conn, room_id, cursor))
+        conn.push(frames.encode({"type": "left", "room_id": room_id, "reason": "access_revoked"}))
 
     def fill_gap_later(self, conn: Connection, room_id: str) -> None:
         self.spawn(self._fill_gap(conn, room_id, delay=GAP_WAIT_SECONDS))
@@ -408,3 +418,14 @@ class Hub:
         frame = frames.staff_alert(alert, resent=bool(event.get("resent")))
         for conn in list(self.alert_watchers.values()):
             conn.push(frame)
+
+
+def _revoked(conn: Connection, event: dict[str, Any]) -> bool:
+    """Whom an access_revoked event concerns: one member, or (a claim) every peer worker but
+    the one who claimed. Supervisors keep their oversight access either way."""
+    principal = conn.principal
+    if principal.has_oversight:
+        return False
+    if "except_id" in event:
+        return principal.role == "peer_worker" and principal.id != event["except_id"]
+    return principal.id == event.get("member_id")

@@ -1,0 +1,143 @@
+"""Redis hangs (SIGSTOP: the process is there, its sockets accept, nothing answers) under a
+conversation on two nodes, then resumes.
+
+Storage is the truth and Redis only carries news, so while Redis hangs: every ack comes at once
+(before, each waited for a 2 s publish time-out, one after another), /readyz and /metrics say
+the bus is stalled, and a crisis raised on one node reaches the supervisor on the other within
+seconds of Redis answering again (before, only through the 60 s re-send). Nothing acked is lost
+or repeated."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+import uuid
+from contextlib import AsyncExitStack, ExitStack
+
+import pytest
+
+from tests.faults.helpers import (
+    Member,
+    crisis_alert_problems,
+    delivery_problems,
+    free_port,
+    private_redis,
+    settings_for,
+    stored_messages,
+    wait_port,
+    wait_ready,
+)
+from tests.support.actors import participant, staff
+from tests.support.server import serve
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+HANG_SECONDS = 4.0
+ACK_LIMIT_SECONDS = 0.5
+"""The slowest ack allowed while Redis hangs (the publish time-out was 2 s)."""
+ALERT_LIMIT_SECONDS = 5.0
+"""From Redis answering again to the other node's supervisor holding the alert."""
+
+
+async def test_a_hung_redis_stalls_no_ack_and_loses_no_alert(faults_db: str) -> None:
+    port = free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    namespace = f"hang-{uuid.uuid4().hex[:8]}"
+    with ExitStack() as procs:
+        redis = procs.enter_context(private_redis(port))
+        procs.callback(lambda: redis.poll() is None and redis.send_signal(signal.SIGCONT))
+        await wait_port(port)
+        async with AsyncExitStack() as stack:
+            a, b = [
+                await stack.enter_async_context(
+                    serve(
+                        settings_for(
+                            faults_db,
+                            redis_url=redis_url,
+                            redis_namespace=namespace,
+                            node_id=f"node-{n}",
+                        )
+                    )
+                )  # fmt: skip
+                for n in ("a", "b")
+            ]
+            http = await stack.enter_async_context(a.client())
+            worker = await staff(a, http, "peer_worker")
+            sup = await staff(a, http, "supervisor")
+            room_id = (await worker.post("/api/v1/groups", json={"name": "hang"})).json()["room_id"]
+            p0, p1 = [await participant(a, http) for _ in range(2)]
+            for person in (p0, p1):
+                assert (await person.post(f"/api/v1/groups/{room_id}/join")).status_code == 200
+            sender = Member("p0@a", p0.token, p0.id, room_id)
+            reader = Member("p1@b", p1.token, p1.id, room_id)
+            await sender.connect(a.ws_url, after_seq=0)
+            await reader.connect(b.ws_url, after_seq=0)
+            watcher = Member("supervisor@b", sup.token, sup.id, room_id)
+            await watcher.connect(b.ws_url, after_seq=0)
+            await watcher.conn.send('{"type": "subscribe", "channel": "alerts"}')
+            await sender.send("before the hang")
+            await reader.wait_for(lambda: len(reader.books.frames) >= 1, 10, "the first message")
+
+            redis.send_signal(signal.SIGSTOP)
+            hung_at = time.monotonic()
+            latencies: list[float] = []
+            for i in range(20):
+                began = time.monotonic()
+                cid = await sender.send(f"during the hang {i}")
+                await sender.wait_for(lambda cid=cid: cid in sender.books.acks, 5, f"ack {i}")
+                latencies.append(time.monotonic() - began)
+            acks_took = time.monotonic() - hung_at
+            stalled = [
+                await wait_ready(node.base_url, status=503, check="bus", value="stalled", timeout=5)
+                for node in (a, b)
+            ]
+            async with a.client() as plain:
+                metrics_hung = (await plain.get("/metrics")).text
+            began = time.monotonic()
+            helped = await p0.post(f"/api/v1/rooms/{room_id}/help")
+            help_took = time.monotonic() - began
+            assert helped.status_code == 201, helped.text
+            await asyncio.sleep(max(0.0, HANG_SECONDS - (time.monotonic() - hung_at)))
+
+            redis.send_signal(signal.SIGCONT)
+            resumed_at = time.monotonic()
+            alert_after: float | None = None
+            for _ in range(int(ALERT_LIMIT_SECONDS * 2 / 0.05)):
+                if any(f["type"] == "alert" for f in watcher.other):
+                    alert_after = time.monotonic() - resumed_at
+                    break
+                await asyncio.sleep(0.05)
+            for node in (a, b):
+                await wait_ready(node.base_url, status=200, timeout=10)
+            async with a.client() as plain:
+                metrics_back = (await plain.get("/metrics")).text
+            stored = await stored_messages(a, room_id)
+            total = len(stored)
+            with contextlib.suppress(TimeoutError):
+                await reader.wait_for(
+                    lambda: reader.books.seen() >= set(range(1, total + 1)), 15, "every message"
+                )
+            for m in (sender, reader, watcher):
+                await m.close()
+
+    problems = delivery_problems(stored, [sender, reader])
+    problems += crisis_alert_problems(watcher, room_id, "the supervisor on node B")
+    if max(latencies) > ACK_LIMIT_SECONDS:
+        problems.append(f"acks waited on the hung Redis: slowest {max(latencies):.2f}s")
+    if help_took > 1.0:
+        problems.append(f"a help request waited {help_took:.2f}s on the hung Redis")
+    for body in stalled:
+        if body["checks"]["bus"] != "stalled":
+            problems.append(f"/readyz during the hang: {body}")
+    if "peerchat_bus_stalled 1.0" not in metrics_hung:
+        problems.append("/metrics did not show the stall")
+    if "peerchat_bus_stalled 0.0" not in metrics_back:
+        problems.append("/metrics still shows a stall after Redis answered again")
+    if alert_after is None or alert_after > ALERT_LIMIT_SECONDS:
+        problems.append(f"the alert reached node B {alert_after}s after Redis answered")
+    print(
+        f"\nredis hang: 20 acks in {acks_took:.2f}s (slowest {max(latencies) * 1000:.0f} ms), "
+        f"help {help_took * 1000:.0f} ms, alert on node B {alert_after}s after resume"
+    )
+    assert not problems, "\n".join(problems)
