@@ -49,19 +49,13 @@ async def test_a_hung_redis_stalls_no_ack_and_loses_no_alert(faults_db: str) -> 
         procs.callback(lambda: redis.poll() is None and redis.send_signal(signal.SIGCONT))
         await wait_port(port)
         async with AsyncExitStack() as stack:
-            a, b = [
-                await stack.enter_async_context(
-                    serve(
-                        settings_for(
-                            faults_db,
-                            redis_url=redis_url,
-                            redis_namespace=namespace,
-                            node_id=f"node-{n}",
-                        )
-                    )
-                )  # fmt: skip
-                for n in ("a", "b")
-            ]
+            nodes = []
+            for name in ("node-a", "node-b"):
+                settings = settings_for(
+                    faults_db, redis_url=redis_url, redis_namespace=namespace, node_id=name
+                )
+                nodes.append(await stack.enter_async_context(serve(settings)))
+            a, b = nodes
             http = await stack.enter_async_context(a.client())
             worker = await staff(a, http, "peer_worker")
             sup = await staff(a, http, "supervisor")

@@ -5,12 +5,7 @@ are audited, hostile notes are cleaned, and readiness notices a database that ca
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
-import jwt
-import websockets
 from sqlalchemy import select
 
 from app.storage.models import AuditEntry
