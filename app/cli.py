@@ -1,4 +1,5 @@
-"""The `peerchat` command: serve, migrate, users create, retention run, score."""
+"""The `peerchat` command: serve, migrate, users (create, list, disable, enable, set-password),
+retention run, score."""
 
 from __future__ import annotations
 
@@ -130,6 +131,77 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepared_settings() -> Settings:
+    from app.storage.migrate import upgrade
+
+    settings = _settings_or_exit()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    return settings
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    import json
+
+    from app.domain import account_admin
+
+    settings = _prepared_settings()
+
+    async def run() -> list[dict[str, Any]]:
+        async with _offline_domain(settings) as domain:
+            return await account_admin.list_accounts(domain, actor=account_admin.OPERATOR)
+
+    accounts = asyncio.run(run())
+    if args.json:
+        for account in accounts:
+            print(json.dumps(account))
+        return 0
+    print(f"{'username':<24} {'role':<12} {'handle':<24} state")
+    for a in accounts:
+        state = "disabled" if a["disabled"] else "active"
+        print(f"{a['username']:<24} {a['role']:<12} {a['handle']:<24} {state}")
+    return 0
+
+
+def cmd_users_change(args: argparse.Namespace) -> int:
+    """disable, enable, set-password: one account, by username, audited as the operator."""
+    from app.domain import account_admin
+    from app.domain.errors import DomainError
+
+    password = ""
+    if args.users_action == "set-password":
+        if not args.password_stdin:
+            print(
+                "peerchat: pass --password-stdin and give the password on standard input "
+                "(passwords are never taken as arguments)",
+                file=sys.stderr,
+            )
+            return 2
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _prepared_settings()
+
+    async def run() -> dict[str, Any]:
+        async with _offline_domain(settings) as domain:
+            actor = account_admin.OPERATOR
+            if args.users_action == "set-password":
+                return await account_admin.set_password(
+                    domain, actor=actor, password=password, username=args.username
+                )
+            return await account_admin.set_disabled(
+                domain, actor=actor, disabled=args.users_action == "disable",
+                username=args.username,
+            )  # fmt: skip
+
+    try:
+        account = asyncio.run(run())
+    except DomainError as exc:
+        print(f"peerchat: {exc.detail}", file=sys.stderr)
+        return 1
+    done = {"disable": "disabled", "enable": "enabled", "set-password": "new password set for"}
+    print(f"{done[args.users_action]} {account['username']} ({account['user_id']})")
+    return 0
+
+
 def cmd_retention_run(args: argparse.Namespace) -> int:
     """Run the retention purge once, now (the same job every node runs on its interval)."""
     import json
@@ -184,10 +256,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the password from the first line of standard input",
     )
-    create.add_argument("--handle", help="the name others see (default: the username)")
+    create.add_argument(
+        "--handle", help="the name others see (default: generated; never the username)"
+    )
     create.add_argument("--topics", type=_csv, default=None, help="comma-separated topics")
     create.add_argument("--languages", type=_csv, default=None, help="comma-separated languages")
     create.set_defaults(func=cmd_users_create)
+
+    listing = users_sub.add_parser("list", help="list staff accounts")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=cmd_users_list)
+    for name, helptext in (
+        ("disable", "disable an account: no sign-in, its sockets close on every node"),
+        ("enable", "enable a disabled account"),
+        ("set-password", "set a new password; every earlier sign-in ends"),
+    ):
+        action = users_sub.add_parser(name, help=helptext)
+        action.add_argument("--username", required=True)
+        if name == "set-password":
+            action.add_argument(
+                "--password-stdin",
+                action="store_true",
+                help="read the password from the first line of standard input",
+            )
+        action.set_defaults(func=cmd_users_change, users_action=name)
 
     retention_cmd = sub.add_parser("retention", help="delete data older than the retention")
     retention_sub = retention_cmd.add_subparsers(dest="retention_command", required=True)

@@ -21,6 +21,7 @@ from app.api import (
     rooms,
     sessions,
     staff,
+    users,
 )
 from app.api.middleware import BodyLimit, RefuseNul
 from app.bus.base import Bus
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_frame_bytes)
     app.add_middleware(RefuseNul)
     routers = (sessions.router, rooms.router, groups.router, alerts.router, staff.router)
-    for router in (*routers, moderation.router, privacy.router, outcomes.router):
+    for router in (*routers, moderation.router, privacy.router, outcomes.router, users.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(ws_endpoint.router)

@@ -49,6 +49,7 @@ ParticipantCaller = Annotated[Principal, Depends(_role_dependency("participant")
 PeerWorkerCaller = Annotated[Principal, Depends(_role_dependency("peer_worker"))]
 StaffCaller = Annotated[Principal, Depends(_role_dependency("peer_worker", "supervisor", "admin"))]
 SupervisorCaller = Annotated[Principal, Depends(_role_dependency("supervisor", "admin"))]
+AdminCaller = Annotated[Principal, Depends(_role_dependency("admin"))]
 
 
 def client_address(request: Request) -> str | None:

@@ -41,6 +41,10 @@ class LoginIn(_Body):
     password: str = Field(max_length=1024)
 
 
+class PasswordIn(_Body):
+    password: str = Field(max_length=1024)
+
+
 class SupportRequestIn(_Body):
     topic: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=4000)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.context import Domain
@@ -15,11 +14,13 @@ from app.domain.identity import (
     STAFF_ROLES,
     USERNAME_RE,
     Principal,
+    Verified,
     generate_handle,
 )
-from app.storage.models import Participant, User, new_id, utcnow
+from app.storage.models import Participant, User, new_id
 
 MAX_TOPICS = 10
+MAX_PASSWORD_LENGTH = 1024
 MAX_TAG_CHARS = 64
 _BAD_LOGIN = "username or password is incorrect"
 
@@ -86,55 +87,44 @@ async def start_anonymous(
 async def login(
     domain: Domain, *, username: object, password: object, address: str | None
 ) -> Session:
-    """One answer for an unknown user and a wrong password; repeated failures lock the account."""
+    """One answer for an unknown user and a wrong password; repeated failures from one address
+    lock that address out of the account (limits.LoginGuard)."""
     if not isinstance(username, str) or not isinstance(password, str):
         raise BadRequest("username and password must be strings")
     _check_address(domain, "login", address, domain.settings.logins_per_address_per_minute)
     settings = domain.settings
+    where = address or ""
+    guard = domain.login_guard
+    wait = guard.spraying_from(where)
+    if wait:
+        raise RateLimited(
+            "too many failed sign-ins on this service; wait and try again", retry_after=wait
+        )
     async with domain.db.read() as session:
         user = (
             await session.execute(select(User).where(User.username == username.strip()))
         ).scalar_one_or_none()
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise Locked(
-            "this account is locked after repeated failed sign-ins; try again later",
-            retry_after=(user.locked_until - now).total_seconds(),
-        )
+    if user is not None:
+        locked = guard.locked_for(user.id, where)
+        if locked:
+            raise Locked(
+                "too many failed sign-ins to this account from here; try again later",
+                retry_after=locked,
+            )
     ok = domain.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
-        if user is not None:
-            await _count_failure(domain, user.id)
+        guard.failed(user.id if user is not None else "", where)
         raise Unauthorized(_BAD_LOGIN)
-    if user.failed_logins:
-        async with domain.db.write() as session:
-            await session.execute(
-                update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None)
-            )
+    guard.succeeded(user.id, where)
     principal = Principal(id=user.id, role=user.role, handle=user.handle)  # type: ignore[arg-type]
     return Session(domain.signer.issue(principal, settings.token_ttl_seconds), principal)
 
 
-async def _count_failure(domain: Domain, user_id: str) -> None:
-    settings = domain.settings
-    async with domain.db.write() as session:
-        failures = (
-            await session.execute(
-                update(User)
-                .where(User.id == user_id)
-                .values(failed_logins=User.failed_logins + 1)
-                .returning(User.failed_logins)
-            )
-        ).scalar_one()
-        if failures >= settings.login_failures_before_lock:
-            await session.execute(
-                update(User)
-                .where(User.id == user_id)
-                .values(
-                    failed_logins=0,
-                    locked_until=utcnow() + timedelta(seconds=settings.login_lock_seconds),
-                )
-            )
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadRequest(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
 
 
 async def create_staff(
@@ -155,12 +145,15 @@ async def create_staff(
         )
     if role not in STAFF_ROLES:
         raise BadRequest(f"role must be one of: {', '.join(sorted(STAFF_ROLES))}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password)
+    if handle is not None and handle.strip().lower() == username.lower():
+        raise BadRequest("the handle must differ from the username (participants see the handle)")
     user = User(
         id=new_id("u"),
         username=username,
-        handle=(handle or username)[:64],
+        # Never the username: the handle is shown to participants ("sam, a peer supporter, has
+        # joined"), and a sign-in name shown to strangers is half of a sign-in.
+        handle=(handle or generate_handle())[:64],
         role=role,
         password_hash=domain.passwords.hash(password),
         topics=clean_tags(topics, field="topics"),
@@ -186,14 +179,26 @@ async def create_staff(
 
 async def resolve_principal(domain: Domain, token: str) -> Principal:
     """Verify the token, then check the subject still exists and is allowed in."""
-    claimed = domain.signer.verify(token)
+    return (await resolve_session(domain, token)).principal
+
+
+async def resolve_session(domain: Domain, token: str) -> Verified:
+    """As resolve_principal, with the token's expiry (open sockets close when it passes)."""
+    verified = domain.signer.verify_token(token)
+    claimed = verified.principal
     async with domain.db.read() as session:
         if claimed.is_participant:
             found = await session.get(Participant, claimed.id)
             if found is None:
                 raise Unauthorized("this session has ended")
-            return Principal(id=found.id, role="participant", handle=found.handle)
+            principal = Principal(id=found.id, role="participant", handle=found.handle)
+            return Verified(principal, verified.issued_at, verified.expires_at)
         user = await session.get(User, claimed.id)
     if user is None or user.disabled or user.role != claimed.role:
         raise Unauthorized("this account is no longer active")
-    return Principal(id=user.id, role=user.role, handle=user.handle)
+    if user.tokens_valid_after is not None and verified.issued_at < int(
+        user.tokens_valid_after.timestamp()
+    ):
+        raise Unauthorized("this sign-in has ended (the password changed); sign in again")
+    principal = Principal(id=user.id, role=user.role, handle=user.handle)
+    return Verified(principal, verified.issued_at, verified.expires_at)

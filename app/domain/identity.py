@@ -62,6 +62,11 @@ class TokenSigner:
         return jwt.encode(claims, self._key, algorithm=_TOKEN_ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        return self.verify_token(token).principal
+
+    def verify_token(self, token: str) -> Verified:
+        """The principal with the token's issue and expiry times (seconds since the epoch):
+        open connections are closed when their token expires."""
         try:
             claims = jwt.decode(
                 token,
@@ -77,7 +82,17 @@ class TokenSigner:
         role = claims.get("role")
         if role not in STAFF_ROLES and role != "participant":
             raise Unauthorized("invalid token")
-        return Principal(id=str(claims["sub"]), role=role, handle=str(claims.get("handle", "")))
+        principal = Principal(
+            id=str(claims["sub"]), role=role, handle=str(claims.get("handle", ""))
+        )
+        return Verified(principal, float(claims["iat"]), float(claims["exp"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    principal: Principal
+    issued_at: float
+    expires_at: float
 
 
 class Passwords:

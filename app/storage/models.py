@@ -80,6 +80,8 @@ class User(Base):
     experience_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Tokens issued before this (a new password) are refused."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

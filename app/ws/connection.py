@@ -86,8 +86,10 @@ class Connection:
         "channels",
         "close_code",
         "close_reason",
+        "expires_at",
         "frame_bucket",
         "id",
+        "issued_at",
         "last_typing",
         "message_bucket",
         "principal",
@@ -121,6 +123,9 @@ class Connection:
         self.last_typing: dict[str, float] = {}
         self.blocked: set[str] = set()
         """Senders this participant has blocked: their messages and typing are not sent here."""
+        self.issued_at = 0.0
+        self.expires_at = float("inf")
+        """When the token this connection signed in with expires (epoch seconds)."""
         self.sender_task: asyncio.Task[None] | None = None
         """Runs ``run_sender``; cancelled by ``close`` so that the connection ends at once."""
 

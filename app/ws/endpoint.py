@@ -8,9 +8,9 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app.domain.accounts import resolve_principal
+from app.domain.accounts import resolve_session
 from app.domain.errors import DomainError
-from app.domain.identity import Principal
+from app.domain.identity import Verified
 from app.domain.limits import TokenBucket
 from app.ws import frames
 from app.ws.connection import Connection
@@ -32,7 +32,7 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     return origin in own or origin in allowed
 
 
-async def _authenticate(websocket: WebSocket, hub: Hub) -> Principal | None:
+async def _authenticate(websocket: WebSocket, hub: Hub) -> Verified | None:
     settings = hub.domain.settings
     try:
         text = await asyncio.wait_for(
@@ -42,7 +42,7 @@ async def _authenticate(websocket: WebSocket, hub: Hub) -> Principal | None:
         token = frame.get("token")
         if frame["type"] != "auth" or not isinstance(token, str):
             raise frames.FrameError("unauthorized", "the first frame must be auth with a token")
-        return await resolve_principal(hub.domain, token)
+        return await resolve_session(hub.domain, token)
     except (TimeoutError, frames.FrameError, DomainError, KeyError, RuntimeError):
         with contextlib.suppress(Exception):
             await websocket.send_text(
@@ -62,17 +62,31 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(frames.CLOSE_POLICY)  # before accept: the handshake gets 403
         return
     await websocket.accept()
-    principal = await _authenticate(websocket, hub)
-    if principal is None:
+    verified = await _authenticate(websocket, hub)
+    if verified is None:
+        return
+    principal = verified.principal
+    if hub.sockets_of(principal.id) >= settings.max_sockets_per_identity:
+        with contextlib.suppress(Exception):
+            await websocket.send_text(
+                frames.error(
+                    "too_many_connections",
+                    f"at most {settings.max_sockets_per_identity} connections at once; "
+                    "close another first",
+                )
+            )
+            await websocket.close(frames.CLOSE_POLICY, "too many connections")
         return
     conn = Connection(
         websocket,
         principal,
         queue_size=settings.send_queue_size,
-        messages=TokenBucket(settings.messages_per_second, settings.message_burst),
+        # Shared by every connection of this identity on this node: more sockets, no more rate.
+        messages=hub.message_bucket(principal.id),
         frames_bucket=TokenBucket(settings.frames_per_second, settings.frame_burst),
         on_slow=hub.metrics.ws_slow_consumers.inc,
     )
+    conn.issued_at, conn.expires_at = verified.issued_at, verified.expires_at
     hub.add(conn)
     conn.push(frames.encode({"type": "ready", "user": {
         "id": principal.id, "role": principal.role, "handle": principal.handle,

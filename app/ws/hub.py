@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from sqlalchemy import select
 
 from app.bus.base import Subscription
 from app.domain import alerts as alert_service
@@ -18,8 +21,10 @@ from app.domain import messages as message_service
 from app.domain import queue as queue_service
 from app.domain.context import Domain
 from app.domain.events import ALERTS_CHANNEL, QUEUE_CHANNEL, decode, room_channel
+from app.domain.limits import TokenBucket
 from app.domain.rooms import Joined
 from app.metrics import Metrics
+from app.storage.models import User
 from app.ws import frames
 from app.ws.connection import Connection, RoomCursor
 
@@ -47,6 +52,11 @@ class Hub:
         self._subs: list[Subscription] = []
         self._queue_refresh: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._guard: asyncio.Task[None] | None = None
+        self._identities: dict[str, set[str]] = {}
+        """principal id -> this node's connection ids: the per-identity socket cap."""
+        self._buckets: dict[str, TokenBucket] = {}
+        """principal id -> one message bucket shared by all of that identity's connections."""
 
     # lifecycle
 
@@ -57,6 +67,7 @@ class Hub:
         )
         self.bus.on_reconnect(self.catch_up)
         self._sweeper = asyncio.create_task(self._sweep_presence(), name="presence-sweeper")
+        self._guard = asyncio.create_task(self._guard_sessions(), name="session-guard")
 
     async def stop(self, code: int = frames.CLOSE_GOING_AWAY) -> None:
         """Close every socket with 1001 so that clients reconnect to another node."""
@@ -66,8 +77,9 @@ class Hub:
             if not self.connections:
                 break
             await asyncio.sleep(0.02)
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for background in (self._sweeper, self._guard):
+            if background is not None:
+                background.cancel()
         for task in list(self._tasks):
             task.cancel()
         for sub in self._subs + list(self._room_subs.values()):
@@ -88,10 +100,29 @@ class Hub:
 
     def add(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
+        self._identities.setdefault(conn.principal.id, set()).add(conn.id)
         self.metrics.ws_connections.set(len(self.connections))
+
+    def sockets_of(self, identity: str) -> int:
+        return len(self._identities.get(identity, ()))
+
+    def message_bucket(self, identity: str) -> TokenBucket:
+        """One bucket per identity on this node, so that opening more sockets buys no rate."""
+        bucket = self._buckets.get(identity)
+        if bucket is None:
+            settings = self.domain.settings
+            bucket = TokenBucket(settings.messages_per_second, settings.message_burst)
+            self._buckets[identity] = bucket
+        return bucket
 
     async def remove(self, conn: Connection) -> None:
         self.connections.pop(conn.id, None)
+        ids = self._identities.get(conn.principal.id)
+        if ids is not None:
+            ids.discard(conn.id)
+            if not ids:
+                del self._identities[conn.principal.id]
+                self._buckets.pop(conn.principal.id, None)
         self.queue_watchers.pop(conn.id, None)
         self.alert_watchers.pop(conn.id, None)
         self.metrics.ws_connections.set(len(self.connections))
@@ -313,6 +344,50 @@ class Hub:
         # Alerts raised elsewhere while the bus was away are in storage: send every open one.
         for conn in list(self.alert_watchers.values()):
             await self._send_open_alerts(conn)
+
+    # sessions
+
+    async def _guard_sessions(self) -> None:
+        interval = self.domain.settings.session_check_seconds
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.check_sessions()
+            except Exception:
+                log.warning("session check failed", exc_info=True)
+
+    async def check_sessions(self) -> None:
+        """Close with 4401 every connection whose token expired, and every staff connection
+        whose account is disabled, gone, changed role or changed password. Each node checks its
+        own connections against storage, so this works with the bus away."""
+        now = time.time()
+        for conn in list(self.connections.values()):
+            if conn.expires_at <= now:
+                self._unauthorized(conn, "your sign-in expired; sign in again")
+        staff = [c for c in self.connections.values() if c.is_staff and not c.closing]
+        if not staff:
+            return
+        ids = sorted({c.principal.id for c in staff})
+        async with self.domain.db.read() as session:
+            rows = await session.execute(
+                select(User.id, User.role, User.disabled, User.tokens_valid_after).where(
+                    User.id.in_(ids)
+                )
+            )
+            accounts = {row.id: row for row in rows.all()}
+        for conn in staff:
+            account = accounts.get(conn.principal.id)
+            if account is None or account.disabled or account.role != conn.principal.role:
+                self._unauthorized(conn, "this account is no longer active")
+            elif account.tokens_valid_after is not None and conn.issued_at < int(
+                account.tokens_valid_after.timestamp()
+            ):
+                self._unauthorized(conn, "the password changed; sign in again")
+
+    def _unauthorized(self, conn: Connection, reason: str) -> None:
+        if not conn.closing:
+            self.metrics.ws_revoked.inc()
+            conn.close(frames.CLOSE_UNAUTHORIZED, reason)
 
     # presence
 

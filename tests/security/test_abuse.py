@@ -3,9 +3,11 @@ message and frame floods, and report floods. Each is slowed or refused, and noth
 
 from __future__ import annotations
 
+import httpx
+
 from tests.security.helpers import group_with, still_serving, stored_messages
 from tests.support.actors import PASSWORD, error_code, participant, waiting_room
-from tests.support.server import node_settings, serve
+from tests.support.server import RunningServer, node_settings, serve
 from tests.support.wsclient import WsClient
 
 
@@ -44,8 +46,17 @@ async def test_the_right_password_waits_too(database_url: str) -> None:
         assert good.status_code == 429 and "Retry-After" in good.headers
 
 
-async def test_an_account_locks_after_failures_even_from_many_addresses(database_url: str) -> None:
-    """The per-account lock does not depend on the address: spreading guesses does not help."""
+def _from(node: RunningServer, address: str) -> httpx.AsyncClient:
+    """A client whose connections come from another loopback address (127.0.0.0/8)."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=node.base_url, transport=transport, timeout=30)
+
+
+async def test_failures_lock_the_address_out_of_the_account_not_its_owner(
+    database_url: str,
+) -> None:
+    """Failed sign-ins count per (account, address): guesses from one address lock that address
+    out, and the owner, signing in from elsewhere, is never locked out by someone else."""
     settings = node_settings(
         database_url, address_rate_limits="on", login_failures_before_lock=3, login_lock_seconds=120
     )
@@ -55,25 +66,58 @@ async def test_an_account_locks_after_failures_even_from_many_addresses(database
         await accounts.create_staff(
             node.domain, username="lee", role="supervisor", password=PASSWORD
         )
-        for i in range(3):
-            # A different (trusted-proxy-free) address per attempt is simulated with new clients;
-            # the account's counter is in the database, so the lock follows the account.
-            async with node.client() as http:
-                bad = await http.post(
+        async with _from(node, "127.0.0.2") as attacker, _from(node, "127.0.0.3") as owner:
+            for i in range(3):
+                bad = await attacker.post(
                     "/api/v1/auth/login", json={"username": "lee", "password": f"guess-{i}-guess"}
                 )
                 assert bad.status_code == 401
-        async with node.client() as http:
-            locked = await http.post(
+            locked = await attacker.post(
                 "/api/v1/auth/login", json={"username": "lee", "password": PASSWORD}
             )
-        assert locked.status_code == 423 and error_code(locked) == "locked"
-        assert 1 <= int(locked.headers["Retry-After"]) <= 120
-        async with node.client() as http:
-            unknown = await http.post(
+            assert locked.status_code == 423 and error_code(locked) == "locked"
+            assert 1 <= int(locked.headers["Retry-After"]) <= 120
+            mine = await owner.post(
+                "/api/v1/auth/login", json={"username": "lee", "password": PASSWORD}
+            )
+            assert mine.status_code == 200, mine.text
+            unknown = await attacker.post(
                 "/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12}
             )
         assert unknown.status_code == 401  # unknown users are never "locked": no enumeration
+
+
+async def test_a_ceiling_on_failed_sign_ins_stops_spraying(database_url: str) -> None:
+    """One guess at each of many accounts from many addresses: past the node-wide ceiling,
+    addresses that have failed are refused, and staff who have not failed still sign in."""
+    settings = node_settings(
+        database_url, address_rate_limits="on", login_failures_per_minute_global=4
+    )
+    async with serve(settings) as node:
+        from app.domain import accounts
+
+        await accounts.create_staff(
+            node.domain, username="ari", role="peer_worker", password=PASSWORD
+        )
+        statuses = []
+        async with _from(node, "127.0.1.1") as sprayer:
+            for i in range(10):  # one guess at each of ten accounts: no account lock applies
+                tried = await sprayer.post(
+                    "/api/v1/auth/login", json={"username": f"staff{i}", "password": "Summer2026!!"}
+                )
+                statuses.append(tried.status_code)
+        assert statuses[:4] == [401] * 4 and set(statuses[4:]) == {429}, statuses
+        async with _from(node, "127.0.1.2") as other:  # each new address: one guess, then no
+            tried = [
+                (await other.post("/api/v1/auth/login", json={"username": "ari", "password": p}))
+                for p in ("Winter2026!!", "Autumn2026!!")
+            ]
+        assert [t.status_code for t in tried] == [401, 429]
+        async with _from(node, "127.0.2.1") as owner:
+            mine = await owner.post(
+                "/api/v1/auth/login", json={"username": "ari", "password": PASSWORD}
+            )
+        assert mine.status_code == 200, mine.text
 
 
 async def test_anonymous_sessions_are_limited_per_address(database_url: str) -> None:

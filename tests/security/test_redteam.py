@@ -5,12 +5,22 @@ are audited, hostile notes are cleaned, and readiness notices a database that ca
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
+import websockets
 from sqlalchemy import select
 
+from app.domain.identity import Principal
 from app.storage.models import AuditEntry
-from tests.support.actors import participant, staff, waiting_room
-from tests.support.server import RunningServer
+from tests.support.actors import PASSWORD, participant, staff, waiting_room
+from tests.support.server import RunningServer, node_settings, serve
 from tests.support.wsclient import WsClient
 
 
@@ -53,3 +63,173 @@ async def test_a_claim_ends_other_workers_look_at_the_room(
     finally:
         for ws in (ws_person, ws_looker, ws_sup):
             await ws.close()
+
+
+# ----------------------------------------------------------------------------- 3. accounts
+
+
+async def _closed_with(ws: WsClient, timeout: float) -> tuple[int | None, float]:
+    """The close code the server sent, and how long it took; (None, timeout) if it never did."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    try:
+        while loop.time() - began < timeout:
+            await asyncio.wait_for(ws.conn.recv(), timeout - (loop.time() - began))
+    except websockets.ConnectionClosed as exc:
+        return (exc.rcvd.code if exc.rcvd else None), loop.time() - began
+    except TimeoutError:
+        pass
+    return None, timeout
+
+
+async def test_a_disabled_account_loses_its_sockets_and_its_requests(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    admin = await staff(server, http, "admin")
+    sup = await staff(server, http, "supervisor")
+    worker = await staff(server, http, "peer_worker")
+    ws_sup = await WsClient.connect(server.ws_url, sup.token)
+    ws_worker = await WsClient.connect(server.ws_url, worker.token)
+    await ws_sup.send({"type": "subscribe", "channel": "alerts"})
+    await ws_sup.expect("subscribed")
+    try:
+        listed = await admin.get("/api/v1/users")
+        assert listed.status_code == 200
+        assert {sup.id, worker.id} <= {u["user_id"] for u in listed.json()["users"]}
+        assert (await sup.get("/api/v1/users")).status_code == 403  # admins only
+        for target in (sup, worker):
+            done = await admin.post(f"/api/v1/users/{target.id}/disable")
+            assert done.status_code == 200 and done.json()["disabled"] is True, done.text
+        for ws in (ws_sup, ws_worker):
+            code, took = await _closed_with(ws, 5.0)
+            assert code == 4401, (code, took)
+        assert (await sup.get("/api/v1/alerts")).status_code == 401
+        login = {"username": worker.username, "password": PASSWORD}
+        assert (await http.post("/api/v1/auth/login", json=login)).status_code == 401
+        enabled = await admin.post(f"/api/v1/users/{worker.id}/enable")
+        assert enabled.status_code == 200 and enabled.json()["disabled"] is False
+        assert (await http.post("/api/v1/auth/login", json=login)).status_code == 200
+    finally:
+        for ws in (ws_sup, ws_worker):
+            await ws.close()
+
+
+async def test_a_new_password_ends_earlier_sign_ins(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    admin = await staff(server, http, "admin")
+    worker = await staff(server, http, "peer_worker")
+    ws = await WsClient.connect(server.ws_url, worker.token)
+    try:
+        await asyncio.sleep(1.1)  # tokens carry whole seconds
+        changed = await admin.post(
+            f"/api/v1/users/{worker.id}/password", json={"password": "a brand new passphrase"}
+        )
+        assert changed.status_code == 200, changed.text
+        short = await admin.post(f"/api/v1/users/{worker.id}/password", json={"password": "x"})
+        assert short.status_code == 400
+        code, _ = await _closed_with(ws, 5.0)
+        assert code == 4401
+        assert (await worker.get("/api/v1/queue")).status_code == 401
+        login = {"username": worker.username, "password": "a brand new passphrase"}
+        assert (await http.post("/api/v1/auth/login", json=login)).status_code == 200
+    finally:
+        await ws.close()
+
+
+async def test_a_socket_closes_when_its_token_expires(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    person = await participant(server, http)
+    principal = Principal(id=person.id, role="participant", handle=person.handle)
+    token = server.domain.signer.issue(principal, 2)
+    ws = await WsClient.connect(server.ws_url, token)
+    try:
+        expires = time.time() + 2
+        code, _ = await _closed_with(ws, 8.0)
+        assert code == 4401
+        assert time.time() - expires <= 5.0
+    finally:
+        await ws.close()
+
+
+def test_users_commands(tmp_path: Path) -> None:
+    env = {**os.environ, "PEERCHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/u.db"}
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "users", *args],
+            input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    created = run("create", "--username", "sam", "--role", "peer_worker", "--password-stdin",
+                  stdin="a long enough password\n")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    listed = run("list", "--json")
+    [account] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert account["username"] == "sam" and account["disabled"] is False
+    assert account["handle"] != "sam"  # handles are generated, never the username
+    assert run("disable", "--username", "sam").returncode == 0
+    assert "disabled" in run("list").stdout
+    assert run("enable", "--username", "sam").returncode == 0
+    assert json.loads(run("list", "--json").stdout)["disabled"] is False
+    assert run("set-password", "--username", "sam").returncode == 2  # no --password-stdin
+    short = run("set-password", "--username", "sam", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least" in short.stderr
+    ok = run("set-password", "--username", "sam", "--password-stdin", stdin="another long one\n")
+    assert ok.returncode == 0, ok.stderr
+    missing = run("disable", "--username", "nobody")
+    assert missing.returncode == 1 and "no such account" in missing.stderr
+
+
+# ----------------------------------------------------------------------------- 5. handles
+
+
+async def test_staff_handles_never_show_usernames(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    person = await participant(server, http)
+    room_id = await waiting_room(person)
+    worker = await staff(server, http, "peer_worker")
+    assert worker.username and worker.handle != worker.username
+    assert worker.username not in worker.handle
+    assert (await worker.post(f"/api/v1/rooms/{room_id}/claim")).status_code == 200
+    history = (await person.get(f"/api/v1/rooms/{room_id}/messages")).json()["messages"]
+    assert history and all(worker.username not in m["body"] for m in history), history
+
+
+# ----------------------------------------------------------------------------- 7. per identity
+
+
+async def test_sockets_and_rates_are_per_identity(database_url: str) -> None:
+    settings = node_settings(
+        database_url, max_sockets_per_identity=3, messages_per_second=1.0, message_burst=5
+    )
+    async with serve(settings) as node, node.client() as http:
+        person = await participant(node, http)
+        room_id = await waiting_room(person)
+        sockets = [await WsClient.connect(node.ws_url, person.token) for _ in range(3)]
+        try:
+            extra = await WsClient.connect(node.ws_url)
+            await extra.send({"type": "auth", "token": person.token})
+            refused = await extra.expect("error")
+            assert refused["code"] == "too_many_connections"
+            code, _ = await _closed_with(extra, 5.0)
+            assert code == 1008
+            for ws in sockets:
+                await ws.join(room_id)
+            acked = 0
+            for i in range(15):  # five per socket, in one burst: the burst is the identity's
+                ws = sockets[i % 3]
+                await ws.send({"type": "send", "room_id": room_id, "client_msg_id": f"c{i}",
+                               "body": f"burst {i}"})  # fmt: skip
+            for ws in sockets:
+                for frame in await ws.quiet(0.5):
+                    acked += frame.get("type") == "ack"
+            assert acked <= 6, acked  # the burst of 5, and at most one more refilled
+        finally:
+            for ws in sockets:
+                await ws.close()
+        # a closed socket frees its place
+        again = await WsClient.connect(node.ws_url, person.token)
+        await again.close()
