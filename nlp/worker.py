@@ -12,10 +12,13 @@ flight fails, and the caller leaves those messages unscored for its backfill.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,12 +30,35 @@ log = logging.getLogger(__name__)
 
 NICE = 5
 """How much lower than the serving process the child runs: the event loop wins contended CPU."""
+PR_SET_PDEATHSIG = 1
+PARENT_CHECK_SECONDS = 1.0
 
 _model = None  # the child's Model, set by _init
 
 
-def _init(weights_dir: str | None, threads: int, quantize: bool | None) -> None:
+def _die_with_parent(parent: int) -> None:
+    """The child must not outlive the serving process (~550 MB each): a node killed with
+    SIGKILL, or stopped while the model loads, would otherwise leave it running. The kernel is
+    asked to kill this process when its parent dies (Linux prctl); a thread that watches the
+    parent's id is the fallback where prctl is missing or the spawning thread ended first."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init(weights_dir: str | None, threads: int, quantize: bool | None, parent: int) -> None:
     global _model
+    _die_with_parent(parent)  # first: loading takes seconds, and the parent may die meanwhile
     with contextlib.suppress(OSError):  # not permitted on some platforms
         os.nice(NICE)
     from nlp.model import load_model
@@ -62,6 +88,7 @@ class ModelProcess:
     ) -> None:
         self._args = (str(weights_dir) if weights_dir else None, threads, quantize)
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -74,14 +101,17 @@ class ModelProcess:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init,
-            initargs=self._args,
+            initargs=(*self._args, os.getpid()),
         )
+        self._starting = pool
         try:
             pool.submit(_ready).result()
         except BrokenProcessPool as exc:
             pool.shutdown(wait=False, cancel_futures=True)
             # The initializer's own exception is logged by the child; say something useful here.
             raise RuntimeError("the model process failed to start (see its log above)") from exc
+        finally:
+            self._starting = None
         self._pool = pool
 
     def score_batch(self, texts: Sequence[str]) -> list[MessageScore]:
@@ -99,6 +129,16 @@ class ModelProcess:
                     self._pool = None
             log.error("model process died while scoring %d messages", len(texts))
             raise
+
+    def kill(self) -> None:
+        """End the child now, also while it is still loading (``start`` then raises). Takes no
+        lock: ``start`` holds it for as long as loading takes."""
+        for pool in (self._starting, self._pool):
+            if pool is not None:
+                # The executor has no public way to stop a child mid-initializer.
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    with contextlib.suppress(Exception):
+                        process.kill()
 
     def close(self) -> None:
         with self._lock:

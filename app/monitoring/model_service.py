@@ -43,6 +43,8 @@ class ModelService:
         self._in_process = in_process
         self._quantize = quantize
         self._process: ModelProcess | None = None
+        self._loading: ModelProcess | None = None
+        self._stopped = False
         self._task: asyncio.Task[None] | None = None
         self._on_ready: list[Callable[[], Awaitable[None]]] = []
 
@@ -56,6 +58,10 @@ class ModelService:
         self._task = asyncio.create_task(self._load_forever(), name="model-loader")
 
     async def stop(self) -> None:
+        self._stopped = True
+        loading = self._loading
+        if loading is not None:  # stopped while the model loads: the child goes now
+            await asyncio.to_thread(loading.kill)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -75,7 +81,15 @@ class ModelService:
     def _load(self) -> Any:
         if not self._in_process:
             process = ModelProcess(self._weights, threads=self._threads, quantize=self._quantize)
-            process.start()
+            self._loading = process
+            try:
+                process.start()
+            finally:
+                self._loading = None
+            if self._stopped:  # stop() came while loading
+                process.kill()
+                process.close()
+                raise RuntimeError("the service stopped while the model loaded")
             self._process = process
             return process
         # Imported here, in the worker thread: importing torch takes seconds, and the event
