@@ -92,6 +92,7 @@ class RedisBus(Bus):
         self._blocking: Redis | None = None
         self._stalled_since: float | None = None
         self._resync = False
+        self._pending_forgets: list[tuple[str, Callable[[bytes], bool]]] = []
 
     # lifecycle
 
@@ -176,6 +177,8 @@ class RedisBus(Bus):
                     self._metrics.bus_stalled.set(0)
                     self._resync = True
                     self._wake.set()
+                if self._pending_forgets:
+                    await self._retry_forgets()
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     # fan-out
@@ -266,15 +269,29 @@ class RedisBus(Bus):
 
     async def forget(self, channel: str, match: Callable[[bytes], bool]) -> int:
         """Delete from a durable channel's stream every kept event that `match`es ("delete my
-        data"), and drop such events still queued here."""
+        data"), and drop such events still queued here. With Redis away or hung it is done when
+        Redis answers again (and the stream's age bound removes them in any case)."""
+        try:
+            return await self._forget(channel, match)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("redis forget deferred until redis answers (%s)", type(exc).__name__)
+            self._pending_forgets.append((channel, match))
+            return 0
+
+    async def _retry_forgets(self) -> None:
+        pending, self._pending_forgets = self._pending_forgets, []
+        for channel, match in pending:
+            await self.forget(channel, match)
+
+    async def _forget(self, channel: str, match: Callable[[bytes], bool]) -> int:
         kept = deque(
             item
             for item in self._outbox
             if not (item[0] == channel and match(item[1].partition(_SEP)[2]))
         )
         self._outbox = kept
-        if self._redis is None:
-            return 0
+        if self._redis is None or self.stalled:
+            raise TimeoutError("redis is not answering")
         key = self._stream_key(channel)
         removed = 0
         start = "-"

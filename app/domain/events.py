@@ -73,6 +73,20 @@ class Events:
         event = {"event": "alert", "alert": alert, "resent": resent}
         await self.bus.publish(ALERTS_CHANNEL, encode(event), durable=True)
 
+    async def forget_alerts(self, alert_ids: set[str], room_ids: set[str]) -> int:
+        """Delete kept alert events naming these alerts or rooms ("delete my data")."""
+        if not alert_ids and not room_ids:
+            return 0
+
+        def match(data: bytes) -> bool:
+            try:
+                alert = decode(data).get("alert") or {}
+            except ValueError:
+                return False
+            return alert.get("alert_id") in alert_ids or alert.get("room_id") in room_ids
+
+        return await self.bus.forget(ALERTS_CHANNEL, match)
+
     async def room_risk(self, room_id: str, event: Mapping[str, Any]) -> None:
         """To staff in the room (room channel) and to staff watching the queue."""
         data = encode(event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 
 from app.domain import audit, checkins
 from app.domain.context import Domain
@@ -28,6 +28,7 @@ from app.storage.models import (
 )
 
 REDACTED_BODY = "(deleted by its author)"
+REDACTED_REASON = "Raised on words the participant has since deleted."
 CLOSED_NOTICE = "The other person has left and deleted their messages. This conversation has ended."
 
 
@@ -63,14 +64,40 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
                 scored_at=func.coalesce(Message.scored_at, now),
             )
         )
-        # Alert excerpts quote the message that raised them.
-        for room_id, seq in written:
-            await session.execute(
-                update(Alert)
-                .where(Alert.room_id == room_id, Alert.message_seq == seq)
-                .values(excerpt="")
+        # Alerts quote the participant: the excerpt, the reason (matched words in quotes), any
+        # model evidence, and staff notes written on resolving them. Every alert raised on their
+        # words, and every alert of their own conversations, keeps only its facts.
+        own_rooms = list(
+            (await session.execute(select(Room.id).where(Room.created_by == pid))).scalars()
+        )
+        quoted: list[ColumnElement[bool]] = []
+        if own_rooms:
+            quoted.append(Alert.room_id.in_(own_rooms))
+        if written:
+            quoted.append(tuple_(Alert.room_id, Alert.message_seq).in_(written))
+        forgotten_alerts: list[str] = []
+        if quoted:
+            redacted_alert: dict[str, Any] = {
+                "reason": REDACTED_REASON, "excerpt": "", "resolution_notes": None,
+            }  # fmt: skip
+            if hasattr(Alert, "evidence"):  # model evidence, where the schema keeps it
+                redacted_alert["evidence"] = None
+            forgotten_alerts = list(
+                (
+                    await session.execute(
+                        update(Alert)
+                        .where(or_(*quoted))
+                        .values(**redacted_alert)
+                        .returning(Alert.id)
+                    )
+                ).scalars()
             )
-        await session.execute(update(Room).where(Room.created_by == pid).values(note=None))
+        # Their request's note, topic and language, and the notes staff closed it with.
+        await session.execute(
+            update(Room)
+            .where(Room.created_by == pid)
+            .values(note=None, topic=None, language=None, close_notes=None)
+        )
         await session.execute(update(Report).where(Report.reported_by == pid).values(reason=None))
         await session.execute(
             delete(Block).where(or_(Block.blocker_id == pid, Block.blocked_id == pid))
@@ -116,6 +143,8 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
             redacted_messages=redacted,
             closed_rooms=[room.id for room in open_rooms],
         )
+    # The bus keeps alerts for nodes that were away (a Redis stream): those go too.
+    await domain.events.forget_alerts(set(forgotten_alerts), set(own_rooms))
     closed = [room.id for room in open_rooms]
     for message in notices:
         await domain.events.message_stored(message)

@@ -11,14 +11,19 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import websockets
+from redis.asyncio import Redis
 from sqlalchemy import select
 
+from app.domain import alerts as alert_service
+from app.domain.events import ALERTS_CHANNEL
 from app.domain.identity import Principal
-from app.storage.models import AuditEntry
+from app.domain.privacy import REDACTED_REASON
+from app.storage.models import Alert, AuditEntry, Room
 from tests.support.actors import PASSWORD, participant, staff, waiting_room
 from tests.support.server import RunningServer, node_settings, serve
 from tests.support.wsclient import WsClient
@@ -233,3 +238,86 @@ async def test_sockets_and_rates_are_per_identity(database_url: str) -> None:
         # a closed socket frees its place
         again = await WsClient.connect(node.ws_url, person.token)
         await again.close()
+
+
+# ----------------------------------------------------------------------------- 4. delete my data
+
+
+async def _stream(redis: Redis, namespace: str) -> list[bytes]:
+    entries = await redis.xrange(f"{namespace}:stream:{ALERTS_CHANNEL}")
+    return [fields[b"e"] for _, fields in entries]
+
+
+async def test_delete_my_data_leaves_no_words_in_alerts_rooms_or_redis(
+    database_url: str, redis_url: str
+) -> None:
+    namespace = f"privacy-{uuid.uuid4().hex[:8]}"
+    settings = node_settings(database_url, redis_url=redis_url, redis_namespace=namespace)
+    redis = Redis.from_url(redis_url)
+    try:
+        async with serve(settings) as node, node.client() as http:
+            person = await participant(node, http, language="pt-br", topics=["grief"])
+            response = await person.post(
+                "/api/v1/support-requests", json={"topic": "grief", "note": "my sister died"}
+            )
+            room_id = response.json()["room_id"]
+            ws = await WsClient.connect(node.ws_url, person.token)
+            await ws.join(room_id)
+            ack = await ws.say(room_id, "i cannot go on without her")
+            await ws.close()
+            words = ("cannot go on", "sister died")
+            raised = await alert_service.raise_or_attach(
+                node.domain, room_id=room_id, severity="crisis",
+                reason='Crisis language: "cannot go on"', excerpt="i cannot go on without her",
+                message_seq=ack["seq"],
+            )  # fmt: skip
+            for _ in range(100):  # published from the queue, shortly
+                if any(b"cannot go on" in e for e in await _stream(redis, namespace)):
+                    break
+                await asyncio.sleep(0.05)
+            assert any(b"cannot go on" in e for e in await _stream(redis, namespace))
+
+            assert (await http.delete("/api/v1/me", headers=person.auth)).status_code == 204
+            async with node.domain.db.read() as session:
+                alert = await session.get(Alert, raised.alert["alert_id"])
+                room = await session.get(Room, room_id)
+            assert alert is not None and room is not None
+            assert alert.reason == REDACTED_REASON and alert.excerpt == ""
+            assert (room.topic, room.language, room.note, room.close_notes) == (None,) * 4
+            kept = b"".join(await _stream(redis, namespace))
+            keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
+            dumped = kept + b"".join(keys)
+            for word in words:
+                assert word.encode() not in dumped, word
+            assert raised.alert["alert_id"].encode() not in kept
+    finally:
+        await redis.aclose()
+
+
+async def test_the_alert_stream_is_bounded_by_age(database_url: str, redis_url: str) -> None:
+    namespace = f"age-{uuid.uuid4().hex[:8]}"
+    settings = node_settings(
+        database_url, redis_url=redis_url, redis_namespace=namespace,
+        alert_stream_max_age_seconds=3600,
+    )  # fmt: skip
+    key = f"{namespace}:stream:{ALERTS_CHANNEL}"
+    redis = Redis.from_url(redis_url)
+    try:
+        two_hours_ago = int((time.time() - 7200) * 1000)
+        await redis.xadd(key, {"e": b"old"}, id=f"{two_hours_ago}-0")
+        async with serve(settings) as node, node.client() as http:
+            person = await participant(node, http)
+            room_id = await waiting_room(person)
+            await alert_service.raise_or_attach(
+                node.domain, room_id=room_id, severity="warning", reason="a sharp decline"
+            )
+            for _ in range(100):
+                if await redis.xlen(key) == 1:
+                    break
+                await asyncio.sleep(0.05)
+        entries = await redis.xrange(key)
+        assert [fields[b"e"] for _, fields in entries] != [b"old"]
+        assert len(entries) == 1 and b"old" not in entries[0][1][b"e"]
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
