@@ -170,6 +170,17 @@ class Settings(BaseSettings):
             raise SettingsError("PEERCHAT_SECRET_KEY must be at least 32 characters long.")
         return self
 
+    @model_validator(mode="after")
+    def _refuse_trusting_everyone(self) -> Settings:
+        """Trusting X-Forwarded-For from anywhere lets every client choose its own address and
+        so step past every per-address limit; outside dev mode that is refused."""
+        if not self.dev_mode and "*" in _split_list(self.forwarded_allow_ips):  # type: ignore[operator]
+            raise SettingsError(
+                "PEERCHAT_FORWARDED_ALLOW_IPS='*' trusts X-Forwarded-For from any client, which "
+                "defeats per-address limits; list only your proxies' addresses."
+            )
+        return self
+
     @property
     def signing_key(self) -> str:
         assert self.secret_key is not None  # set by the validator

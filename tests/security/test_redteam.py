@@ -6,6 +6,7 @@ are audited, hostile notes are cleaned, and readiness notices a database that ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -15,7 +16,9 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 import websockets
+import yaml
 from redis.asyncio import Redis
 from sqlalchemy import select
 
@@ -23,7 +26,9 @@ from app.domain import alerts as alert_service
 from app.domain.events import ALERTS_CHANNEL
 from app.domain.identity import Principal
 from app.domain.privacy import REDACTED_REASON
+from app.settings import Settings, SettingsError
 from app.storage.models import Alert, AuditEntry, Room
+from tests.faults.helpers import peerchat_process
 from tests.support.actors import PASSWORD, participant, staff, waiting_room
 from tests.support.server import RunningServer, node_settings, serve
 from tests.support.wsclient import WsClient
@@ -321,3 +326,52 @@ async def test_the_alert_stream_is_bounded_by_age(database_url: str, redis_url: 
     finally:
         await redis.delete(key)
         await redis.aclose()
+
+
+# ----------------------------------------------------------------------------- 6. proxies
+
+
+def test_the_compose_file_trusts_only_its_proxy() -> None:
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    lb_address = compose["services"]["lb"]["networks"]["default"]["ipv4_address"]
+    for name in ("node1", "node2", "migrate"):
+        trusted = str(compose["services"][name]["environment"]["PEERCHAT_FORWARDED_ALLOW_IPS"])
+        assert trusted == lb_address, (name, trusted)
+    nginx = (root / "deploy" / "nginx.conf").read_text()
+    assert "X-Forwarded-For $remote_addr;" in nginx  # the edge overwrites what clients claim
+
+
+def test_trusting_every_proxy_is_refused_outside_dev_mode() -> None:
+    with pytest.raises(SettingsError, match="FORWARDED_ALLOW_IPS"):
+        Settings(dev_mode=False, secret_key="s" * 40, forwarded_allow_ips="*")
+    Settings(dev_mode=False, secret_key="s" * 40, forwarded_allow_ips="10.0.0.5")
+
+
+async def test_a_client_cannot_choose_its_address(tmp_path: Path) -> None:
+    """`peerchat serve` as deployed: a client that is not the proxy sends X-Forwarded-For with a
+    new address each time, and the per-address limit still counts its real one."""
+    env = {
+        "PEERCHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/xff.db",
+        "PEERCHAT_ADDRESS_RATE_LIMITS": "on",
+        "PEERCHAT_SESSIONS_PER_ADDRESS_PER_MINUTE": "3",
+    }
+    with peerchat_process(env, tmp_path) as node:
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+        async with httpx.AsyncClient(
+            base_url=node.base_url, transport=transport, timeout=10
+        ) as client:
+            for _ in range(200):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            statuses = [
+                (
+                    await client.post(
+                        "/api/v1/sessions/anonymous", headers={"X-Forwarded-For": f"10.9.8.{i}"}
+                    )
+                ).status_code
+                for i in range(5)
+            ]
+    assert statuses == [201, 201, 201, 429, 429], statuses
