@@ -19,7 +19,7 @@ async def list_alerts(
     caller: SupervisorCaller,
     status: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
-    return {"alerts": await alerts.list_alerts(domain, viewer=caller, status=status)}
+    return {"alerts": await alerts.read_alerts(domain, viewer=caller, status=status)}
 
 
 @router.post("/alerts/{alert_id}/ack")

@@ -114,6 +114,27 @@ async def list_alerts(
         return [alert_view(a) for a in (await session.execute(query)).scalars()]
 
 
+async def read_alerts(
+    domain: Domain, *, viewer: Principal, status: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """GET /alerts: excerpts are participants' words, so reading them is audited (the live
+    alert channel sends what the supervisor's subscription already recorded)."""
+    found = await list_alerts(domain, viewer=viewer, status=status, limit=limit)
+    async with domain.db.write() as session:
+        audit.record(
+            session, actor=viewer, action="alerts_read", status=status,
+            alert_ids=[a["alert_id"] for a in found][:limit],
+        )  # fmt: skip
+    return found
+
+
+async def record_subscription(domain: Domain, *, viewer: Principal) -> None:
+    """Subscribing to alerts delivers every open alert, excerpts included: audited as a read."""
+    _require_oversight(viewer)
+    async with domain.db.write() as session:
+        audit.record(session, actor=viewer, action="alerts_read", via="ws")
+
+
 async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -> dict[str, Any]:
     _require_oversight(supervisor)
     async with domain.db.write() as session:

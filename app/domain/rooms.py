@@ -392,27 +392,33 @@ async def join(
                     session, room_id=room_id, member_id=principal.id, role=new_role
                 )
                 role = new_role
-                if principal.has_oversight:
+                if principal.is_staff:  # a supervisor, or a peer worker moderating a group
                     audit.record(
                         session,
                         actor=principal,
                         action=f"room_joined_as_{new_role}",
                         room_id=room_id,
                     )
-                    if new_role != "observer" and room.status != "closed":
+                    if (
+                        principal.has_oversight
+                        and new_role != "observer"
+                        and room.status != "closed"
+                    ):
                         notice = await insert_system_message(
                             session,
                             room_id=room_id,
                             body=f"{principal.handle}, a supervisor, has joined.",
                         )
         last_seq = notice.seq if notice is not None else room.last_seq
-        if principal.is_staff and replay_after is not None:
+        if principal.is_staff:
+            # Joining is reading: live messages from now on, and the replay when asked for one.
             audit.record(
                 session,
                 actor=principal,
                 action="transcript_read",
                 room_id=room_id,
                 after_seq=replay_after,
+                live=True,
                 via="ws",
             )
     if notice is not None:

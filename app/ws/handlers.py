@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.domain import messages, moderation, rooms
+from app.domain import alerts, messages, moderation, rooms
 from app.domain.errors import DomainError
 from app.ws import frames
 from app.ws.connection import Connection
@@ -110,6 +110,7 @@ async def on_subscribe(hub: Hub, conn: Connection, frame: dict[str, Any]) -> Non
     else:
         if not conn.principal.has_oversight:
             raise frames.FrameError("forbidden", "only supervisors can subscribe to alerts")
+        await alerts.record_subscription(hub.domain, viewer=conn.principal)
         await hub.watch_alerts(conn)
     conn.push(frames.encode({"type": "subscribed", "channel": channel}))
 

@@ -375,3 +375,34 @@ async def test_a_client_cannot_choose_its_address(tmp_path: Path) -> None:
                 for i in range(5)
             ]
     assert statuses == [201, 201, 201, 429, 429], statuses
+
+
+# ----------------------------------------------------------------------------- 8. audit
+
+
+async def test_every_staff_read_is_audited(server: RunningServer, http: httpx.AsyncClient) -> None:
+    person = await participant(server, http)
+    room_id = await waiting_room(person)
+    worker = await staff(server, http, "peer_worker")
+    sup = await staff(server, http, "supervisor")
+    ws = await WsClient.connect(server.ws_url, worker.token)
+    try:
+        await ws.join(room_id)  # a look before claiming, live only (no after_seq)
+        moderator = await staff(server, http, "peer_worker")
+        group = (await moderator.post("/api/v1/groups", json={"name": "circle"})).json()
+        await ws.join(group["room_id"])  # a peer worker joining a group
+    finally:
+        await ws.close()
+    assert (await sup.get("/api/v1/alerts")).status_code == 200
+    ws_sup = await WsClient.connect(server.ws_url, sup.token)
+    try:
+        await ws_sup.send({"type": "subscribe", "channel": "alerts"})
+        await ws_sup.expect("subscribed")
+    finally:
+        await ws_sup.close()
+    worker_rows = {(e.action, e.room_id) for e in await _audit(server, worker.id)}
+    assert ("transcript_read", room_id) in worker_rows
+    assert ("room_joined_as_moderator", group["room_id"]) in worker_rows
+    assert ("transcript_read", group["room_id"]) in worker_rows
+    sup_rows = [e for e in await _audit(server, sup.id) if e.action == "alerts_read"]
+    assert {e.detail.get("via") for e in sup_rows} == {None, "ws"}
