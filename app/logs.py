@@ -34,6 +34,31 @@ class StripQueryStrings(logging.Filter):
         return True
 
 
+_ID_SEGMENT = re.compile(r"(?<=/)[A-Za-z]*_?[0-9a-f]{12,}(?=/|$)")
+
+
+class AnonymiseRequests(logging.Filter):
+    """Access lines ("ADDRESS - "METHOD PATH" STATUS") and uvicorn's WebSocket lines name the
+    client's address, and paths carry room and alert ids: together they would tie an address to
+    a conversation and to what was done in it ("/help", DELETE /me). Addresses are never stored,
+    so both are dropped: the address becomes "-", each id in a path becomes ":id"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and args
+            and isinstance(record.msg, str)
+            and record.msg.startswith('%s - "')
+        ):
+            cleaned = ["-", *args[1:]]
+            for i, value in enumerate(cleaned):
+                if isinstance(value, str) and value.startswith("/"):
+                    cleaned[i] = _ID_SEGMENT.sub(":id", value)
+            record.args = tuple(cleaned)
+        return True
+
+
 class RedactTokens(logging.Filter):
     """The last line of defence, on every handler: a token-shaped string becomes [token]."""
 
@@ -56,6 +81,8 @@ def protect() -> None:
     for name in ("uvicorn.error", "websockets", "websockets.server", "websockets.protocol"):
         logging.getLogger(name).addFilter(DropFrameDumps())
     logging.getLogger("uvicorn.access").addFilter(StripQueryStrings())
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(AnonymiseRequests())
     redact = RedactTokens()
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
         for handler in logging.getLogger(name).handlers:

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import websockets
 
 from tests.support.wsclient import WsClient
 
@@ -111,3 +112,57 @@ async def _converse(base: str) -> list[str]:
         await p.close()
         await w.close()
         return [me["token"], worker]
+
+
+async def test_access_lines_name_no_address_and_no_room(tmp_path: Path) -> None:
+    """Addresses are never stored: access and WebSocket lines lose the client's address, and
+    paths lose their ids, so no line ties an address or a room to a cry for help or a deletion."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PEERCHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/access.db",
+        "PEERCHAT_LOG_LEVEL": "INFO",
+        "PEERCHAT_MODEL_ENABLED": "false",
+        "PEERCHAT_SECRET_KEY": "a-test-secret-that-is-long-enough-0123456789",
+    }
+    client_address = "127.0.0.9"
+    log_path = tmp_path / "access.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            env=env, stdout=log_file, stderr=log_file,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            transport = httpx.AsyncHTTPTransport(local_address=client_address)
+            async with httpx.AsyncClient(base_url=base, transport=transport, timeout=30) as http:
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        if (await http.get("/healthz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    assert time.monotonic() < deadline, "peerchat serve did not start"
+                    await asyncio.sleep(0.2)
+                me = (await http.post("/api/v1/sessions/anonymous", json={})).json()
+                auth = {"Authorization": f"Bearer {me['token']}"}
+                room = await http.post("/api/v1/support-requests", json={}, headers=auth)
+                room_id = room.json()["room_id"]
+                await http.post(f"/api/v1/rooms/{room_id}/help", headers=auth)
+                ws = await websockets.connect(
+                    base.replace("http", "ws") + "/ws", local_addr=(client_address, 0)
+                )
+                await ws.close()
+                assert (await http.delete("/api/v1/me", headers=auth)).status_code == 204
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.to_thread(proc.wait, 20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    output = log_path.read_text(errors="replace")
+    assert "DELETE /api/v1/me" in output and "/help" in output  # it did log the requests
+    assert "WebSocket /ws" in output
+    assert client_address not in output
+    assert room_id not in output and me["participant_id"] not in output
