@@ -21,8 +21,13 @@ async def healthz() -> dict[str, Any]:
 @router.get("/readyz")
 async def readyz(request: Request, domain: DomainDep) -> JSONResponse:
     model_status: str = request.app.state.model.status
+    database = "ok" if await domain.db.ping() else "unavailable"
+    if database == "ok" and not await domain.db.writable(
+        domain.settings.readyz_write_timeout_seconds
+    ):
+        database = "not_writable"
     checks = {
-        "database": "ok" if await domain.db.ping() else "unavailable",
+        "database": database,
         "bus": await domain.events.bus.condition(),
         "model": model_status,
     }

@@ -15,6 +15,7 @@ from app.api.deps import (
 )
 from app.api.schemas import NotesIn, SupportRequestIn, TransferIn
 from app.domain import alerts, messages, queue, rooms
+from app.domain.messages import MAX_SEQ
 
 router = APIRouter(tags=["rooms"])
 
@@ -70,8 +71,8 @@ async def list_messages(
     domain: DomainDep,
     caller: CurrentPrincipal,
     room_id: str,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1)] = 100,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_SEQ)] = 100,
 ) -> dict[str, Any]:
     found = await messages.history(
         domain, reader=caller, room_id=room_id, after_seq=after_seq, limit=limit

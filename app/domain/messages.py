@@ -43,6 +43,23 @@ def message_view(message: Message) -> dict[str, Any]:
     }
 
 
+MAX_SEQ = 2**53
+"""after_seq and limit beyond this are refused: the contract's bound (JSON-safe integers)."""
+_STORED_SEQ_MAX = 2**31 - 1
+"""seq is a 32-bit column; asking past it is asking past every message."""
+
+
+def check_seq(value: int, *, field: str) -> int:
+    if not 0 <= value <= MAX_SEQ:
+        raise BadRequest(f"{field} must be a whole number from 0 to 2^53")
+    return value
+
+
+def clean_text(value: str) -> str:
+    """What clean_body does to a body, for any free text: notes, names."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
 def clean_body(body: object, *, max_chars: int) -> str:
     """Strip control and direction-override characters (they can disguise text), keep newlines
     and tabs, and refuse empty or oversized bodies."""
@@ -141,8 +158,7 @@ async def post(
 async def history(
     domain: Domain, *, reader: Principal, room_id: str, after_seq: int = 0, limit: int = 100
 ) -> list[dict[str, Any]]:
-    if after_seq < 0:
-        raise BadRequest("after_seq must be 0 or more")
+    check_seq(after_seq, field="after_seq")
     if not 1 <= limit <= domain.settings.history_page_max:
         raise BadRequest(f"limit must be between 1 and {domain.settings.history_page_max}")
     async with domain.db.write() as session:
@@ -179,6 +195,7 @@ async def messages_after(
     limit: int,
     hidden_senders: Select[Any] | None = None,
 ) -> list[Message]:
+    after_seq = min(after_seq, _STORED_SEQ_MAX)
     query = select(Message).where(Message.room_id == room_id, Message.seq > after_seq)
     if hidden_senders is not None:
         query = query.where(Message.sender_id.not_in(hidden_senders))

@@ -13,7 +13,12 @@ from app.domain.accounts import clean_tags
 from app.domain.context import Domain
 from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.domain.identity import Principal
-from app.domain.messages import insert_message, insert_system_message, message_view
+from app.domain.messages import (
+    clean_text,
+    insert_message,
+    insert_system_message,
+    message_view,
+)
 from app.storage.models import Membership, Message, Participant, Room, User, new_id, utcnow
 
 MAX_NOTE_CHARS = 4000
@@ -25,7 +30,10 @@ def _optional_text(value: object, *, field: str, max_chars: int) -> str | None:
         return None
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a string")
-    value = value.strip()
+    if len(value) > max_chars * 4:  # don't normalise megabytes just to refuse them
+        raise BadRequest(f"{field} must be at most {max_chars} characters")
+    # Cleaned as message bodies are: no control, zero-width or direction-override characters.
+    value = clean_text(value)
     if len(value) > max_chars:
         raise BadRequest(f"{field} must be at most {max_chars} characters")
     return value or None

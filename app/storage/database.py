@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+SQLITE_BUSY_MS = 30_000
+"""How long a SQLite write waits for another process's write lock before it fails."""
+
 
 class Database:
     """One engine per process.
@@ -63,6 +66,32 @@ class Database:
         except Exception:
             return False
 
+    async def writable(self, seconds: float) -> bool:
+        """Whether a write could start now, within `seconds`: a database that answers
+        reads but cannot write (another process holds SQLite's write lock, a read-only
+        PostgreSQL) stalls every message, and /readyz must say so. Takes no write lock of this
+        process's own and writes nothing."""
+        try:
+            async with asyncio.timeout(seconds + 1.0), self.engine.connect() as conn:
+                if self.is_sqlite:
+                    # Wait for the lock at most `seconds`, not the 30 s that writes wait.
+                    await conn.exec_driver_sql(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+                    try:
+                        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                        await conn.exec_driver_sql("ROLLBACK")
+                    finally:
+                        await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+                else:
+                    # Assigning a transaction id fails on a read-only server; a lock wait or a
+                    # full disk shows up as the time-out.
+                    ms = int(seconds * 1000)
+                    await conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                    await conn.execute(text("SELECT txid_current()"))
+                    await conn.rollback()
+            return True
+        except Exception:
+            return False
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -72,5 +101,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()

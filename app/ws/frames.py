@@ -53,8 +53,8 @@ def optional_seq(frame: dict[str, Any], name: str) -> int | None:
     value = frame.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise FrameError("bad_request", f"{name} must be a whole number, 0 or more")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**53:
+        raise FrameError("bad_request", f"{name} must be a whole number from 0 to 2^53")
     return value
 
 

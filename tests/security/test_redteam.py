@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from app.settings import Settings, SettingsError
 from app.storage.models import Alert, AuditEntry, Room
 from tests.faults.helpers import peerchat_process
 from tests.support.actors import PASSWORD, participant, staff, waiting_room
-from tests.support.server import RunningServer, node_settings, serve
+from tests.support.server import RunningServer, migrate, node_settings, serve
 from tests.support.wsclient import WsClient
 
 
@@ -406,3 +407,59 @@ async def test_every_staff_read_is_audited(server: RunningServer, http: httpx.As
     assert ("transcript_read", group["room_id"]) in worker_rows
     sup_rows = [e for e in await _audit(server, sup.id) if e.action == "alerts_read"]
     assert {e.detail.get("via") for e in sup_rows} == {None, "ws"}
+
+
+# ----------------------------------------------------------------------------- 11. hostile input
+
+
+async def test_notes_are_cleaned_and_seqs_bounded(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    person = await participant(server, http)
+    hostile = "please\u202e help\u200b me\x07 \u2066now\u2069"
+    created = await person.post("/api/v1/support-requests", json={"note": hostile})
+    assert created.status_code == 201
+    room_id = created.json()["room_id"]
+    first = (await person.get(f"/api/v1/rooms/{room_id}/messages")).json()["messages"][0]
+    assert first["body"] == "please help me now"
+    for query in ("after_seq=9223372036854775808", "after_seq=9223372036854775807",
+                  f"after_seq={2**53 + 1}", "limit=9223372036854775807", "after_seq=-1"):  # fmt: skip
+        response = await person.get(f"/api/v1/rooms/{room_id}/messages?{query}")
+        assert response.status_code == 400, (query, response.text)
+        assert response.json()["error"]["code"] == "bad_request"
+    for big in (2**31, 2**53):  # allowed, and past every message on either database
+        response = await person.get(f"/api/v1/rooms/{room_id}/messages?after_seq={big}")
+        assert response.status_code == 200 and response.json()["messages"] == [], response.text
+    ws = await WsClient.connect(server.ws_url, person.token)
+    try:
+        await ws.send({"type": "join", "room_id": room_id, "after_seq": 2**63})
+        refused = await ws.expect("error")
+        assert refused["code"] == "bad_request"
+    finally:
+        await ws.close()
+
+
+# ----------------------------------------------------------------------------- 12. readiness
+
+
+async def test_readiness_notices_a_database_that_cannot_write(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await migrate(url)
+    settings = node_settings(url, readyz_write_timeout_seconds=0.5)
+    async with serve(settings) as node, node.client() as http:
+        assert (await http.get("/readyz")).status_code == 200
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            began = time.monotonic()
+            locked = await http.get("/readyz")
+            took = time.monotonic() - began
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert locked.status_code == 503, locked.text
+        assert locked.json()["checks"]["database"] == "not_writable"
+        assert took < 3.0, took
+        again = await http.get("/readyz")
+        assert again.status_code == 200, again.text
