@@ -297,7 +297,7 @@ class RedisBus(Bus):
         start = "-"
         while True:
             entries = await asyncio.wait_for(
-                self._redis.xrange(key, min=start, count=500), timeout=self._op_timeout * 5
+                self._redis.xrange(key, min=start, count=500), timeout=self._op_timeout * 2
             )
             doomed = [
                 entry_id for entry_id, fields in entries
@@ -305,7 +305,7 @@ class RedisBus(Bus):
             ]  # fmt: skip
             if doomed:
                 removed += int(
-                    await asyncio.wait_for(self._redis.xdel(key, *doomed), self._op_timeout * 5)
+                    await asyncio.wait_for(self._redis.xdel(key, *doomed), self._op_timeout * 2)
                 )
             if len(entries) < 500:
                 return removed

@@ -82,12 +82,21 @@ class Database:
                     finally:
                         await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
                 else:
-                    # Assigning a transaction id fails on a read-only server; a lock wait or a
-                    # full disk shows up as the time-out.
+                    # A read-only server (a standby, default_transaction_read_only) says so;
+                    # assigning a transaction id shows a stuck server as the time-out.
                     ms = int(seconds * 1000)
                     await conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                    writable = (
+                        await conn.execute(
+                            text(
+                                "SELECT current_setting('transaction_read_only') = 'off' "
+                                "AND NOT pg_is_in_recovery()"
+                            )
+                        )
+                    ).scalar_one()
                     await conn.execute(text("SELECT txid_current()"))
                     await conn.rollback()
+                    return bool(writable)
             return True
         except Exception:
             return False

@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -30,6 +31,7 @@ from app.domain.privacy import REDACTED_REASON
 from app.settings import Settings, SettingsError
 from app.storage.models import Alert, AuditEntry, Room
 from tests.faults.helpers import peerchat_process
+from tests.support import services
 from tests.support.actors import PASSWORD, participant, staff, waiting_room
 from tests.support.server import RunningServer, migrate, node_settings, serve
 from tests.support.wsclient import WsClient
@@ -463,3 +465,22 @@ async def test_readiness_notices_a_database_that_cannot_write(tmp_path: Path) ->
         assert took < 3.0, took
         again = await http.get("/readyz")
         assert again.status_code == 200, again.text
+
+
+@pytest.mark.postgres
+async def test_readiness_notices_a_read_only_postgres() -> None:
+    url = await services.create_postgres_database()
+    try:
+        await migrate(url)
+        name = url.rsplit("/", 1)[1]
+        admin = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        finally:
+            await admin.close()
+        async with serve(node_settings(url)) as node, node.client() as http:
+            ready = await http.get("/readyz")
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["checks"]["database"] == "not_writable"
+    finally:
+        await services.drop_postgres_database(url)
