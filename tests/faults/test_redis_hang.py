@@ -18,6 +18,8 @@ from contextlib import AsyncExitStack, ExitStack
 
 import pytest
 
+from app.bus.redis import RedisBus
+from app.metrics import Metrics
 from tests.faults.helpers import (
     Member,
     crisis_alert_problems,
@@ -135,3 +137,49 @@ async def test_a_hung_redis_stalls_no_ack_and_loses_no_alert(faults_db: str) -> 
         f"help {help_took * 1000:.0f} ms, alert on node B {alert_after}s after resume"
     )
     assert not problems, "\n".join(problems)
+
+
+async def test_the_publish_queue_is_bounded_and_alerts_survive_the_hang() -> None:
+    """Straight on the bus: while Redis hangs, publishing never waits, the queue holds at most
+    its bound (the oldest news goes, counted), and a kept (durable) event published during
+    the hang reaches the other node once Redis answers."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    namespace = f"queue-{uuid.uuid4().hex[:8]}"
+    with private_redis(port) as redis:
+        await wait_port(port)
+        metrics = Metrics()
+        sender = RedisBus(url, node_id="sender", metrics=metrics, namespace=namespace,
+                          op_timeout=0.5, queue_size=100)  # fmt: skip
+        receiver = RedisBus(url, node_id="receiver", metrics=Metrics(), namespace=namespace)
+        got: list[bytes] = []
+        await sender.start()
+        await receiver.start()
+        try:
+            await receiver.subscribe("staff:alerts", got.append, durable=True)
+            await asyncio.sleep(0.5)  # the stream reader is in place
+            redis.send_signal(signal.SIGSTOP)
+            await asyncio.sleep(0.1)
+            began = time.monotonic()
+            for i in range(1000):
+                await sender.publish("room:x", f"news {i}".encode())
+            took = time.monotonic() - began
+            await sender.publish("staff:alerts", b"the alert", durable=True)
+            queued = metrics.bus_queue._value.get()
+            dropped = metrics.bus_dropped._value.get()
+            await asyncio.sleep(2.0)
+            redis.send_signal(signal.SIGCONT)
+            resumed = time.monotonic()
+            for _ in range(200):
+                if b"the alert" in got:
+                    break
+                await asyncio.sleep(0.05)
+            arrived = time.monotonic() - resumed
+        finally:
+            redis.send_signal(signal.SIGCONT)
+            await sender.stop()
+            await receiver.stop()
+    assert took < 0.5, f"1,000 publishes took {took:.2f}s with Redis hung"
+    assert queued <= 100 and dropped >= 900, (queued, dropped)
+    assert b"the alert" in got, "the kept event never reached the other node"
+    assert arrived < ALERT_LIMIT_SECONDS, arrived
