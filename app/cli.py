@@ -257,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from the first line of standard input",
     )
     create.add_argument(
-        "--handle", help="the name others see (default: generated; never the username)"
+        "--handle",
+        help="the name participants see (default: generated); choose one that is not the username",
     )
     create.add_argument("--topics", type=_csv, default=None, help="comma-separated topics")
     create.add_argument("--languages", type=_csv, default=None, help="comma-separated languages")

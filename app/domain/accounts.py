@@ -146,8 +146,6 @@ async def create_staff(
     if role not in STAFF_ROLES:
         raise BadRequest(f"role must be one of: {', '.join(sorted(STAFF_ROLES))}")
     check_password(password)
-    if handle is not None and handle.strip().lower() == username.lower():
-        raise BadRequest("the handle must differ from the username (participants see the handle)")
     user = User(
         id=new_id("u"),
         username=username,
