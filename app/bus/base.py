@@ -25,9 +25,14 @@ class Bus(abc.ABC):
     async def stop(self) -> None: ...
 
     @abc.abstractmethod
-    async def publish(self, channel: str, data: bytes, *, durable: bool = False) -> None:
+    async def publish(
+        self, channel: str, data: bytes, *, durable: bool = False, urgent: bool = False
+    ) -> None:
         """Deliver to every subscriber of channel on every node; never raises for transport
         faults (they are logged and counted), because storage already holds the truth.
+
+        urgent: never dropped for age while the bus is away (access revoked: late is still
+        needed, where late chat news is not).
 
         durable: the event is kept (a Redis Stream) so that a node whose link to the bus broke
         for a while reads what it missed when the link is back. For alerts."""

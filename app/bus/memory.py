@@ -33,7 +33,9 @@ class MemoryBus(Bus):
     async def stop(self) -> None:
         self._handlers.clear()
 
-    async def publish(self, channel: str, data: bytes, *, durable: bool = False) -> None:
+    async def publish(
+        self, channel: str, data: bytes, *, durable: bool = False, urgent: bool = False
+    ) -> None:
         for handler in tuple(self._handlers.get(channel, ())):
             try:
                 handler(data)

@@ -42,7 +42,7 @@ class _Resync(Exception):
 
 
 _Out = tuple[str, bytes, bool, float]
-"""(channel, envelope, durable, monotonic time queued)"""
+"""(channel, envelope, durable, monotonic time queued; +inf: never too old to send)"""
 
 
 class _RedisSubscription(Subscription):
@@ -186,7 +186,9 @@ class RedisBus(Bus):
     def _key(self, channel: str) -> str:
         return f"{self._ns}:{channel}"
 
-    async def publish(self, channel: str, data: bytes, *, durable: bool = False) -> None:
+    async def publish(
+        self, channel: str, data: bytes, *, durable: bool = False, urgent: bool = False
+    ) -> None:
         """Deliver here at once and queue for the other nodes; never waits for Redis."""
         self._deliver(channel, data)
         if self._redis is None:
@@ -194,7 +196,9 @@ class RedisBus(Bus):
         if len(self._outbox) >= self._queue_size:
             self._outbox.popleft()  # the oldest news goes first; storage still has it
             self._metrics.bus_dropped.inc()
-        self._outbox.append((channel, self._node + _SEP + data, durable, time.monotonic()))
+        # Kept events and urgent ones are never too old to send (queued at +inf).
+        queued = float("inf") if durable or urgent else time.monotonic()
+        self._outbox.append((channel, self._node + _SEP + data, durable, queued))
         self._metrics.bus_queue.set(len(self._outbox))
         self._wake.set()
 
@@ -205,7 +209,7 @@ class RedisBus(Bus):
         batch: list[_Out] = []
         while self._outbox and len(batch) < PUBLISH_BATCH:
             item = self._outbox.popleft()
-            if not item[2] and item[3] < oldest:
+            if item[3] < oldest:
                 self._metrics.bus_dropped.inc()
                 continue
             batch.append(item)

@@ -54,6 +54,7 @@ class Events:
         await self.bus.publish(
             room_channel(room_id),
             encode({"event": "access_revoked", "room_id": room_id, "member_id": member_id}),
+            urgent=True,
         )
 
     async def claimed(self, room_id: str, worker_id: str) -> None:
@@ -62,6 +63,7 @@ class Events:
         await self.bus.publish(
             room_channel(room_id),
             encode({"event": "access_revoked", "room_id": room_id, "except_id": worker_id}),
+            urgent=True,
         )
 
     async def queue_changed(self, room_id: str) -> None:

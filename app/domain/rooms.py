@@ -353,6 +353,32 @@ async def room_summary(domain: Domain, *, reader: Principal, room_id: str) -> di
     return summary
 
 
+async def still_readable(domain: Domain, *, reader: Principal, room_ids: list[str]) -> set[str]:
+    """Which of these rooms the reader may still read, from storage: live connections are
+    re-checked with it when news of a revoked access may have been lost (the bus was away)."""
+    if not room_ids:
+        return set()
+    async with domain.db.read() as session:
+        found = (await session.execute(select(Room).where(Room.id.in_(room_ids)))).scalars()
+        rooms_by_id = {room.id: room for room in found}
+        members = set(
+            (
+                await session.execute(
+                    select(Membership.room_id).where(
+                        Membership.room_id.in_(room_ids),
+                        Membership.member_id == reader.id,
+                        Membership.left_at.is_(None),
+                    )
+                )
+            ).scalars()
+        )
+    return {
+        room_id
+        for room_id, room in rooms_by_id.items()
+        if room_id in members or access.can_read(reader, room, None)
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Joined:
     room_id: str

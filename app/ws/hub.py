@@ -19,6 +19,7 @@ from app.bus.base import Subscription
 from app.domain import alerts as alert_service
 from app.domain import messages as message_service
 from app.domain import queue as queue_service
+from app.domain import rooms as room_service
 from app.domain.context import Domain
 from app.domain.events import ALERTS_CHANNEL, QUEUE_CHANNEL, decode, room_channel
 from app.domain.limits import TokenBucket
@@ -326,8 +327,23 @@ class Hub:
                     conn.push(frames.message(message_service.message_view(row)))
                 cursor.next_seq += 1
 
+    async def recheck_access(self, conns: list[Connection]) -> None:
+        """Revoke, from storage, rooms these connections may no longer read: a revocation sent
+        while the bus was away may never have arrived."""
+        for conn in conns:
+            if conn.closing or conn.principal.has_oversight or not conn.rooms:
+                continue
+            joined = list(conn.rooms)
+            allowed = await room_service.still_readable(
+                self.domain, reader=conn.principal, room_ids=joined
+            )
+            for room_id in joined:
+                if room_id not in allowed and room_id in conn.rooms:
+                    self.revoke(conn, room_id)
+
     async def catch_up(self) -> None:
         """After the bus was away: bring every joined room up to date from storage."""
+        await self.recheck_access(list(self.connections.values()))
         for conn in list(self.connections.values()):
             for room_id, cursor in list(conn.rooms.items()):
                 if cursor.replaying:
@@ -367,6 +383,9 @@ class Hub:
         staff = [c for c in self.connections.values() if c.is_staff and not c.closing]
         if not staff:
             return
+        # Peer workers' looks at waiting requests end with a claim on any node: re-checked here
+        # too, so that a claim whose news was lost (a node cut off from Redis) still ends them.
+        await self.recheck_access([c for c in staff if c.principal.role == "peer_worker"])
         ids = sorted({c.principal.id for c in staff})
         async with self.domain.db.read() as session:
             rows = await session.execute(

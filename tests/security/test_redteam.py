@@ -22,7 +22,7 @@ import pytest
 import websockets
 import yaml
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.domain import alerts as alert_service
 from app.domain.events import ALERTS_CHANNEL
@@ -76,6 +76,30 @@ async def test_a_claim_ends_other_workers_look_at_the_room(
     finally:
         for ws in (ws_person, ws_looker, ws_sup):
             await ws.close()
+
+
+async def test_a_claim_whose_news_was_lost_still_ends_the_look(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """A node cut off from the bus never hears of the claim: its own re-check against storage
+    ends the look within seconds anyway."""
+    person = await participant(server, http)
+    room_id = await waiting_room(person)
+    looker = await staff(server, http, "peer_worker")
+    claimer = await staff(server, http, "peer_worker")
+    ws = await WsClient.connect(server.ws_url, looker.token)
+    try:
+        await ws.join(room_id)
+        async with server.domain.db.write() as session:  # a claim made elsewhere, no news of it
+            await session.execute(
+                update(Room)
+                .where(Room.id == room_id)
+                .values(status="active", assigned_to=claimer.id)
+            )
+        left = await ws.expect("left", room_id=room_id, timeout=5)
+        assert left["reason"] == "access_revoked"
+    finally:
+        await ws.close()
 
 
 # ----------------------------------------------------------------------------- 3. accounts
