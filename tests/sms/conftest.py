@@ -109,3 +109,38 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 15.0, what: s
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         await asyncio.sleep(0.05)
+
+
+async def sms_rooms(node: RunningServer) -> list[Any]:
+    from sqlalchemy import select
+
+    from app.storage.models import Room
+
+    async with node.domain.db.read() as session:
+        found = await session.execute(
+            select(Room).where(Room.channel == "sms").order_by(Room.created_at)
+        )
+        return list(found.scalars())
+
+
+async def texted_and_claimed(sms: SmsNode, phone: str, body: str = "hello") -> tuple[Any, str]:
+    """A phone texts; a new peer worker claims the request. Returns (worker, room_id)."""
+    from tests.support.actors import staff
+
+    before = {r.id for r in await sms_rooms(sms.node)}
+    status, _, _ = await sms.provider.state.deliver_inbound(sender=phone, body=body)
+    assert status == 200
+
+    async def new_room() -> str | None:
+        fresh = [r.id for r in await sms_rooms(sms.node) if r.id not in before]
+        return fresh[0] if fresh else None
+
+    room_id: str = await eventually(new_room, what="the support request")
+    worker = await staff(sms.node, sms.http, "peer_worker")
+    claimed = await worker.post(f"/api/v1/rooms/{room_id}/claim")
+    assert claimed.status_code == 200, claimed.text
+    return worker, room_id
+
+
+def bodies(provider: Provider, phone: str) -> list[str]:
+    return [m["body"] for m in provider.to(phone)]
