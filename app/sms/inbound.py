@@ -34,10 +34,6 @@ STARTED_TEXT = (
 )
 STOPPED_TEXT = "You will get no more texts from us. Text START to hear from us again."
 RESTARTED_TEXT = "You will get texts from us again. Text anything to talk to a peer supporter."
-HELP_NOW_TEXT = (
-    "We have asked a supervisor to be with you now. If you are in immediate danger, call your "
-    "local emergency number."
-)
 CHECKIN_TEXT = "Thank you for telling us how you feel."
 NOT_TEXT = "We could only read text in your message. Please write what you'd like to say."
 PAUSED_NOTICE = (
@@ -76,8 +72,8 @@ async def process(sms: SmsService, row: store.Claimed) -> str:
         return "help"
     if keyword is Keyword.HELP_NOW:
         raised = await alerts.help_now(domain, participant=who, room_id=room_id)
-        # Keyed as the alert's own crisis text, so the alert does not send a second one.
-        await sms.reply(contact.id, f"alert:{raised.alert['alert_id']}", HELP_NOW_TEXT)
+        # The alert's own crisis text, under its key: sent once, whichever node adds it first.
+        await sms.reply(contact.id, f"alert:{raised.alert['alert_id']}", sms.crisis_text)
         return "help_now"
     if opened:
         await sms.reply(contact.id, reply_key, STARTED_TEXT)

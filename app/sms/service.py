@@ -85,6 +85,11 @@ class SmsService:
                 await task
         await self.provider.aclose()
 
+    @property
+    def crisis_text(self) -> str:
+        """After a crisis rating or HELP NOW: words for a person, then the crisis resources."""
+        return CRISIS_TEXT + self.settings.sms_help_text
+
     def wake_inbound(self) -> None:
         self._wake_in.set()
 
@@ -190,7 +195,6 @@ class SmsService:
                     )
                 ).scalar_one_or_none()
             if contact_id is not None:
-                text = CRISIS_TEXT + self.settings.sms_help_text
-                await self.reply(contact_id, f"alert:{alert.get('alert_id')}", text)
+                await self.reply(contact_id, f"alert:{alert.get('alert_id')}", self.crisis_text)
         except Exception:
             log.warning("sms: crisis resources not queued", exc_info=True)
