@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from app.domain import alerts, checkins, messages, rooms
+from app.domain import alerts, checkins, messages, privacy, rooms
 from app.domain.errors import BadRequest, Conflict, DomainError, TooLarge
 from app.domain.identity import Principal, generate_handle
 from app.sms import store
 from app.sms.keywords import Keyword, classify, mood
 from app.sms.models import SmsContact
+from app.sms.provider import SendFailed
 from app.storage.models import Channel, Membership, Participant, Room, new_id, utcnow
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ STARTED_TEXT = (
 )
 STOPPED_TEXT = "You will get no more texts from us. Text START to hear from us again."
 RESTARTED_TEXT = "You will get texts from us again. Text anything to talk to a peer supporter."
+DELETED_TEXT = "Your messages and your number have been deleted. Text us again any time to talk."
 CHECKIN_TEXT = "Thank you for telling us how you feel."
 NOT_TEXT = "We could only read text in your message. Please write what you'd like to say."
 PAUSED_NOTICE = (
@@ -55,6 +57,9 @@ async def process(sms: SmsService, row: store.Claimed) -> str:
     if keyword is Keyword.STOP:
         await _stop(sms, contact)
         return "stop"
+    if keyword is Keyword.DELETE:
+        await _delete(sms, contact)
+        return "delete"
     if keyword is Keyword.START:
         await _set_opt_out(sms, contact.id, False)
         await sms.reply(contact.id, reply_key, RESTARTED_TEXT)
@@ -177,6 +182,23 @@ async def _stop(sms: SmsService, contact: SmsContact) -> None:
                 await rooms.leave(sms.domain, participant=who, room_id=room.id)
             except DomainError as exc:
                 log.info("sms stop: conversation not left (%s)", exc.code)
+
+
+async def _delete(sms: SmsService, contact: SmsContact) -> None:
+    """The web's DELETE /me by text: the participant's words, conversation and number go.
+    The confirmation is sent directly (one attempt): the outbox row would be deleted with the
+    rest, and the number must not outlive the request to delete it."""
+    number = sms.vault.open(contact.number_sealed) if contact.number_sealed else None
+    if contact.participant_id is not None:
+        who = Principal(id=contact.participant_id, role="participant", handle="")
+        await privacy.delete_participant(sms.domain, participant=who)
+    async with sms.domain.db.write() as session:  # a contact that never became a participant
+        await store.forget_contact(session, contact.id)
+    if number is not None and not contact.opted_out:
+        try:
+            await sms.provider.send(to=number, body=DELETED_TEXT, status_callback=None)
+        except SendFailed as exc:
+            log.warning("sms delete: confirmation not sent (%s)", exc.detail)
 
 
 async def _set_opt_out(sms: SmsService, contact_id: str, value: bool) -> None:

@@ -1,5 +1,5 @@
 """Carrier keywords (STOP, START, HELP) and the service's own: HELP NOW for a person at once,
-and a lone digit 1-5 answering the end-of-conversation check-in."""
+DELETE for "delete my data", and a lone digit 1-5 answering the end-of-conversation check-in."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class Keyword(StrEnum):
     START = "start"
     HELP = "help"
     HELP_NOW = "help_now"
+    DELETE = "delete"
 
 
 # Twilio's default opt-out, opt-in and help keywords (carriers expect these exact words).
@@ -22,6 +23,7 @@ STOP_WORDS = frozenset(
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 HELP_NOW_WORDS = frozenset({"HELP NOW", "HELPNOW", "URGENT", "SOS"})
+DELETE_WORDS = frozenset({"DELETE", "DELETE MY DATA", "FORGET ME"})
 _SPACES = re.compile(r"\s+")
 _EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$")
 
@@ -42,6 +44,8 @@ def classify(body: str) -> Keyword:
         return Keyword.HELP_NOW
     if word in HELP_WORDS:
         return Keyword.HELP
+    if word in DELETE_WORDS:
+        return Keyword.DELETE
     return Keyword.NONE
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from app.sms.models import SmsContact
 from app.sms.numbers import NumberVault
 from app.sms.provider import SmsProvider
 from app.sms.twilio import TwilioProvider
+from app.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 INBOUND_ATTEMPTS = 5
@@ -167,6 +169,9 @@ class SmsService:
                 rounds += 1
                 if rounds % 10 == 0:
                     await outbound.forget_numbers(self)
+                if rounds % 1000 == 1 and self.settings.retention_days > 0:
+                    cutoff = utcnow() - timedelta(days=self.settings.retention_days)
+                    await store.purge_before(self.domain, cutoff)
             except Exception:
                 log.warning("sms outbound: round failed", exc_info=True)
             if not worked:

@@ -375,8 +375,14 @@ async def forget_participant(session: AsyncSession, *, participant_id: str) -> N
             )
         ).scalars()
     )
-    if not contact_ids:
-        return
+    for contact_id in contact_ids:
+        await forget_contact(session, contact_id)
+
+
+async def forget_contact(session: AsyncSession, contact_id: str) -> None:
+    """One number's hash, sealed copy, queued texts and unprocessed words, inside the caller's
+    transaction (rows of texts already sent keep only their delivery status)."""
+    contact_ids = [contact_id]
     await cancel_unsent(session, contact_ids)
     await session.execute(
         update(SmsOutbox).where(SmsOutbox.contact_id.in_(contact_ids)).values(body=None)
@@ -387,3 +393,18 @@ async def forget_participant(session: AsyncSession, *, participant_id: str) -> N
         .values(body=None, status=InboundStatus.DONE, outcome="deleted")
     )
     await session.execute(delete(SmsContact).where(SmsContact.id.in_(contact_ids)))
+
+
+async def purge_before(domain: Domain, cutoff: datetime) -> int:
+    """Retention: the bookkeeping of texts finished before cutoff (bodies are long gone)."""
+    async with domain.db.write() as session:
+        inbound = await session.execute(
+            delete(SmsInbound).where(
+                SmsInbound.status.in_((InboundStatus.DONE, InboundStatus.FAILED)),
+                SmsInbound.received_at < cutoff,
+            )
+        )
+        outbox = await session.execute(
+            delete(SmsOutbox).where(SmsOutbox.status.not_in(UNSENT), SmsOutbox.created_at < cutoff)
+        )
+    return sum(int(getattr(r, "rowcount", 0) or 0) for r in (inbound, outbox))

@@ -70,16 +70,20 @@ async def test_a_text_after_stop_is_heard_but_nothing_is_sent(sqlite_url: str) -
         sent = len(bodies(sms.provider, PHONE))
         await state.deliver_inbound(sender=PHONE, body="please, I need to talk")
         rooms = await eventually(lambda: _rooms_with(sms.node, 2))
-        async with sms.node.domain.db.read() as session:
-            said = list(
-                (
-                    await session.execute(
-                        select(Message.body).where(Message.room_id == rooms[-1].id)
-                    )
-                ).scalars()
-            )
-        assert "please, I need to talk" in said
-        assert inbound.PAUSED_NOTICE in said  # staff are told why replies will not arrive
+
+        async def said() -> list[str] | None:
+            async with sms.node.domain.db.read() as session:
+                found = list(
+                    (
+                        await session.execute(
+                            select(Message.body).where(Message.room_id == rooms[-1].id)
+                        )
+                    ).scalars()
+                )
+            return found if inbound.PAUSED_NOTICE in found else None
+
+        # staff are told why replies will not arrive
+        assert "please, I need to talk" in await eventually(said, what="the notice")
         await asyncio.sleep(1.0)
         assert len(bodies(sms.provider, PHONE)) == sent
         assert (await _contact(sms.node)).number_sealed is None
@@ -138,3 +142,24 @@ def test_keywords_are_whole_texts() -> None:
     assert classify("Help now") is Keyword.HELP_NOW and classify("help") is Keyword.HELP
     assert classify("unstop") is Keyword.START
     assert mood("4") == 4 and mood(" 5. ") == 5 and mood("6") is None and mood("45") is None
+
+
+async def test_delete_by_text_deletes_the_words_and_the_number(sqlite_url: str) -> None:
+    async with sms_node(sqlite_url) as sms:
+        worker, room_id = await texted_and_claimed(sms, PHONE, "something very private")
+        await eventually(lambda: any("has joined" in b for b in bodies(sms.provider, PHONE)))
+        w = await WsClient.connect(sms.node.ws_url, worker.token)
+        await w.join(room_id)
+        await sms.provider.state.deliver_inbound(sender=PHONE, body="Delete my data")
+        await w.expect("room_closed", room_id=room_id, timeout=10)
+        await eventually(lambda: inbound.DELETED_TEXT in bodies(sms.provider, PHONE))
+        async with sms.node.domain.db.read() as session:
+            assert (await session.execute(select(SmsContact))).first() is None
+            said = list(
+                (
+                    await session.execute(select(Message.body).where(Message.room_id == room_id))
+                ).scalars()
+            )
+        assert "something very private" not in said
+        assert "Delete my data" not in said
+        await w.close()
