@@ -165,7 +165,6 @@ async def _send_one(sms: SmsService, row: store.Outgoing) -> None:
             )
         return
     await store.mark_sent(sms.domain, row.id, sid)
-    sms.metrics_sent()
 
 
 async def forget_numbers(sms: SmsService) -> int:

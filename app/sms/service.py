@@ -59,7 +59,6 @@ class SmsService:
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Task[Any]] = set()
         self._alerts: Subscription | None = None
-        self.sent = 0
 
     @classmethod
     def from_settings(cls, domain: Domain) -> SmsService | None:
@@ -94,9 +93,6 @@ class SmsService:
 
     def wake_inbound(self) -> None:
         self._wake_in.set()
-
-    def metrics_sent(self) -> None:
-        self.sent += 1
 
     async def reply(self, contact_id: str, key: str, text: str) -> None:
         """A text from the service itself (answers to keywords), once per key."""

@@ -15,6 +15,7 @@ import pytest
 
 from app.server import Server
 from app.sms.standin import Standin, StandinConfig, create_standin
+from tests.support import services
 from tests.support.processes import free_port
 from tests.support.server import RunningServer, migrate, node_settings, serve
 
@@ -95,6 +96,20 @@ async def sqlite_url(tmp_path: Any) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path}/peerchat.db"
     await migrate(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def fresh_db(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
+    """A new, migrated database for this test alone, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/peerchat.db"
+        await migrate(url)
+        yield url
+        return
+    url = await services.create_postgres_database()
+    await migrate(url)
+    yield url
+    await services.drop_postgres_database(url)
 
 
 async def eventually(check: Callable[[], Any], *, timeout: float = 15.0, what: str = "") -> Any:

@@ -30,8 +30,8 @@ async def _room(node: object, room_id: str) -> Room:
         return room
 
 
-async def test_stop_ends_the_conversation_and_every_text_until_start(sqlite_url: str) -> None:
-    async with sms_node(sqlite_url) as sms:
+async def test_stop_ends_the_conversation_and_every_text_until_start(fresh_db: str) -> None:
+    async with sms_node(fresh_db) as sms:
         worker, room_id = await texted_and_claimed(sms, PHONE)
         await eventually(lambda: any("has joined" in b for b in bodies(sms.provider, PHONE)))
         w = await WsClient.connect(sms.node.ws_url, worker.token)

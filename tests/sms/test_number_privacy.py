@@ -62,9 +62,9 @@ def sqlite_bytes(url: str) -> bytes:
 
 
 async def test_no_number_in_the_database_and_gone_when_the_conversation_is(
-    sqlite_url: str,
+    fresh_db: str,
 ) -> None:
-    async with sms_node(sqlite_url) as sms:
+    async with sms_node(fresh_db) as sms:
         worker, room_id = await texted_and_claimed(sms, PHONE, "my number is private, right?")
         sent_to = {m["to"] for m in sms.provider.state.sent}
         w = await WsClient.connect(sms.node.ws_url, worker.token)
@@ -88,11 +88,12 @@ async def test_no_number_in_the_database_and_gone_when_the_conversation_is(
         await eventually(forgotten, timeout=20, what="the number erased")
         assert_no_number(await dump(sms.node), "the database after the conversation")
         await w.close()
-    assert_no_number(sqlite_bytes(sqlite_url), "the database file")
+    if fresh_db.startswith("sqlite"):
+        assert_no_number(sqlite_bytes(fresh_db), "the database file")
 
 
-async def test_deleting_the_participant_deletes_the_number(sqlite_url: str) -> None:
-    async with sms_node(sqlite_url) as sms:
+async def test_deleting_the_participant_deletes_the_number(fresh_db: str) -> None:
+    async with sms_node(fresh_db) as sms:
         worker, room_id = await texted_and_claimed(sms, PHONE)
         sms.provider.state.plan = [503] * 1000  # something still waits in the outbox
         w = await WsClient.connect(sms.node.ws_url, worker.token)

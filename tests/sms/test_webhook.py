@@ -28,8 +28,8 @@ async def _messages(node: SmsNode, room_id: str) -> list[Message]:
         return list(found.scalars())
 
 
-async def test_signed_text_opens_a_request_the_worker_sees_as_sms(sqlite_url: str) -> None:
-    async with sms_node(sqlite_url) as sms:
+async def test_signed_text_opens_a_request_the_worker_sees_as_sms(fresh_db: str) -> None:
+    async with sms_node(fresh_db) as sms:
         status, answer, _ = await sms.provider.state.deliver_inbound(
             sender=PHONE, body="hi, I\u202e can't sleep again"
         )
@@ -59,8 +59,8 @@ async def test_signed_text_opens_a_request_the_worker_sees_as_sms(sqlite_url: st
         await w.close()
 
 
-async def test_missing_or_bad_signatures_are_refused(sqlite_url: str) -> None:
-    async with sms_node(sqlite_url) as sms:
+async def test_missing_or_bad_signatures_are_refused(fresh_db: str) -> None:
+    async with sms_node(fresh_db) as sms:
         url = sms.node.base_url + "/sms/twilio/inbound"
         form = {"MessageSid": "SM" + "1" * 32, "From": PHONE, "Body": "hello", "To": "+1"}
         async with httpx.AsyncClient() as client:
@@ -91,8 +91,8 @@ async def test_missing_or_bad_signatures_are_refused(sqlite_url: str) -> None:
         assert stored[0] == 1
 
 
-async def test_the_same_message_sid_twice_stores_one_message(sqlite_url: str) -> None:
-    async with sms_node(sqlite_url) as sms:
+async def test_the_same_message_sid_twice_stores_one_message(fresh_db: str) -> None:
+    async with sms_node(fresh_db) as sms:
         state = sms.provider.state
         _, _, sid = await state.deliver_inbound(sender=PHONE, body="first words")
         room = (await eventually(lambda: _rooms(sms), what="a room"))[0]
@@ -121,8 +121,8 @@ async def _two(sms: SmsNode, room_id: str) -> bool:
     return len(await _messages(sms, room_id)) >= 2
 
 
-async def test_delivery_reports_are_recorded(sqlite_url: str) -> None:
-    async with sms_node(sqlite_url) as sms:
+async def test_delivery_reports_are_recorded(fresh_db: str) -> None:
+    async with sms_node(fresh_db) as sms:
         await sms.provider.state.deliver_inbound(sender=PHONE, body="hello")
         sent = await eventually(lambda: sms.provider.to(PHONE), what="the acknowledgement")
 
