@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await model.start()
         await pipeline.start()
         await resender.start()
-        sms = SmsService.from_settings(domain)
+        sms = SmsService.from_settings(domain, metrics.registry)
         if sms is not None:
             await sms.start()
         app.state.sms = sms

@@ -144,6 +144,7 @@ async def _send_one(sms: SmsService, row: store.Outgoing) -> None:
                 sms.settings.sms_retry_max_seconds,
                 sms.settings.sms_retry_base_seconds * 2 ** (row.attempts - 1),
             ) * random.uniform(0.8, 1.2)
+            sms.metrics.send_errors.labels(result="retried").inc()
             await store.mark_retry(
                 sms.domain,
                 row.id,
@@ -159,12 +160,14 @@ async def _send_one(sms: SmsService, row: store.Outgoing) -> None:
                 delay,
             )
         else:
+            sms.metrics.send_errors.labels(result="failed").inc()
             await store.mark_failed(sms.domain, row.id, error=exc.detail)
             log.error(
                 "sms outbox %s: not sent after %d attempts (%s)", row.id, row.attempts, exc.detail
             )
         return
     await store.mark_sent(sms.domain, row.id, sid)
+    sms.metrics.sent.inc()
 
 
 async def forget_numbers(sms: SmsService) -> int:

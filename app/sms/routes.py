@@ -36,7 +36,9 @@ async def _verified(request: Request, provider: str) -> tuple[SmsService, list[t
             url, params, {k.lower(): v for k, v in request.headers.items()}
         )
     except BadSignature as exc:
-        log.warning("sms webhook refused: %s", exc)
+        # The URL checked is the configured public one: a wrong PEERCHAT_PUBLIC_URL shows here.
+        log.warning("sms webhook refused: %s (checked against %s)", exc, url.split("?", 1)[0])
+        sms.metrics.refused.inc()
         raise Forbidden("the request is not signed by the SMS provider") from None
     return sms, params
 
@@ -68,6 +70,7 @@ async def status(request: Request, provider: str) -> Response:
         status=report.status,
         error_code=report.error_code,
     )
+    sms.metrics.delivery.labels(status=report.status).inc()
     if report.status in ("failed", "undelivered"):
         log.warning("sms %s not delivered (error %s)", report.message_id, report.error_code)
     return Response(sms.provider.answer_body, media_type=sms.provider.answer_media_type)

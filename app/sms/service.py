@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from app.bus.base import Subscription
@@ -17,6 +18,7 @@ from app.domain.context import Domain
 from app.domain.events import ALERTS_CHANNEL, decode
 from app.settings import Settings
 from app.sms import inbound, outbound, store
+from app.sms.metrics import SmsMetrics
 from app.sms.models import SmsContact
 from app.sms.numbers import NumberVault
 from app.sms.provider import SmsProvider
@@ -46,8 +48,11 @@ PROVIDERS: dict[str, Callable[[Settings], SmsProvider]] = {"twilio": _twilio}
 
 
 class SmsService:
-    def __init__(self, domain: Domain, provider: SmsProvider) -> None:
+    def __init__(
+        self, domain: Domain, provider: SmsProvider, metrics: SmsMetrics | None = None
+    ) -> None:
         self.domain = domain
+        self.metrics = metrics or SmsMetrics()
         self.settings = domain.settings
         self.provider = provider
         self.vault = NumberVault(self.settings.signing_key, self.settings.sms_number_key)
@@ -61,9 +66,13 @@ class SmsService:
         self._alerts: Subscription | None = None
 
     @classmethod
-    def from_settings(cls, domain: Domain) -> SmsService | None:
+    def from_settings(
+        cls, domain: Domain, registry: CollectorRegistry | None = None
+    ) -> SmsService | None:
         name = domain.settings.sms_provider
-        return None if name is None else cls(domain, PROVIDERS[name](domain.settings))
+        if name is None:
+            return None
+        return cls(domain, PROVIDERS[name](domain.settings), SmsMetrics(registry))
 
     async def start(self) -> None:
         self.domain.events.on_message_stored(lambda _message: self._wake_out.set())
@@ -152,6 +161,7 @@ class SmsService:
                     await asyncio.sleep(min(5.0, 0.2 * 2**row.attempts))
                 continue
             await store.finish_inbound(self.domain, row.id, outcome=outcome, failed=False)
+            self.metrics.received.labels(outcome=outcome).inc()
             self._wake_out.set()
         return len(claimed)
 

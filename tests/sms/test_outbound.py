@@ -48,6 +48,8 @@ async def test_errors_are_retried_and_the_reply_is_sent_once(sqlite_url: str) ->
         row = (await _outbox(sms.node, ack["message_id"]))[0]
         assert (row.status, row.attempts, row.body) == ("sent", 4, None)
         assert rows and row.provider_message_id
+        metrics = (await sms.http.get("/metrics")).text
+        assert 'peerchat_sms_send_errors_total{result="retried"} 3.0' in metrics
         await w.close()
 
 

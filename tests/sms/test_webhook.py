@@ -86,6 +86,8 @@ async def test_missing_or_bad_signatures_are_refused(fresh_db: str) -> None:
             # the same request, signed properly, is accepted
             ok = await client.post(url, data=form, headers={"X-Twilio-Signature": good})
             assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/xml")
+            metrics = (await client.get(sms.node.base_url + "/metrics")).text
+            assert "peerchat_sms_webhooks_refused_total 5.0" in metrics
         async with sms.node.domain.db.read() as session:
             stored = (await session.execute(select(func.count()).select_from(SmsInbound))).one()
         assert stored[0] == 1
