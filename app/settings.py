@@ -142,13 +142,10 @@ class Settings(BaseSettings):
     sms_max_segments: int = Field(
         default=10, ge=1, le=10, description="SMS segments per sent part; longer texts split."
     )
-    sms_help_text: str = Field(
-        default=(
-            "peerchat: free, anonymous peer support by text. If you are in danger now, call "
-            "your local emergency number. Text HELP NOW to reach a supervisor at once. "
-            "Text STOP to end and stop texts."
-        ),
-        description="The answer to HELP, and the crisis resources sent after a crisis.",
+    sms_help_text: str | None = Field(
+        default=None,
+        description="The answer to HELP and the crisis resources sent after a crisis; default: "
+        "built from the helplines in the front end's resources.json.",
     )
 
     @field_validator("allowed_origins", mode="before")

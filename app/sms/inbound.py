@@ -73,7 +73,7 @@ async def process(sms: SmsService, row: store.Claimed) -> str:
     if opened and contact.opted_out:
         await _notice(sms, room_id, PAUSED_NOTICE)
     if keyword is Keyword.HELP:
-        await sms.reply(contact.id, reply_key + ":help", sms.settings.sms_help_text)
+        await sms.reply(contact.id, reply_key + ":help", sms.help_text)
         return "help"
     if keyword is Keyword.HELP_NOW:
         raised = await alerts.help_now(domain, participant=who, room_id=room_id)

@@ -17,7 +17,7 @@ from app.bus.base import Subscription
 from app.domain.context import Domain
 from app.domain.events import ALERTS_CHANNEL, decode
 from app.settings import Settings
-from app.sms import inbound, outbound, store
+from app.sms import inbound, outbound, resources, store
 from app.sms.metrics import SmsMetrics
 from app.sms.models import SmsContact
 from app.sms.numbers import NumberVault
@@ -64,6 +64,7 @@ class SmsService:
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Task[Any]] = set()
         self._alerts: Subscription | None = None
+        self.help_text = resources.help_text(self.settings)
 
     @classmethod
     def from_settings(
@@ -98,7 +99,7 @@ class SmsService:
     @property
     def crisis_text(self) -> str:
         """After a crisis rating or HELP NOW: words for a person, then the crisis resources."""
-        return CRISIS_TEXT + self.settings.sms_help_text
+        return CRISIS_TEXT + self.help_text
 
     def wake_inbound(self) -> None:
         self._wake_in.set()
