@@ -77,8 +77,11 @@ async def process(sms: SmsService, row: store.Claimed) -> str:
         return "help"
     if keyword is Keyword.HELP_NOW:
         raised = await alerts.help_now(domain, participant=who, room_id=room_id)
-        # The alert's own crisis text, under its key: sent once, whichever node adds it first.
-        await sms.reply(contact.id, f"alert:{raised.alert['alert_id']}", sms.crisis_text)
+        # A new alert's crisis text is keyed by the alert, so that the alert's own listener
+        # does not send it a second time; an alert already open was texted before, so this
+        # request gets its own answer.
+        key = f"alert:{raised.alert['alert_id']}" if raised.created else reply_key
+        await sms.reply(contact.id, key, sms.crisis_text)
         return "help_now"
     if opened:
         await sms.reply(contact.id, reply_key, STARTED_TEXT)

@@ -14,7 +14,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 
 from app.domain.messages import messages_after
 from app.sms import store
@@ -202,8 +202,6 @@ async def forget_numbers(sms: SmsService) -> int:
             ).scalars()
         )
         if ids:
-            from sqlalchemy import update
-
             await session.execute(
                 update(SmsContact).where(SmsContact.id.in_(ids)).values(number_sealed=None)
             )

@@ -120,6 +120,9 @@ async def test_help_answers_with_resources_and_help_now_alerts_a_supervisor(
         await asyncio.sleep(1.0)  # one text, though both the alert and the keyword ask for it
         assert bodies(sms.provider, PHONE).count(crisis_text) == 1
         assert (await _room(sms.node, room_id)).risk_level == "crisis"
+        # asked again while the alert is open: answered again
+        await sms.provider.state.deliver_inbound(sender=PHONE, body="URGENT")
+        await eventually(lambda: bodies(sms.provider, PHONE).count(crisis_text) == 2)
         await s.close()
 
 
