@@ -9,6 +9,7 @@ answer was lost is looked up at the provider before it is tried again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from datetime import timedelta
@@ -112,8 +113,14 @@ async def send_due(sms: SmsService) -> int:
         limit=20,
         lease_seconds=sms.settings.sms_lease_seconds,
     )
-    for row in claimed:  # at most one per contact: sequential keeps it simple and bounded
-        await _send_one(sms, row)
+    # At most one row per phone is claimed, so these may go at once without reordering a
+    # conversation; the claim's limit bounds how many calls to the provider are in flight.
+    results = await asyncio.gather(
+        *(_send_one(sms, row) for row in claimed), return_exceptions=True
+    )
+    for row, result in zip(claimed, results, strict=True):
+        if isinstance(result, BaseException):  # storage away: the lease expires, it is retried
+            log.warning("sms outbox %s: send round failed (%s)", row.id, type(result).__name__)
     return len(claimed)
 
 
