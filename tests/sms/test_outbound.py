@@ -163,3 +163,72 @@ def test_segments_count_gsm_and_ucs2_as_carriers_do() -> None:
     assert "".join(p.split(" ", 1)[1] for p in parts) == text
     assert all(segments.length(p) <= 160 for p in parts)
     assert segments.split("short", 1) == ["short"]
+
+
+async def test_work_left_by_a_dead_node_is_taken_over_without_repeats(sqlite_url: str) -> None:
+    """A node died mid-send (the provider had taken the text) and mid-processing: after the
+    lease, another node finds the text at the provider instead of sending it again, and
+    processes the received text once."""
+    from datetime import timedelta
+    from email.utils import format_datetime
+
+    from app.sms.models import SmsContact, SmsInbound
+    from app.storage.models import Message, utcnow
+
+    async with sms_node(sqlite_url) as sms:
+        _worker, room_id = await texted_and_claimed(sms, PHONE)
+        await eventually(lambda: any("has joined" in b for b in bodies(sms.provider, PHONE)))
+        state = sms.provider.state
+        async with sms.node.domain.db.write() as session:
+            contact = (await session.execute(select(SmsContact))).scalar_one()
+            past = utcnow() - timedelta(minutes=5)
+            session.add(
+                SmsOutbox(
+                    dedupe_key="test:crash:1", contact_id=contact.id, body="sent before the crash",
+                    status="sending", attempts=1, claimed_by="dead-node", claimed_until=past,
+                    next_attempt_at=past, created_at=utcnow(),
+                )
+            )  # fmt: skip
+            session.add(
+                SmsInbound(
+                    provider="twilio", provider_message_id="SM" + "d" * 32,
+                    contact_id=contact.id, body="said just before the crash",
+                    status="processing", attempts=1, claimed_by="dead-node", claimed_until=past,
+                )
+            )  # fmt: skip
+        taken = {
+            "sid": "SM" + "e" * 32, "to": "+15550001111", "from": state.config.number,
+            "body": "sent before the crash", "status": "delivered",
+            "date_created": format_datetime(utcnow(), usegmt=True), "num_segments": 1,
+            "status_callback": None,
+        }  # fmt: skip
+        state.sent.append(taken)  # the provider had taken it before the node died
+        attempts = state.attempts
+
+        async def settled() -> SmsOutbox | None:
+            async with sms.node.domain.db.read() as session:
+                row = (
+                    await session.execute(
+                        select(SmsOutbox).where(SmsOutbox.dedupe_key == "test:crash:1")
+                    )
+                ).scalar_one()
+            return row if row.status == "sent" else None
+
+        row = await eventually(settled, what="the row taken over")
+        assert row.provider_message_id == taken["sid"] and row.maybe_sent
+        assert bodies(sms.provider, PHONE).count("sent before the crash") == 1
+        assert state.attempts == attempts  # looked up, never posted again
+
+        async def heard() -> list[str] | None:
+            async with sms.node.domain.db.read() as session:
+                said = list(
+                    (
+                        await session.execute(
+                            select(Message.body).where(Message.room_id == room_id)
+                        )
+                    ).scalars()
+                )
+            return said if "said just before the crash" in said else None
+
+        said = await eventually(heard, what="the text processed")
+        assert said.count("said just before the crash") == 1
