@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck bench migrate clean
+.PHONY: run sms-demo test lint typecheck bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/peerchat serve --host $(HOST) --port $(PORT)
+
+# The SMS channel end to end on one machine: the service, and beside it a stand-in for Twilio
+# (python -m app.sms.standin) that plays the phone at http://$(HOST):$(SMS_PORT)/.
+SMS_PORT ?= 8099
+SMS_ENV := PEERCHAT_SMS_PROVIDER=twilio PEERCHAT_TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000 \
+	PEERCHAT_TWILIO_AUTH_TOKEN=demo-auth-token PEERCHAT_SMS_NUMBER=+15005550006 \
+	PEERCHAT_PUBLIC_URL=http://$(HOST):$(PORT) PEERCHAT_TWILIO_API_BASE=http://$(HOST):$(SMS_PORT)
+sms-demo: $(VENV)/.installed
+	$(SMS_ENV) sh -c '$(BIN)/python -m app.sms.standin serve --host $(HOST) --port $(SMS_PORT) & \
+	  standin=$$!; trap "kill $$standin" EXIT INT TERM; \
+	  $(BIN)/peerchat serve --host $(HOST) --port $(PORT)'
 
 # Lint and types first (seconds), then the whole suite against real servers.
 test: $(VENV)/.installed-dev

@@ -13,7 +13,10 @@ import re
 
 # A JWT: three base64url parts, the first two starting with '{"' encoded ("eyJ").
 _TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){0,2}")
-_QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+# httpx logs each request's URL at INFO: an SMS provider's lookups carry a phone number there.
+_QUIET_LOGGERS = (
+    "aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool", "httpx", "httpcore",
+)  # fmt: skip
 _FRAME_DUMPS = frozenset({"< %s", "> %s", "%s < %s", "%s > %s"})
 
 

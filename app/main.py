@@ -35,6 +35,8 @@ from app.monitoring.escalation import AlertResender
 from app.monitoring.model_service import ModelService
 from app.monitoring.pipeline import ScoringPipeline
 from app.settings import Settings, load_settings
+from app.sms import routes as sms_routes
+from app.sms.service import SmsService
 from app.storage.database import Database
 from app.web import mount_frontend
 from app.ws import endpoint as ws_endpoint
@@ -91,6 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await model.start()
         await pipeline.start()
         await resender.start()
+        sms = SmsService.from_settings(domain, metrics.registry)
+        if sms is not None:
+            await sms.start()
+        app.state.sms = sms
         app.state.domain = domain
         app.state.hub = hub
         retention_job = RetentionJob(domain)
@@ -101,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await retention_job.stop()
+            if sms is not None:
+                await sms.stop()
             await hub.stop()
             await resender.stop()
             await pipeline.stop()
@@ -125,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (*routers, moderation.router, privacy.router, outcomes.router, users.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(sms_routes.router)
     app.include_router(ws_endpoint.router)
     mount_frontend(app, Path(settings.frontend_dir) if settings.frontend_dir else None)
     return app

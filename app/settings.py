@@ -151,6 +151,41 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="/readyz fails when a test write takes longer than this."
     )
 
+    # Phone access by SMS (app/sms); unset provider: SMS off
+    sms_provider: Literal["twilio"] | None = Field(
+        default=None, description="SMS provider: twilio. Unset: no SMS channel."
+    )
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account SID.")
+    twilio_auth_token: str | None = Field(
+        default=None, description="Twilio auth token: signs webhooks and authenticates sends."
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com", description="Twilio's REST API (a stand-in in tests)."
+    )
+    sms_number: str | None = Field(default=None, description="The service's own phone number.")
+    public_url: str | None = Field(
+        default=None,
+        description="The service's public base URL as the provider calls it (webhook signatures).",
+    )
+    sms_number_key: str | None = Field(
+        default=None,
+        description="Fernet key encrypting stored phone numbers; default: derived from the secret.",
+    )
+    sms_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    sms_send_attempts: int = Field(default=8, ge=1)
+    sms_retry_base_seconds: float = Field(default=2.0, gt=0)
+    sms_retry_max_seconds: float = Field(default=300.0, gt=0)
+    sms_poll_seconds: float = Field(default=2.0, gt=0)
+    sms_lease_seconds: float = Field(default=60.0, gt=0)
+    sms_max_segments: int = Field(
+        default=10, ge=1, le=10, description="SMS segments per sent part; longer texts split."
+    )
+    sms_help_text: str | None = Field(
+        default=None,
+        description="The answer to HELP and the crisis resources sent after a crisis; default: "
+        "built from the helplines in the front end's resources.json.",
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:
@@ -179,6 +214,25 @@ class Settings(BaseSettings):
                 "PEERCHAT_FORWARDED_ALLOW_IPS='*' trusts X-Forwarded-For from any client, which "
                 "defeats per-address limits; list only your proxies' addresses."
             )
+        return self
+
+    @model_validator(mode="after")
+    def _require_sms_settings(self) -> Settings:
+        if self.sms_provider == "twilio":
+            missing = [
+                name
+                for name, value in (
+                    ("PEERCHAT_TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                    ("PEERCHAT_TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+                    ("PEERCHAT_SMS_NUMBER", self.sms_number),
+                    ("PEERCHAT_PUBLIC_URL", self.public_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise SettingsError(
+                    "PEERCHAT_SMS_PROVIDER=twilio needs " + ", ".join(missing) + " as well."
+                )
         return self
 
     @property

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import app.sms.models  # noqa: F401  (its tables join Base.metadata)
 from app.storage.models import Base
 
 config = context.config

@@ -16,6 +16,7 @@ from app.domain.context import Domain
 from app.domain.errors import Forbidden
 from app.domain.identity import Principal
 from app.domain.messages import insert_system_message, message_view
+from app.sms import store as sms_store
 from app.storage.models import (
     Alert,
     Block,
@@ -103,6 +104,7 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
             delete(Block).where(or_(Block.blocker_id == pid, Block.blocked_id == pid))
         )
         await checkins.forget_participant(session, participant_id=pid)
+        await sms_store.forget_participant(session, participant_id=pid)
         open_rooms = list(
             (
                 await session.execute(

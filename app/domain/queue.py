@@ -64,6 +64,7 @@ def room_entry(room: Room, found: Match | None = None) -> dict[str, Any]:
         "assigned_to": room.assigned_to,
         "risk": {"level": room.risk_level, "score": room.risk_score},
         "sentiment": {"last": room.last_sentiment, "trend": room.sentiment_trend},
+        "channel": room.channel,
     }
     if found is not None:
         entry["match"] = {"score": found.score, "reasons": list(found.reasons)}

@@ -19,7 +19,16 @@ from app.domain.messages import (
     insert_system_message,
     message_view,
 )
-from app.storage.models import Membership, Message, Participant, Room, User, new_id, utcnow
+from app.storage.models import (
+    Channel,
+    Membership,
+    Message,
+    Participant,
+    Room,
+    User,
+    new_id,
+    utcnow,
+)
 
 MAX_NOTE_CHARS = 4000
 MAX_NAME_CHARS = 120
@@ -89,7 +98,12 @@ async def _leave(session: AsyncSession, *, room_id: str, member_id: str) -> None
 
 
 async def request_support(
-    domain: Domain, *, participant: Principal, topic: object = None, note: object = None
+    domain: Domain,
+    *,
+    participant: Principal,
+    topic: object = None,
+    note: object = None,
+    channel: Channel = Channel.WEB,
 ) -> Room:
     _require(participant, "participant")
     topic_tags = clean_tags([topic] if isinstance(topic, str) else topic, field="topic")
@@ -124,6 +138,7 @@ async def request_support(
             last_seq=0,
             risk_level="none",
             risk_score=0.0,
+            channel=channel,
         )
         session.add(room)
         await session.flush()
@@ -346,6 +361,7 @@ async def room_summary(domain: Domain, *, reader: Principal, room_id: str) -> di
         "name": room.name,
         "topic": room.topic,
         "last_seq": room.last_seq,
+        "channel": room.channel,
     }
     if reader.is_staff:
         summary["assigned_to"] = room.assigned_to

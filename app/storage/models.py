@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -58,6 +59,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Channel(StrEnum):
+    """How a participant reaches the service."""
+
+    WEB = "web"
+    SMS = "sms"
 
 
 class Base(DeclarativeBase):
@@ -123,6 +131,8 @@ class Room(Base):
     risk_score: Mapped[float] = mapped_column(Float, default=0.0)
     last_sentiment: Mapped[float | None] = mapped_column(Float)
     sentiment_trend: Mapped[float | None] = mapped_column(Float)
+    # How the participant reaches the service: web | sms (additive: the worker sees it).
+    channel: Mapped[str] = mapped_column(String(8), default=Channel.WEB, server_default="web")
 
     __table_args__ = (Index("ix_rooms_status_kind", "status", "kind"),)
 

@@ -163,6 +163,7 @@ export class StaffRoom {
     const parts = [STATUS_WORDS[s.status] || s.status];
     const waited = since(s.waiting_since);
     if (s.status === "waiting" && Number.isFinite(waited)) parts.push(`waiting ${duration(waited)}`);
+    if (s.channel === "sms") parts.push("by SMS: keep replies short, each goes out as a text");
     if (this.online.length) parts.push(`here now: ${this.online.join(", ")}`);
     this.meta.replaceChildren(riskBadge(this.level), ` ${parts.join(" · ")}`);
     const why = [...(this.risk.reasons || [])];

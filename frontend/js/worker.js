@@ -192,6 +192,7 @@ function queueItem(entry) {
   const meta = [];
   if (entry.status === "waiting" && Number.isFinite(waited)) meta.push(`waiting ${duration(waited)}`);
   if (mine) meta.push("yours");
+  if (entry.channel === "sms") meta.push("by SMS: replies go out as texts");
   if (entry.language) meta.push(entry.language.toUpperCase());
   const match = describeMatch(entry.match);
   const good = Number(entry.match?.score) > 0 && entry.status === "waiting";
