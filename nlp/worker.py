@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from nlp.types import MessageScore
+from nlp.types import MessageScore, NlpRuntime
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +31,14 @@ NICE = 5
 _model = None  # the child's Model, set by _init
 
 
-def _init(weights_dir: str | None, threads: int, quantize: bool | None) -> None:
+def _init(weights_dir: str | None, threads: int, runtime: str | None) -> None:
     global _model
     with contextlib.suppress(OSError):  # not permitted on some platforms
         os.nice(NICE)
     from nlp.model import load_model
 
     weights = Path(weights_dir) if weights_dir else None
-    _model = load_model(weights, quantize=quantize, threads=threads)
+    _model = load_model(weights, threads=threads, runtime=runtime)
 
 
 def _ready() -> bool:
@@ -58,9 +58,13 @@ class ModelProcess:
         weights_dir: Path | None = None,
         *,
         threads: int = 1,
-        quantize: bool | None = None,
+        runtime: NlpRuntime | None = None,
     ) -> None:
-        self._args = (str(weights_dir) if weights_dir else None, threads, quantize)
+        self._args = (
+            str(weights_dir) if weights_dir else None,
+            threads,
+            runtime.value if runtime else None,
+        )
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
