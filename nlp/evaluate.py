@@ -1,6 +1,6 @@
 """Held-out evaluation, side by side with the VADER baseline, printed as tables.
 
-    python -m nlp.evaluate --data DIR [--quantize | --no-quantize] [--limit N]
+    python -m nlp.evaluate --data DIR [--runtime RUNTIME] [--limit N]
 
 Sentiment: macro-averaged recall and accuracy on (a) TweetEval sentiment *test*, (b) VADER's
 human-rated tweets (mean rating mapped to 3 classes, |mean| < 0.5 neutral), (c) GoEmotions test
