@@ -16,7 +16,7 @@ Here every token row is scaled on its own (symmetric, 127 levels, stored as uint
 weights per output channel with 7 bits (63 levels: the AVX2 kernel adds pairs of uint8 x int8
 products in 16 bits, and 7-bit weights can never saturate it), products in ONNX's
 ``MatMulInteger``, and the row and channel scales applied after. The word-embedding table is
-stored int8 with a scale per token (a fifth of its float32 size). The attention products,
+stored int8 with a scale per token (a quarter of its float32 size). The attention products,
 softmax, layer norms and heads stay float32.
 
 The graph records the SHA-256 of the weights it was made from (``weights_digest``); the loader

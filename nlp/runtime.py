@@ -145,10 +145,12 @@ class Choice:
     runtime: NlpRuntime
     runner: Runner
     timings: dict[NlpRuntime, float] = field(default_factory=dict)
+    probe_seconds: float = 0.0
 
     def describe(self) -> str:
         probe = ", ".join(f"{k.value} {1000 * v:.1f} ms" for k, v in self.timings.items())
-        return f"{self.runtime.value} ({probe or 'not probed'}; torch CPU capability " + (
+        probe = f"probe {self.probe_seconds:.2f} s: {probe}" if probe else "not probed"
+        return f"{self.runtime.value} ({probe}; torch CPU capability " + (
             f"{torch.backends.cpu.get_cpu_capability()})"
         )
 
@@ -198,9 +200,11 @@ def choose(
         return Choice(NlpRuntime.TORCH_FLOAT32, float32)
     if wanted is NlpRuntime.ONNX_INT8:
         return Choice(wanted, onnx)
+    t0 = time.perf_counter()
     timings = probe({NlpRuntime.TORCH_FLOAT32: float32, NlpRuntime.ONNX_INT8: onnx}, encode)
     kept = decide(timings)
-    return Choice(kept, onnx if kept is NlpRuntime.ONNX_INT8 else float32, timings)
+    runner = onnx if kept is NlpRuntime.ONNX_INT8 else float32
+    return Choice(kept, runner, timings, time.perf_counter() - t0)
 
 
 def decide(timings: dict[NlpRuntime, float]) -> NlpRuntime:
