@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    PEERCHAT_FRONTEND_DIR=/srv/peerchat/frontend
+    PEERCHAT_FRONTEND_DIR=/srv/peerchat/frontend \
+    PEERCHAT_NLP_CACHE_DIR=/srv/peerchat/var/nlp-cache
 
 WORKDIR /srv/peerchat
 

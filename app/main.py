@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threads=settings.model_threads,
             weights_dir=settings.model_weights_dir,
             in_process=settings.model_in_process,
-            quantize=settings.model_quantize,
+            runtime=settings.model_runtime,
         )
         pipeline = ScoringPipeline(domain, model, metrics)
         domain.events.on_message_stored(pipeline.on_message_stored)

@@ -1,6 +1,6 @@
 """Held-out evaluation, side by side with the VADER baseline, printed as tables.
 
-    python -m nlp.evaluate --data DIR [--quantize | --no-quantize] [--limit N]
+    python -m nlp.evaluate --data DIR [--runtime RUNTIME] [--limit N]
 
 Sentiment: macro-averaged recall and accuracy on (a) TweetEval sentiment *test*, (b) VADER's
 human-rated tweets (mean rating mapped to 3 classes, |mean| < 0.5 neutral), (c) GoEmotions test
@@ -26,6 +26,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from nlp import data
 from nlp.crisis_lexicon import default_lexicon
 from nlp.model import Model, load_model
+from nlp.types import NlpRuntime
 
 EVAL_MESSAGES = Path(__file__).resolve().parent / "eval_messages.jsonl"
 _LABEL_ID = {"negative": data.NEG, "neutral": data.NEU, "positive": data.POS}
@@ -154,6 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     q = ap.add_mutually_exclusive_group()
     q.add_argument("--quantize", dest="quantize", action="store_true", default=None)
     q.add_argument("--no-quantize", dest="quantize", action="store_false")
+    q.add_argument(
+        "--runtime",
+        choices=[r.value for r in NlpRuntime],
+        help="inference path (default: auto, the one chosen at load for this CPU)",
+    )
     ap.add_argument(
         "--limit", type=int, default=0, help="first N texts per sentiment set (quick look)"
     )
@@ -163,10 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     root = data.data_dir(args.data)
-    model = load_model(args.weights, quantize=args.quantize)
+    model = load_model(args.weights, quantize=args.quantize, runtime=args.runtime)
     print(
         f"# peerchat nlp evaluation, {dt.date.today().isoformat()}, {platform.machine()} "
-        f"({__import__('os').cpu_count()} CPU), int8={'yes' if model.quantized else 'no'}\n"
+        f"({__import__('os').cpu_count()} CPU), runtime={model.runtime.value}\n"
     )
     if "sentiment" not in args.skip:
         print("## Sentiment (3 classes)\n", flush=True)

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
+from transformers import PreTrainedTokenizerBase
 
 from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.encoder import load_tokenizer
 from nlp.network import WEIGHTS_DIR, PeerchatNet, load_net
 from nlp.quantize import quantize_encoder
 from nlp.risk import RiskThresholds, SemanticSignals, assess
+from nlp.runtime import Runner, TorchRunner, choose
 from nlp.text import encoder_text
-from nlp.types import SENTIMENT_LABELS, MessageScore, Sentiment
+from nlp.types import SENTIMENT_LABELS, MessageScore, NlpRuntime, Sentiment
+
+log = logging.getLogger(__name__)
 
 EXEMPLARS_PATH = Path(__file__).resolve().parent / "lexicon" / "exemplars.json"
 CHUNK = 64  # texts per forward pass; larger batches are split (memory, latency)
@@ -36,6 +43,20 @@ def configure_threads(threads: int | None = None) -> int:
     return n
 
 
+def encode_texts(
+    tokenizer: PreTrainedTokenizerBase, max_len: int, texts: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and attention mask (int64 arrays), padded to the longest of ``texts``."""
+    enc = tokenizer(
+        [encoder_text(t) for t in texts],
+        padding=True,
+        truncation=True,
+        max_length=max_len,
+        return_tensors="np",
+    )
+    return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+
+
 class Model:
     """Scores chat messages. ``score_batch`` is synchronous and serialised by a lock."""
 
@@ -46,36 +67,35 @@ class Model:
         lexicon: CrisisLexicon | None = None,
         thresholds: RiskThresholds | None = None,
         quantized: bool = False,
+        runner: Runner | None = None,
+        runtime: NlpRuntime = NlpRuntime.TORCH_FLOAT32,
+        tokenizer: PreTrainedTokenizerBase | None = None,
     ) -> None:
         self.net = net.eval()
-        self.quantized = quantized
+        self.runner: Runner = runner or TorchRunner(self.net)
+        self.runtime = runtime
+        self.quantized = quantized or runtime in (NlpRuntime.ONNX_INT8, NlpRuntime.TORCH_INT8)
         self.max_len = net.cfg.max_len
-        self.tokenizer = load_tokenizer()
+        self.tokenizer = tokenizer or load_tokenizer()
         self.lexicon = lexicon or default_lexicon()
         self.thresholds = thresholds or RiskThresholds()
         self._lock = threading.Lock()
         ex = json.loads(EXEMPLARS_PATH.read_text(encoding="utf-8"))
         self._crisis_texts: list[str] = list(ex["crisis"])
-        self._crisis_emb = self.embed(self._crisis_texts)
-        self._benign_emb = self.embed(list(ex["benign_lookalikes"]))
+        self._benign_texts: list[str] = list(ex["benign_lookalikes"])
         self._emo_idx = [net.cfg.emotions.index(e) for e in REPORTED_EMOTIONS]
+        # Embedded by the runner in use, so that messages and references share kernels.
+        self._crisis_emb = self.embed(self._crisis_texts)
+        self._benign_emb = self.embed(self._benign_texts)
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask (int64 arrays), padded to the longest of ``texts``."""
+        return encode_texts(self.tokenizer, self.max_len, texts)
 
     @torch.inference_mode()
     def _forward(self, texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
-        enc = self.tokenizer(
-            [encoder_text(t) for t in texts],
-            padding=True,
-            truncation=True,
-            max_length=self.max_len,
-            return_tensors="pt",
-        )
-        out = self.net(enc["input_ids"], enc["attention_mask"])
-        return (
-            out.embedding,
-            out.sentiment_logits.softmax(-1),
-            out.emotion_logits.sigmoid(),
-            out.crisis_logit.sigmoid(),
-        )
+        emb, sent, emo, clf = self.runner(*self.encode(texts))
+        return emb, sent.softmax(-1), emo.sigmoid(), clf.sigmoid()
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
         """L2-normalised sentence embeddings (rows), for similarity."""
@@ -125,23 +145,37 @@ class Model:
 
 
 def load_model(
-    weights_dir: Path | None = None, *, quantize: bool | None = None, threads: int | None = None
+    weights_dir: Path | None = None,
+    *,
+    quantize: bool | None = None,
+    threads: int | None = None,
+    runtime: NlpRuntime | str | None = None,
 ) -> Model:
     """Load encoder (installed package) + fine-tuned overlay (nlp/weights), fully offline.
 
-    ``quantize``: int8 for the encoder's Linear layers (``nlp.quantize``); default from the
-    weights' config (the choice measured in docs/model-card.md), or $PEERCHAT_NLP_QUANTIZE=0/1.
+    ``runtime``: how inference runs (``nlp.types.NlpRuntime``); default $PEERCHAT_NLP_RUNTIME,
+    else ``auto``: ONNX Runtime int8 where the load-time probe measures it faster than float32 on
+    this CPU, float32 otherwise (``nlp.runtime``). ``quantize`` is the older switch, kept for
+    callers: True is torch's per-token int8 (``nlp.quantize``), False float32.
     Raises ``nlp.encoder.ModelFilesMissing`` with a clear message when files are missing.
     """
-    configure_threads(threads)
-    net = load_net(weights_dir or WEIGHTS_DIR)
+    threads = configure_threads(threads)
+    weights_dir = weights_dir or WEIGHTS_DIR
+    net = load_net(weights_dir)
     extra = net.cfg.extra
-    if quantize is None:
-        env = os.environ.get("PEERCHAT_NLP_QUANTIZE")
-        quantize = env == "1" if env in ("0", "1") else bool(extra.get("quantize", False))
-    if quantize:
+    if runtime is None and quantize is not None:
+        runtime = NlpRuntime.TORCH_INT8 if quantize else NlpRuntime.TORCH_FLOAT32
+    wanted = NlpRuntime(runtime or os.environ.get("PEERCHAT_NLP_RUNTIME") or NlpRuntime.AUTO)
+    if wanted is NlpRuntime.TORCH_INT8:
         quantize_encoder(net, max_rows=CHUNK * net.cfg.max_len)
     th = RiskThresholds(**{**RiskThresholds().__dict__, **extra.get("risk_thresholds", {})})
     if "risk_thresholds" not in extra:
         th = RiskThresholds(**{**th.__dict__, "clf_elevated": net.cfg.crisis_clf_threshold})
-    return Model(net, thresholds=th, quantized=quantize)
+    tokenizer = load_tokenizer()
+    choice = choose(
+        wanted, net, weights_dir, threads, partial(encode_texts, tokenizer, net.cfg.max_len)
+    )
+    log.info("nlp: inference runs %s", choice.describe())
+    return Model(
+        net, thresholds=th, runner=choice.runner, runtime=choice.runtime, tokenizer=tokenizer
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
@@ -10,6 +11,17 @@ RiskLevel = Literal["none", "elevated", "crisis"]
 
 SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
 RISK_LEVELS: tuple[RiskLevel, ...] = ("none", "elevated", "crisis")
+
+
+class NlpRuntime(StrEnum):
+    """How the network runs at inference (``nlp.runtime``); training is always torch."""
+
+    AUTO = "auto"  # measured at load: ONNX int8 when faster than float32 on this CPU, else float32
+    ONNX_INT8 = "onnx-int8"  # ONNX Runtime, per-token int8 (nlp.export)
+    TORCH_FLOAT32 = "torch-float32"
+    TORCH_INT8 = (
+        "torch-int8"  # torch._int_mm, per-token int8 (nlp.quantize): fast only with VNNI/AMX
+    )
 
 
 @dataclass(frozen=True)

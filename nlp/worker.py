@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from nlp.types import MessageScore
+from nlp.types import MessageScore, NlpRuntime
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init(weights_dir: str | None, threads: int, quantize: bool | None, parent: int) -> None:
+def _init(weights_dir: str | None, threads: int, runtime: str | None, parent: int) -> None:
     global _model
     _die_with_parent(parent)  # first: loading takes seconds, and the parent may die meanwhile
     with contextlib.suppress(OSError):  # not permitted on some platforms
@@ -64,7 +64,7 @@ def _init(weights_dir: str | None, threads: int, quantize: bool | None, parent: 
     from nlp.model import load_model
 
     weights = Path(weights_dir) if weights_dir else None
-    _model = load_model(weights, quantize=quantize, threads=threads)
+    _model = load_model(weights, threads=threads, runtime=runtime)
 
 
 def _ready() -> bool:
@@ -84,9 +84,13 @@ class ModelProcess:
         weights_dir: Path | None = None,
         *,
         threads: int = 1,
-        quantize: bool | None = None,
+        runtime: NlpRuntime | None = None,
     ) -> None:
-        self._args = (str(weights_dir) if weights_dir else None, threads, quantize)
+        self._args = (
+            str(weights_dir) if weights_dir else None,
+            threads,
+            runtime.value if runtime else None,
+        )
         self._pool: ProcessPoolExecutor | None = None
         self._starting: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.risk import RiskThresholds, assess
 from nlp.scorer import BatchingScorer
-from nlp.types import Risk
+from nlp.types import NlpRuntime, Risk
 from nlp.worker import ModelProcess
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class ModelService:
         threads: int,
         weights_dir: str | None = None,
         in_process: bool = False,
-        quantize: bool | None = None,
+        runtime: NlpRuntime | None = None,
     ) -> None:
         self.status: Status = "loading" if enabled else "disabled"
         self.scorer: BatchingScorer | None = None
@@ -41,7 +41,7 @@ class ModelService:
         self._threads = threads
         self._weights = Path(weights_dir) if weights_dir else None
         self._in_process = in_process
-        self._quantize = quantize
+        self._runtime = runtime
         self._process: ModelProcess | None = None
         self._loading: ModelProcess | None = None
         self._stopped = False
@@ -80,7 +80,7 @@ class ModelService:
 
     def _load(self) -> Any:
         if not self._in_process:
-            process = ModelProcess(self._weights, threads=self._threads, quantize=self._quantize)
+            process = ModelProcess(self._weights, threads=self._threads, runtime=self._runtime)
             self._loading = process
             try:
                 process.start()
@@ -96,7 +96,7 @@ class ModelService:
         # loop must keep serving meanwhile.
         from nlp.model import load_model
 
-        return load_model(self._weights, threads=self._threads, quantize=self._quantize)
+        return load_model(self._weights, threads=self._threads, runtime=self._runtime)
 
     async def _load_forever(self) -> None:
         attempt = 0
