@@ -5,6 +5,8 @@ neutral; ":(" reached it as two punctuation marks. People on phones say a lot wi
 emoji becomes its CLDR short name ("loudly crying face") and each common ASCII emoticon the name of
 the matching emoji, words the pretrained encoder already understands. Links and @handles become the
 placeholders TweetEval uses, and letters stretched past two ("sooooo") are cut back to two.
+Camel-case hashtags are split into their words ("#NeverAgain" -> "#Never Again"): the WordPiece
+vocabulary is lower-case, so "#neveragain" reached the encoder as fragments.
 
 Only the encoder sees this text. The crisis lexicon scans what the person wrote, emoji included.
 Training and scoring both go through ``encoder_text``, so the model learns what it will be shown.
@@ -87,6 +89,8 @@ _EMOTICON_HINTS = (":", ";", "=", "<", "^", "_", "xD", "XD")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE_RE = re.compile(r"(?<!\w)@\w+")
 _STRETCHED_RE = re.compile(r"([^\W\d_])\1{2,}")
+_HASHTAG_RE = re.compile(r"#([A-Za-z][a-z]+(?:[A-Z][a-z]+|[A-Z]+(?![a-z])|\d+)+)")
+_CAMEL_CUT_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)")
 _SKIN_TONE_RE = re.compile(r"_(?:medium-light|medium-dark|light|medium|dark)_skin_tone")
 _MARK = "\x00"  # brackets an emoji name between the two passes; never in the output
 _EMOJI_RUN_RE = re.compile(f"({_MARK}[^{_MARK}]+{_MARK})(?:\\s*\\1)+")
@@ -105,12 +109,18 @@ def _emoticon_name(match: re.Match[str]) -> str:
     return f" {_EMOTICON_NAMES[int(str(match.lastgroup)[1:])]} "
 
 
+def _split_hashtag(match: re.Match[str]) -> str:
+    return "#" + _CAMEL_CUT_RE.sub(" ", match.group(1))
+
+
 def encoder_text(text: str) -> str:
     """One message as the encoder reads it (stray spaces are fine: the tokenizer drops them)."""
     if "http" in text or "www." in text:
         text = _URL_RE.sub("http", text)
     if "@" in text:
         text = _HANDLE_RE.sub("@user", text)
+    if "#" in text:
+        text = _HASHTAG_RE.sub(_split_hashtag, text)
     text = _STRETCHED_RE.sub(r"\1\1", text)
     if not text.isascii():
         text = emoji.replace_emoji(text, replace=_emoji_name)

@@ -30,6 +30,8 @@ class ScoreRecord:
     shift_detected: bool = False
     shift_kind: str | None = None
     shift_delta: float = 0.0
+    shift_signal: str | None = None
+    shift_distress: float = 0.0
 
     def room_risk_event(self) -> dict[str, Any]:
         """The news staff get (never participants): see ws.frames.staff_room_risk."""
@@ -43,6 +45,8 @@ class ScoreRecord:
                 "detected": self.shift_detected,
                 "kind": self.shift_kind,
                 "delta": round(self.shift_delta, 4),
+                "signal": self.shift_signal,
+                "distress": round(self.shift_distress, 4),
             },
             "emotions": self.emotions,
         }
@@ -104,44 +108,61 @@ async def record(domain: Domain, records: list[ScoreRecord]) -> None:
             room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
 
 
+@dataclass(frozen=True, slots=True)
+class EarlierScore:
+    """What the model said about one earlier message, as the shift detector replays it."""
+
+    sentiment: float
+    risk_level: str
+    emotions: dict[str, float]
+
+
+def _earlier(score: float, level: str | None, emotions: dict[str, float] | None) -> EarlierScore:
+    return EarlierScore(float(score), level or "none", dict(emotions or {}))
+
+
 async def recent_participant_scores(
     domain: Domain, *, room_id: str, sender_id: str, before_seq: int, limit: int = 50
-) -> list[float]:
+) -> list[EarlierScore]:
     """A participant's earlier scores in a room, oldest first, to rebuild their shift state."""
     async with domain.db.read() as session:
-        rows = (
-            await session.execute(
-                select(Message.sentiment_score)
-                .where(
-                    Message.room_id == room_id,
-                    Message.sender_id == sender_id,
-                    Message.seq < before_seq,
-                    Message.sentiment_score.is_not(None),
-                )
-                .order_by(Message.seq.desc())
-                .limit(limit)
+        rows = await session.execute(
+            select(Message.sentiment_score, Message.risk_level, Message.emotions)
+            .where(
+                Message.room_id == room_id,
+                Message.sender_id == sender_id,
+                Message.seq < before_seq,
+                Message.sentiment_score.is_not(None),
             )
-        ).scalars()
-        return [float(s) for s in rows if s is not None][::-1]
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+        return [_earlier(s, lv, e) for s, lv, e in rows.all() if s is not None][::-1]
 
 
 async def recent_scores_of(
     domain: Domain, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], list[float]]:
+) -> dict[tuple[str, str], list[EarlierScore]]:
     """Scores of several participants' earlier messages, per (room, sender), oldest first."""
     async with domain.db.read() as session:
         rows = await session.execute(
-            select(Message.room_id, Message.sender_id, Message.sentiment_score)
+            select(
+                Message.room_id,
+                Message.sender_id,
+                Message.sentiment_score,
+                Message.risk_level,
+                Message.emotions,
+            )
             .where(
                 tuple_(Message.room_id, Message.sender_id).in_(list(keys)),
                 Message.sentiment_score.is_not(None),
             )
             .order_by(Message.seq)
         )
-        found: dict[tuple[str, str], list[float]] = {}
-        for room_id, sender_id, score in rows.all():
+        found: dict[tuple[str, str], list[EarlierScore]] = {}
+        for room_id, sender_id, score, level, emotions in rows.all():
             if score is not None:
-                found.setdefault((room_id, sender_id), []).append(float(score))
+                found.setdefault((room_id, sender_id), []).append(_earlier(score, level, emotions))
         return found
 
 

@@ -16,6 +16,7 @@ from app.metrics import Metrics
 from app.monitoring.model_service import ModelService
 from app.monitoring.shift_tracker import ShiftTracker
 from app.storage.models import utcnow
+from nlp.shift import ShiftKind, ShiftSignal
 from nlp.types import MessageScore, Risk
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,22 @@ BACKFILL_SECONDS = 5.0
 BACKFILL_AGE_SECONDS = 3.0
 """Only messages this old are backfilled, so the node that stored one scores it first."""
 EXCERPT_CHARS = 280
+
+
+def shift_reason(record: ScoreRecord) -> str:
+    """A detected shift in plain words for staff: how fast, and what showed it."""
+    how = "a sudden drop" if record.shift_kind == ShiftKind.DROP else "a slow slide"
+    mood = f"mood fell (sentiment change {record.shift_delta:+.2f})"
+    distress = (
+        "distress rose: more risk language, sadness or fear "
+        f"(distress change {record.shift_distress:+.2f})"
+    )
+    what = {
+        ShiftSignal.SENTIMENT: mood,
+        ShiftSignal.DISTRESS: distress,
+        ShiftSignal.BOTH: f"{mood}; {distress}",
+    }[ShiftSignal(record.shift_signal or ShiftSignal.SENTIMENT)]
+    return f"emotional shift: {how}, {what}"
 
 
 class ScoringPipeline:
@@ -126,6 +143,8 @@ class ScoringPipeline:
                     sender_id=message["sender"]["id"],
                     seq=message["seq"],
                     score=score.sentiment.score,
+                    risk_level=score.risk.level,
+                    emotions=score.emotions,
                 )
             records.append(
                 ScoreRecord(
@@ -142,6 +161,8 @@ class ScoringPipeline:
                     shift_detected=bool(shift and shift.detected),
                     shift_kind=shift.kind if shift else None,
                     shift_delta=shift.delta if shift else 0.0,
+                    shift_signal=shift.signal if shift else None,
+                    shift_distress=shift.distress if shift else 0.0,
                 )
             )
         await scores.record(self.domain, records)
@@ -162,8 +183,7 @@ class ScoringPipeline:
             reason = "crisis language: " + "; ".join(record.risk_reasons or ("model",))
             await self._raise(record.room_id, "crisis", reason, excerpt, record.seq)
         if record.shift_detected:
-            what = "a sudden drop" if record.shift_kind == "drop" else "a slow slide"
-            reason = f"emotional shift: {what} in mood (change {record.shift_delta:+.2f})"
+            reason = shift_reason(record)
             await self._raise(record.room_id, "warning", reason, excerpt, record.seq)
 
     async def _raise(

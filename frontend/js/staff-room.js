@@ -11,6 +11,14 @@ import { notesDialog, toast } from "./ui.js";
 
 const STATUS_WORDS = { waiting: "Waiting", active: "Active", closed: "Ended" };
 
+/** A detected emotional shift in plain words: how fast, and what showed it (protocol.md). */
+function shiftWords(shift) {
+  const how = shift.kind === "slide" ? "getting worse over several messages" : "a sudden change";
+  if (shift.signal === "distress") return `${how}: more distress (risk language, sadness or fear)`;
+  if (shift.signal === "both") return `${how}: lower mood and more distress`;
+  return `${how} in mood`;
+}
+
 export class StaffRoom {
   /**
    * @param {object} o
@@ -167,7 +175,7 @@ export class StaffRoom {
     if (this.online.length) parts.push(`here now: ${this.online.join(", ")}`);
     this.meta.replaceChildren(riskBadge(this.level), ` ${parts.join(" · ")}`);
     const why = [...(this.risk.reasons || [])];
-    if (this.shift?.detected) why.push("a sharp change in mood");
+    if (this.shift?.detected) why.push(shiftWords(this.shift));
     this.reasons.textContent = why.length ? `Why: ${why.join("; ")}` : "";
     this.reasons.hidden = !why.length;
     this.spark.replaceChildren(sparkline(this.moods.get(this.roomId)));

@@ -173,6 +173,86 @@ async def test_a_slow_slide_raises_a_warning(scored: RunningServer) -> None:
         await p.close()
 
 
+LOW_MOOD = [
+    "work is stressing me out",
+    "honestly today was rubbish, i'm knackered",
+    "i feel a bit down",
+    "ugh, another bad day at work",
+    "my flatmate was horrible to me again",
+    "nothing ever gets better for me",
+    "i'm sad that my friend moved away",
+    "i miss how things used to be",
+]
+GETTING_WORSE = [
+    "i don't want to be here anymore",
+    "i want to die",
+    "i can't go on, i want to kill myself",
+]
+
+
+async def test_a_low_mood_participant_getting_worse_is_seen(scored: RunningServer) -> None:
+    """From a sentiment baseline this low no sentiment drop can fire (there is no room left to
+    fall); the rise in distress (risk language, sadness, fear) is what shows the change."""
+    async with scored.client() as http:
+        person, worker, room_id = await claimed_room(scored, http)
+        supervisor = await staff(scored, http, "supervisor")
+        sup = await WsClient.connect(scored.ws_url, supervisor.token)
+        await sup.send({"type": "subscribe", "channel": "alerts"})
+        await sup.expect("subscribed")
+        p = await WsClient.connect(scored.ws_url, person.token)
+        w = await WsClient.connect(scored.ws_url, worker.token)
+        await w.join(room_id)
+        for body in LOW_MOOD:
+            ack = await p.say(room_id, body)
+            await asyncio.sleep(0.25)
+        await w.expect("room_risk", room_id=room_id, seq=ack["seq"], timeout=20)
+        async with scored.domain.db.read() as session:
+            baseline = (
+                await session.execute(
+                    select(Message.sentiment_score).where(
+                        Message.room_id == room_id, Message.sender_role == "participant"
+                    )
+                )
+            ).scalars().all()  # fmt: skip
+        assert len(baseline) == len(LOW_MOOD) and None not in baseline
+        assert sum(x for x in baseline if x is not None) / len(baseline) < -0.5
+        open_alerts = (await supervisor.get("/api/v1/alerts")).json()["alerts"]
+        assert not [a for a in open_alerts if a["room_id"] == room_id]
+
+        for body in GETTING_WORSE:
+            await p.say(room_id, body)
+            await asyncio.sleep(0.25)
+        alert = await _alert_for_severity(sup, room_id, "warning", timeout=20)
+        assert alert["reason"].startswith("emotional shift") and "distress rose" in alert["reason"]
+        shift = await _detected_shift(w, room_id, timeout=20)
+        assert shift["kind"] in ("drop", "slide") and shift["signal"] in ("distress", "both")
+        assert shift["distress"] > 0 and shift["delta"] > -0.7
+        for client in (sup, p, w):
+            await client.close()
+
+
+async def _alert_for_severity(
+    client: WsClient, room_id: str, severity: str, timeout: float
+) -> dict[str, Any]:
+    frame = await _alert_frame(client, timeout, room_id=room_id, severity=severity)
+    alert: dict[str, Any] = frame["alert"]
+    return alert
+
+
+async def _detected_shift(client: WsClient, room_id: str, timeout: float) -> dict[str, Any]:
+    """The `shift` of the first room_risk frame about this room that reports one."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        frame = await client.expect(
+            "room_risk", room_id=room_id, timeout=max(0.1, deadline - loop.time())
+        )
+        assert set(frame["shift"]) >= {"detected", "kind", "delta", "signal", "distress"}
+        if frame["shift"]["detected"]:
+            shift: dict[str, Any] = frame["shift"]
+            return shift
+
+
 async def test_steady_chat_raises_nothing(scored: RunningServer) -> None:
     async with scored.client() as http:
         person, _, room_id = await claimed_room(scored, http)

@@ -73,7 +73,15 @@ def test_links_handles_and_stretched_letters() -> None:
     assert encoder_text("call 1000 people") == "call 1000 people"
 
 
+def test_camel_case_hashtags_are_split_into_words() -> None:
+    assert encoder_text("so #ThankYouObama") == "so #Thank You Obama"
+    assert encoder_text("#MAGA #iPhone #grads2014") == "#MAGA #iPhone #grads 2014"
+    assert encoder_text("#StopTheNHSCuts now") == "#Stop The NHS Cuts now"
+    assert encoder_text("#NHSCrisis") == "#NHSCrisis"  # a leading acronym: left as written
+    assert encoder_text("#mondays #1 C# and a#b") == "#mondays #1 C# and a#b"
+
+
 def test_idempotent() -> None:
-    for s in ("😭😭😭 :( https://x.org @bob sooo", "plain", "❤️ <3"):
+    for s in ("😭😭😭 :( https://x.org @bob sooo", "plain", "❤️ <3", "#LoveIsLove #iPhone7"):
         once = encoder_text(s)
         assert encoder_text(once) == once
