@@ -57,7 +57,6 @@ class SmsService:
         self.provider = provider
         self.vault = NumberVault(self.settings.signing_key, self.settings.sms_number_key)
         base = (self.settings.public_url or "").rstrip("/")
-        self.inbound_url = f"{base}/sms/{provider.name}/inbound"
         self.status_url = f"{base}/sms/{provider.name}/status"
         self._wake_in = asyncio.Event()
         self._wake_out = asyncio.Event()
@@ -121,12 +120,13 @@ class SmsService:
     # loops
 
     async def _wait(self, event: asyncio.Event) -> None:
+        """Until woken (the event was set since the round began) or the poll interval."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout=self.settings.sms_poll_seconds)
-        event.clear()
 
     async def _inbound_forever(self) -> None:
         while True:
+            self._wake_in.clear()  # before the round: a wake during it starts another
             try:
                 worked = await self._inbound_once()
             except Exception:
@@ -169,6 +169,7 @@ class SmsService:
     async def _outbound_forever(self) -> None:
         rounds = 0
         while True:
+            self._wake_out.clear()
             worked = 0
             try:
                 worked += await outbound.forward(self)

@@ -316,7 +316,7 @@ async def mark_retry(
     async with domain.db.write() as session:
         await session.execute(
             update(SmsOutbox)
-            .where(SmsOutbox.id == row_id)
+            .where(SmsOutbox.id == row_id, SmsOutbox.status == OutboxStatus.SENDING)
             .values(
                 status=OutboxStatus.PENDING,
                 next_attempt_at=at,
@@ -331,7 +331,7 @@ async def mark_failed(domain: Domain, row_id: int, *, error: str, cancelled: boo
     async with domain.db.write() as session:
         await session.execute(
             update(SmsOutbox)
-            .where(SmsOutbox.id == row_id)
+            .where(SmsOutbox.id == row_id, SmsOutbox.status == OutboxStatus.SENDING)
             .values(
                 status=OutboxStatus.CANCELLED if cancelled else OutboxStatus.FAILED,
                 last_error=error[:200],
@@ -358,9 +358,11 @@ async def record_delivery(
 
 
 async def cancel_unsent(session: AsyncSession, contact_ids: Sequence[str]) -> None:
+    """Nothing queued goes out. A text in the middle of its call to the provider may still
+    arrive (its outcome is recorded as it is); it is never retried."""
     await session.execute(
         update(SmsOutbox)
-        .where(SmsOutbox.contact_id.in_(contact_ids), SmsOutbox.status == OutboxStatus.PENDING)
+        .where(SmsOutbox.contact_id.in_(contact_ids), SmsOutbox.status.in_(UNSENT))
         .values(status=OutboxStatus.CANCELLED, body=None, last_error="cancelled")
     )
 
@@ -371,7 +373,9 @@ async def forget_participant(session: AsyncSession, *, participant_id: str) -> N
     contact_ids = list(
         (
             await session.execute(
-                select(SmsContact.id).where(SmsContact.participant_id == participant_id)
+                select(SmsContact.id)
+                .where(SmsContact.participant_id == participant_id)
+                .with_for_update()
             )
         ).scalars()
     )
@@ -381,7 +385,12 @@ async def forget_participant(session: AsyncSession, *, participant_id: str) -> N
 
 async def forget_contact(session: AsyncSession, contact_id: str) -> None:
     """One number's hash, sealed copy, queued texts and unprocessed words, inside the caller's
-    transaction (rows of texts already sent keep only their delivery status)."""
+    transaction (rows of texts already sent keep only their delivery status). The contact is
+    locked first, so that forwarding (which holds it while adding outbox rows) finishes before
+    or skips it after: no row with words is added behind the deletion."""
+    await session.execute(
+        select(SmsContact.id).where(SmsContact.id == contact_id).with_for_update()
+    )
     contact_ids = [contact_id]
     await cancel_unsent(session, contact_ids)
     await session.execute(

@@ -107,7 +107,8 @@ async def test_deleting_the_participant_deletes_the_number(fresh_db: str) -> Non
         async with sms.node.domain.db.read() as session:
             assert (await session.execute(select(SmsContact))).first() is None
             waiting = list((await session.execute(select(SmsOutbox))).scalars())
-        assert waiting and all(row.body is None for row in waiting)
+        left = [(r.dedupe_key, r.status, r.body) for r in waiting if r.body is not None]
+        assert waiting and not left, left
         assert all(row.status != "pending" for row in waiting)
         await w.close()
 
