@@ -27,6 +27,7 @@ const state = {
   refreshTicket: 0, // refreshRoom calls so far: only the newest one's answer is used
   resources: null,
   waitingPanel: null,
+  helpPressed: false, // "I need help now" was confirmed in this page: no mood questions after it
 };
 
 const api = new Api({ getToken: () => state.session?.token, onUnauthorized: () => sessionEnded() });
@@ -372,12 +373,12 @@ function renderHead() {
   }
   $("#ended").hidden = !closed;
   $("#composer").hidden = closed;
-  offerCheckin(api, room);
+  const helpAt = state.session?.help_at?.[room.room_id];
+  offerCheckin(api, room, { helped: Boolean(helpAt) || state.helpPressed });
   const leave = $("#leave");
   leave.hidden = closed;
   leave.textContent = group ? "Leave group" : waiting ? "Cancel request" : "End chat";
   state.composer.setEnabled(!closed, closed ? "This conversation has ended." : "");
-  const helpAt = state.session?.help_at?.[room.room_id];
   const banner = $("#help-banner");
   banner.hidden = !helpAt || closed;
   if (helpAt) {
@@ -425,6 +426,7 @@ async function helpNow() {
   if (!ok) {
     return;
   }
+  state.helpPressed = true;
   try {
     if (!state.session?.token) {
       const created = await api.post("/sessions/anonymous", {});

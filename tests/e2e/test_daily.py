@@ -1,0 +1,159 @@
+"""The daily experience in a real browser: what participants and staff meet outside the crisis
+loop (the mood check-in, quick exit, long messages, toasts and focus, the cap, canned replies).
+Phone checks run at 360 x 740, the smallest common phone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.async_api import Browser, Page, ViewportSize, expect
+
+from tests.e2e import flows
+from tests.e2e.flows import Person, open_person
+from tests.e2e.live import LiveServer
+
+SMALL_PHONE: ViewportSize = {"width": 360, "height": 740}
+
+
+def assert_clean(*people: Person) -> None:
+    problems = [problem for person in people for problem in person.problems]
+    assert not problems, "\n".join(problems)
+
+
+async def box(page: Page, selector: str) -> dict[str, Any]:
+    found = await page.locator(selector).first.bounding_box()
+    assert found is not None, f"{selector} is not on screen"
+    return dict(found)
+
+
+async def nested_pills(page: Page, selector: str) -> list[str]:
+    """Options drawn as a bordered shape inside another bordered shape ("a pill in a pill")."""
+    return list(
+        await page.evaluate(
+            """(selector) => {
+                const bordered = (el) => {
+                  const s = getComputedStyle(el);
+                  return parseFloat(s.borderTopWidth) > 0 && s.borderTopStyle !== 'none';
+                };
+                const found = [];
+                for (const option of document.querySelectorAll(selector)) {
+                  const shapes = [option, ...option.querySelectorAll('*')].filter(bordered);
+                  if (shapes.length > 1) found.push(option.textContent.trim());
+                }
+                return found;
+            }""",
+            selector,
+        )
+    )
+
+
+async def shown_in_log(page: Page, selector: str) -> None:
+    """Wait until the element lies wholly inside the visible part of the message log (smooth
+    scrolling takes a moment)."""
+    await page.wait_for_function(
+        """(selector) => {
+            const el = document.querySelector(selector);
+            const log = el && el.closest('.messages-scroll');
+            if (!el || !log) return false;
+            const a = el.getBoundingClientRect(), b = log.getBoundingClientRect();
+            return a.height > 0 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1
+              && b.bottom <= window.innerHeight + 1;
+        }""",
+        arg=selector,
+        timeout=flows.TIMEOUT_MS,
+    )
+
+
+# --- 1. the mood check-in ---------------------------------------------------------------------
+
+
+async def test_check_in_is_small_and_leaves_the_conversation_usable_on_a_phone(
+    live: LiveServer, browser: Browser
+) -> None:
+    person = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    page = person.page
+    await flows.start_anonymously(page)
+    assert await nested_pills(page, "#topic-options .chip") == []
+    await flows.request_support(page, "Low mood")
+    card = page.locator('.checkin[data-phase="start"]')
+    await expect(card.get_by_role("heading", name="How are you feeling right now?")).to_be_visible()
+    assert await nested_pills(page, ".checkin .mood") == []
+
+    # Small: a strip, not a wall; the message area keeps most of the screen while waiting.
+    card_box = await box(page, ".checkin")
+    assert card_box["height"] <= 130, card_box
+    scroller = await box(page, "#chat-log .messages-scroll")
+    assert scroller["height"] >= 300, scroller
+    composer = await box(page, "#composer")
+    assert composer["y"] + composer["height"] <= SMALL_PHONE["height"] + 1
+
+    # A message sent while waiting is on screen, inside the visible part of the log.
+    await flows.send(page, "Is anyone there? I just need to talk.")
+    await flows.expect_once(page, "Is anyone there? I just need to talk.")
+    await shown_in_log(page, ".messages .msg.mine")
+    await page.screenshot(path="/tmp/ux-checkin.png")
+
+    # Choosing a mood reveals the optional words; the thank-you fades by itself.
+    await card.get_by_role("radio", name="Low", exact=True).check()
+    await card.get_by_label("Anything you'd like to add?").fill("tired")
+    await card.get_by_role("button", name="Send").click()
+    await expect(page.locator(".checkin-thanks")).to_contain_text("Thank you.")
+    await expect(page.locator(".checkin")).to_have_count(0, timeout=8000)
+    await page.reload()
+    await expect(page.locator("#screen-chat")).to_be_visible()
+    await page.wait_for_timeout(500)
+    await expect(page.locator(".checkin")).to_have_count(0)
+    assert_clean(person)
+    await person.close()
+
+
+async def test_check_in_can_be_dismissed_and_is_never_shown_after_a_help_press(
+    live: LiveServer, browser: Browser
+) -> None:
+    dismisser = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    await flows.start_anonymously(dismisser.page)
+    await flows.request_support(dismisser.page, "Anxiety or worry")
+    await (
+        dismisser.page.locator(".checkin").get_by_role("button", name=re.compile("Not now")).click()
+    )
+    await expect(dismisser.page.locator(".checkin")).to_have_count(0)
+    await expect(dismisser.page.locator("#composer-input")).to_be_focused()
+    await dismisser.page.reload()
+    await expect(dismisser.page.locator("#screen-chat")).to_be_visible()
+    await dismisser.page.wait_for_timeout(500)
+    await expect(dismisser.page.locator(".checkin")).to_have_count(0)
+
+    # In a conversation: the check-in is there, then help is pressed: it goes, for good.
+    helper = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    page = helper.page
+    await flows.start_anonymously(page)
+    await flows.request_support(page, "Low mood")
+    await expect(page.locator(".checkin")).to_be_visible()
+    await page.get_by_role("button", name="I need help now").click()
+    await page.get_by_role("button", name="Yes, alert a supervisor").click()
+    await expect(page.locator("#help-confirmation")).to_contain_text("Help is on the way")
+    await page.locator("#resources-dialog").get_by_role("button", name="Close").click()
+    await expect(page.locator(".checkin")).to_have_count(0)
+    await page.reload()
+    await expect(page.locator("#help-banner")).to_be_visible()
+    await page.wait_for_timeout(500)
+    await expect(page.locator(".checkin")).to_have_count(0)
+
+    # Help pressed from the welcome screen: the conversation opens without any check-in.
+    straight = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    seen: list[bool] = []
+    await straight.page.expose_function("__sawCheckin", lambda: seen.append(True))
+    await straight.page.evaluate(
+        """() => new MutationObserver(() => {
+              if (document.querySelector('.checkin')) window.__sawCheckin();
+           }).observe(document.body, {childList: true, subtree: true})"""
+    )
+    await straight.page.get_by_role("button", name="I need help now").click()
+    await straight.page.get_by_role("button", name="Yes, alert a supervisor").click()
+    await expect(straight.page.locator("#help-confirmation")).to_contain_text("Help is on the way")
+    await straight.page.wait_for_timeout(500)
+    assert seen == [], "a check-in appeared after the help press"
+    assert_clean(dismisser, helper, straight)
+    for person in (dismisser, helper, straight):
+        await person.close()
