@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="Folder of the web front end; default: frontend/ beside the app package.",
     )
 
+    quick_exit_url: str = Field(
+        default="https://www.bbc.com/weather",
+        pattern=r"^https?://[^\s]+$",
+        description="Where the participant page's quick exit goes: a neutral site (http or https).",
+    )
+
     # Identity
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     participant_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)

@@ -5,6 +5,7 @@ import { Api, ApiError, fetchMessages, friendlyMessage } from "./api.js";
 import { ChatView, bindComposer } from "./chat-view.js";
 import { offerCheckin } from "./checkin.js";
 import { $, $$, announce, clock, h, store } from "./dom.js";
+import { installQuickExit } from "./quick-exit.js";
 import { loadResources, renderResources } from "./resources.js";
 import { ChatSocket, sessionOutbox } from "./socket.js";
 import { bindConnectionBanner, busy, confirmDialog, notesDialog, toast } from "./ui.js";
@@ -84,6 +85,7 @@ function helpShortcut() {
 }
 
 function bindStatic() {
+  installQuickExit($("#quick-exit"));
   $("#start").addEventListener("click", (e) => busy(e.currentTarget, startAnonymously));
   $("#support-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e import flows
-from tests.e2e.flows import Person, open_person
+from tests.e2e.flows import DESKTOP, Person, open_person
 from tests.e2e.live import LiveServer
 
 SMALL_PHONE: ViewportSize = {"width": 360, "height": 740}
@@ -157,3 +158,90 @@ async def test_check_in_can_be_dismissed_and_is_never_shown_after_a_help_press(
     assert_clean(dismisser, helper, straight)
     for person in (dismisser, helper, straight):
         await person.close()
+
+
+# --- 2. quick exit ----------------------------------------------------------------------------
+
+NEUTRAL = "https://www.bbc.com/weather"
+
+
+async def neutral_site(person: Person) -> None:
+    """The browser reaches nothing outside: the neutral site is answered here."""
+
+    async def fulfil(route: Any) -> None:
+        await route.fulfill(
+            status=200, content_type="text/html", body="<title>Weather</title>Sunny"
+        )
+
+    await person.context.route("https://www.bbc.com/**", fulfil)
+
+
+async def test_quick_exit_is_one_tap_and_leaves_no_way_back(
+    live: LiveServer, browser: Browser
+) -> None:
+    person = await open_person(browser, live.base_url, "about:blank", SMALL_PHONE)
+    await neutral_site(person)
+    page = person.page
+    await page.goto(f"{live.base_url}/")
+    await flows.start_anonymously(page)
+    await flows.request_support(page, "Low mood")
+    await flows.send(page, "something private")
+    await flows.expect_once(page, "something private")
+    exit_button = page.get_by_role("link", name="Exit")
+    # Always visible, inside the screen, on a small phone, while chatting.
+    await expect(exit_button).to_be_visible()
+    found = await exit_button.bounding_box()
+    assert found is not None and found["x"] >= 0
+    assert found["x"] + found["width"] <= SMALL_PHONE["width"] and found["y"] < 80
+    for name in ("Helplines", "I need help now"):
+        await expect(page.get_by_role("button", name=name)).to_be_in_viewport()
+    # Clicking blanks the page at once, in the same tap, before the next site is asked for:
+    # a listener that runs right after the exit's own reports what the screen holds then.
+    seen: list[tuple[str, str]] = []
+    await page.expose_function("__report", lambda text, title: seen.append((text, title)))
+    await page.evaluate(
+        """() => document.getElementById('quick-exit').addEventListener('click', () =>
+              window.__report(document.body.textContent, document.title))"""
+    )
+    await exit_button.click(no_wait_after=True)
+    await expect(page).to_have_url(NEUTRAL)
+    await expect(page.locator("body")).to_have_text("Sunny")
+    assert seen == [("", "")], seen
+    # The back button does not return to the conversation.
+    await page.go_back()
+    assert not page.url.startswith(live.base_url), page.url
+    assert_clean(person)
+    await person.close()
+
+
+async def test_quick_exit_by_pressing_escape_three_times_on_desktop(
+    live: LiveServer, browser: Browser
+) -> None:
+    person = await open_person(browser, live.base_url, "about:blank", DESKTOP)
+    await neutral_site(person)
+    page = person.page
+    await page.goto(f"{live.base_url}/")
+    await flows.start_anonymously(page)
+    # One or two presses do nothing (Escape also closes dialogs).
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("Escape")
+    await page.wait_for_timeout(2100)
+    await page.keyboard.press("Escape")
+    assert page.url.startswith(live.base_url)
+    await expect(page.locator("#my-handle")).not_to_be_empty()
+    # Three in quick succession leave, even with a dialog open.
+    await page.get_by_role("button", name="Helplines").click()
+    await expect(page.locator("#resources-dialog")).to_be_visible()
+    for _ in range(3):
+        await page.keyboard.press("Escape")
+    await expect(page).to_have_url(NEUTRAL)
+    await page.go_back()
+    assert not page.url.startswith(live.base_url), page.url
+    assert_clean(person)
+    await person.close()
+
+
+async def test_client_config_names_the_quick_exit_site(live: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        config = (await http.get("/api/v1/client-config")).json()
+    assert config == {"quick_exit_url": NEUTRAL, "max_body_chars": 4000}
