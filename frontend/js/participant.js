@@ -2,7 +2,8 @@
 // chat, ask for help now, see helplines, leave, delete my data. A reload resumes where it was.
 
 import { Api, ApiError, fetchMessages, friendlyMessage } from "./api.js";
-import { ChatView, bindComposer } from "./chat-view.js";
+import { ChatView, bindComposer, limitCounter } from "./chat-view.js";
+import { clientConfig } from "./config.js";
 import { offerCheckin } from "./checkin.js";
 import { $, $$, announce, clock, h, store } from "./dom.js";
 import { installQuickExit } from "./quick-exit.js";
@@ -28,6 +29,7 @@ const state = {
   refreshTicket: 0, // refreshRoom calls so far: only the newest one's answer is used
   resources: null,
   waitingPanel: null,
+  noteLimit: null, // the support note's countdown (limitCounter)
   helpPressed: false, // "I need help now" was confirmed in this page: no mood questions after it
 };
 
@@ -105,8 +107,14 @@ function bindStatic() {
   state.composer = bindComposer(composerForm, {
     onSend: (body) => sendMessage(body),
     onTyping: () => state.room && state.socket?.typing(state.room.room_id),
+    announce,
   });
   autoGrow(state.composer.input);
+  state.noteLimit = limitCounter($("#support-note"), $("#support-note-count"), { announce });
+  clientConfig().then((config) => {
+    state.composer.setLimit(config.max_body_chars);
+    state.noteLimit.setLimit(config.max_body_chars);
+  });
 }
 
 function autoGrow(textarea) {
@@ -195,12 +203,18 @@ async function requestSupport() {
   const topic = $("input[name=topic]:checked")?.value;
   const note = $("#support-note").value.trim();
   $("#support-error").textContent = "";
+  if (state.noteLimit?.over()) {
+    $("#support-error").textContent = "Your note is too long to send. Shorten it, and write the rest in the chat.";
+    $("#support-note").focus();
+    return;
+  }
   try {
     const body = {};
     if (topic && topic !== "other") body.topic = topic;
     if (note) body.note = note;
     const created = await api.post("/support-requests", body);
     $("#support-note").value = "";
+    state.noteLimit?.refresh();
     await openRoom(created.room_id);
   } catch (error) {
     if (error instanceof ApiError && error.status === 409 && error.extra.room_id) {

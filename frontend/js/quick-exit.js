@@ -5,23 +5,21 @@
 // The neutral site is a setting of the deployment (GET /api/v1/client-config); the button's
 // href carries the default, so the exit works before that answer arrives, or without it.
 
+import { clientConfig } from "./config.js";
+
 const ESCAPES = 3;
 const WINDOW_MS = 2000;
 
 export function installQuickExit(button) {
   if (!button) return;
   let target = button.getAttribute("href");
-  fetch("/api/v1/client-config", { cache: "no-store", credentials: "omit" })
-    .then((response) => (response.ok ? response.json() : null))
-    .then((config) => {
-      if (config && /^https?:\/\//.test(config.quick_exit_url || "")) {
-        target = config.quick_exit_url;
-        button.setAttribute("href", target);
-      }
-    })
-    .catch(() => {
-      /* keep the default: the exit must always work */
-    });
+  clientConfig().then((config) => {
+    // Anything else keeps the default: the exit must always work.
+    if (/^https?:\/\//.test(config.quick_exit_url || "")) {
+      target = config.quick_exit_url;
+      button.setAttribute("href", target);
+    }
+  });
 
   const leave = (event) => {
     event?.preventDefault();

@@ -5,6 +5,7 @@
 import { fetchMessages, friendlyMessage } from "./api.js";
 import { sparkline } from "./charts.js";
 import { ChatView, bindComposer } from "./chat-view.js";
+import { clientConfig } from "./config.js";
 import { duration, h, since } from "./dom.js";
 import { riskBadge, riskLevel } from "./risk.js";
 import { notesDialog, toast } from "./ui.js";
@@ -61,6 +62,7 @@ export class StaffRoom {
       onSend: (body) => this.send(body),
       onTyping: () => this.socket.typing(this.roomId),
     });
+    clientConfig().then((config) => this.composer.setLimit(config.max_body_chars));
     this.renderActions();
   }
 

@@ -245,3 +245,58 @@ async def test_client_config_names_the_quick_exit_site(live: LiveServer) -> None
     async with httpx.AsyncClient(base_url=live.base_url) as http:
         config = (await http.get("/api/v1/client-config")).json()
     assert config == {"quick_exit_url": NEUTRAL, "max_body_chars": 4000}
+
+
+# --- 3. long messages -------------------------------------------------------------------------
+
+
+async def test_long_messages_count_down_and_are_never_cut(
+    live: LiveServer, browser: Browser
+) -> None:
+    person = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    page = person.page
+    await flows.start_anonymously(page)
+    # The first note is held to the same limit, with the same words.
+    note = page.locator("#support-note")
+    await note.fill("n" * 4005)
+    await expect(page.locator("#support-note-count")).to_contain_text(
+        "5 characters over the 4,000 limit"
+    )
+    await page.get_by_role("button", name="Talk one-to-one").click()
+    await expect(page.locator("#support-error")).to_contain_text("too long")
+    assert len(await note.input_value()) == 4005  # kept, not cut
+    await note.fill("")
+    await flows.request_support(page, "Stress or pressure")
+    await flows.wait_socket_ready(page)
+    box_ = page.locator("#composer-input")
+    count = page.locator("#composer .composer-count")
+    send = page.locator("#composer").get_by_role("button", name="Send")
+
+    await box_.fill("a" * 3000)
+    await expect(count).to_be_hidden()  # far from the limit: nothing to say
+    await box_.fill("a" * 3700)
+    await expect(count).to_have_text("300 characters left")
+    # Characters, as the server counts them: an emoji is one.
+    await box_.fill("a" * 3990 + "🙂" * 10)
+    await expect(count).to_have_text("0 characters left")
+    await expect(send).to_be_enabled()
+
+    await box_.fill("a" * 4050)
+    await expect(count).to_have_text(
+        "Too long to send: 50 characters over the 4,000 limit. Shorten it, or send it in two parts."
+    )
+    await expect(box_).to_have_attribute("aria-invalid", "true")
+    await expect(send).to_be_disabled()
+    await box_.press("Enter")
+    await page.wait_for_timeout(300)
+    assert len(await box_.input_value()) == 4050, "the text was cut or lost"
+    await expect(page.locator(".messages .msg.mine")).to_have_count(0)
+
+    # Back within the limit, the whole message goes, exactly as written.
+    await box_.fill("b" * 4000)
+    await expect(send).to_be_enabled()
+    await box_.press("Enter")
+    await flows.expect_once(page, "b" * 4000)
+    await expect(count).to_be_hidden()
+    assert_clean(person)
+    await person.close()
