@@ -9,7 +9,7 @@ import { $, $$, announce, clock, h, store } from "./dom.js";
 import { installQuickExit } from "./quick-exit.js";
 import { loadResources, renderResources } from "./resources.js";
 import { ChatSocket, sessionOutbox } from "./socket.js";
-import { bindConnectionBanner, busy, confirmDialog, notesDialog, toast } from "./ui.js";
+import { bindConnectionBanner, busy, confirmDialog, notesDialog, openModal, toast } from "./ui.js";
 
 // sessionStorage, not localStorage: on a shared phone or computer the session ends with the
 // tab, leaving nothing behind for the next person, while a reload still resumes.
@@ -422,7 +422,7 @@ async function openResources(helpConfirmed) {
       "Please stay in this chat. If you are in immediate danger, call your local emergency number now.";
   }
   $("#resources-title").textContent = helpConfirmed ? "Help is on the way" : "Helplines";
-  if (!dialog.open) dialog.showModal();
+  openModal(dialog);
 }
 
 async function helpNow() {
@@ -438,6 +438,7 @@ async function helpNow() {
     confirm: "Yes, alert a supervisor",
     cancel: "Not now",
     danger: true,
+    focusConfirm: true,
   });
   if (!ok) {
     return;

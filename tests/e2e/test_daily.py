@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e import flows
 from tests.e2e.flows import DESKTOP, Person, open_person
-from tests.e2e.live import LiveServer
+from tests.e2e.live import STAFF_PASSWORD, LiveServer
 
 SMALL_PHONE: ViewportSize = {"width": 360, "height": 740}
 
@@ -300,3 +300,106 @@ async def test_long_messages_count_down_and_are_never_cut(
     await expect(count).to_be_hidden()
     assert_clean(person)
     await person.close()
+
+
+# --- 4. toasts, focus after dialogs, the help confirmation ------------------------------------
+
+
+def overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+async def test_toasts_never_cover_the_conversation(live: LiveServer, browser: Browser) -> None:
+    for viewport in (SMALL_PHONE, DESKTOP):
+        person = await open_person(browser, live.base_url, "/", viewport)
+        page = person.page
+        await flows.start_anonymously(page)
+        await flows.request_support(page, "Loneliness")
+        await flows.send(page, "first line of my message")
+        await flows.expect_once(page, "first line of my message")
+        await page.evaluate(
+            """async () => {
+                const { toast } = await import('/static/js/ui.js');
+                toast('One'); toast('Two', 'error'); toast('Three'); toast('Four, the newest');
+            }"""
+        )
+        toasts = page.locator(".toast")
+        await expect(toasts).to_have_count(2)  # a stack limit: the oldest went first
+        await expect(toasts.last).to_have_text("Four, the newest")
+        log = await box(page, "#chat-log .messages-scroll")
+        composer = await box(page, "#composer")
+        bubble = await box(page, ".messages .msg.mine")
+        for i in range(2):
+            toast_box = await toasts.nth(i).bounding_box()
+            assert toast_box is not None
+            for name, other in (("log", log), ("composer", composer), ("message", bubble)):
+                assert not overlaps(toast_box, other), (viewport, name, toast_box, other)
+        assert log["height"] >= 200, log
+        # The composer stays usable under any number of toasts.
+        await flows.send(page, "still typing fine")
+        await flows.expect_once(page, "still typing fine")
+        await expect(toasts).to_have_count(0, timeout=9000)  # and they go by themselves
+        assert_clean(person)
+        await person.close()
+
+
+async def test_focus_returns_to_the_opener_and_help_confirmation_focuses_yes(
+    live: LiveServer, browser: Browser
+) -> None:
+    person = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    page = person.page
+    await flows.start_anonymously(page)
+    helplines = page.get_by_role("button", name="Helplines")
+    await helplines.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#resources-dialog")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#resources-dialog")).to_be_hidden()
+    await expect(helplines).to_be_focused()
+
+    await flows.request_support(page, "Low mood")
+    await page.wait_for_timeout(2100)  # three quick Escapes are the quick exit
+    leave = page.get_by_role("button", name="Cancel request")
+    await leave.focus()
+    await page.keyboard.press("Enter")  # a busy button: it must keep its focus
+    await expect(page.locator("#confirm-dialog")).to_be_visible()
+    await expect(
+        page.locator("#confirm-dialog").get_by_role("button", name="Keep waiting")
+    ).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#confirm-dialog")).to_be_hidden()
+    await expect(leave).to_be_focused()
+
+    # Asking for help: the focused choice is the one that asks; Enter gets help.
+    await page.wait_for_timeout(2100)
+    help_button = page.get_by_role("button", name="I need help now")
+    await help_button.focus()
+    await page.keyboard.press("Enter")
+    yes = page.locator("#confirm-dialog").get_by_role("button", name="Yes, alert a supervisor")
+    await expect(yes).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#help-confirmation")).to_contain_text("Help is on the way")
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#resources-dialog")).to_be_hidden()
+    await expect(help_button).to_be_focused()
+    assert_clean(person)
+    await person.close()
+
+
+async def test_staff_dialogs_give_focus_back(live: LiveServer, browser: Browser) -> None:
+    worker = await open_person(browser, live.base_url, "/worker", DESKTOP)
+    await flows.sign_in(worker.page, "alex", STAFF_PASSWORD)
+    profile = worker.page.get_by_role("button", name="Your profile")
+    await profile.focus()
+    await worker.page.keyboard.press("Enter")
+    await expect(worker.page.locator("#profile-dialog")).to_be_visible()
+    await worker.page.keyboard.press("Escape")
+    await expect(worker.page.locator("#profile-dialog")).to_be_hidden()
+    await expect(profile).to_be_focused()
+    assert_clean(worker)
+    await worker.close()
