@@ -27,15 +27,22 @@ export class ChatView {
     this.root = root;
     root.classList.add("chat");
     this.intro = h("div", { class: "chat-intro" });
-    this.log = h("ol", {
-      class: "messages",
-      role: "log",
-      "aria-live": "polite",
-      "aria-relevant": "additions",
-      "aria-label": label,
-      tabindex: "0",
-    });
-    this.scroller = h("div", { class: "messages-scroll" }, this.intro, this.log);
+    // The log role sits on a wrapper, not on the list: a list keeps its list semantics (each
+    // message an item of N), and role="log" is not allowed on <ol>.
+    this.log = h("ol", { class: "messages" });
+    this.logRegion = h(
+      "div",
+      {
+        class: "messages-log",
+        role: "log",
+        "aria-live": "polite",
+        "aria-relevant": "additions",
+        "aria-label": label,
+        tabindex: "0",
+      },
+      this.log,
+    );
+    this.scroller = h("div", { class: "messages-scroll" }, this.intro, this.logRegion);
     this.typingLine = h("p", { class: "typing", "aria-live": "off" });
     this.presenceLine = h("p", { class: "presence" });
     root.append(this.presenceLine, this.scroller, this.typingLine);
