@@ -1,7 +1,7 @@
 // The participant's page (/): start anonymously, ask for one-to-one support or join a group,
 // chat, ask for help now, see helplines, leave, delete my data. A reload resumes where it was.
 
-import { Api, ApiError, fetchMessages, friendlyMessage } from "./api.js";
+import { Api, ApiError, fetchMessages, friendlyMessage, sentence } from "./api.js";
 import { ChatView, bindComposer, limitCounter } from "./chat-view.js";
 import { clientConfig } from "./config.js";
 import { offerCheckin } from "./checkin.js";
@@ -293,7 +293,7 @@ function ensureSocket() {
     if (detail.room_id === state.room?.room_id) state.chat.ack(detail, state.session.handle);
   });
   socket.addEventListener("send-failed", ({ detail }) => {
-    if (detail.room_id === state.room?.room_id) state.chat.fail(detail, detail.detail || detail.code);
+    if (detail.room_id === state.room?.room_id) state.chat.fail(detail, sentence(detail.detail || "") || "please try again.");
   });
   socket.addEventListener("typing", ({ detail }) => {
     if (detail.room_id === state.room?.room_id && detail.handle !== state.session.handle) {

@@ -2,7 +2,7 @@
 // reasons and a mood sparkline; the message log; a composer (or read-only note); actions.
 // Used for the peer worker's tabs and the supervisor's room viewer.
 
-import { fetchMessages, friendlyMessage } from "./api.js";
+import { fetchMessages, friendlyMessage, sentence } from "./api.js";
 import { sparkline } from "./charts.js";
 import { ChatView, bindComposer } from "./chat-view.js";
 import { clientConfig } from "./config.js";
@@ -122,7 +122,7 @@ export class StaffRoom {
   }
 
   onSendFailed(detail) {
-    this.chat.fail(detail, detail.detail || detail.code);
+    this.chat.fail(detail, sentence(detail.detail || "") || "please try again.");
   }
 
   onTyping(handle) {

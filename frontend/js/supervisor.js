@@ -3,7 +3,7 @@
 // silently or join it; reported messages; and a dashboard of the service now (GET /dashboard,
 // refreshed on queue and alert news and every 15 s, with the open rooms from /queue).
 
-import { friendlyMessage } from "./api.js";
+import { friendlyMessage, sentence } from "./api.js";
 import { barChart, stackedBar } from "./charts.js";
 import { mountProgramme } from "./insights.js";
 import { $, $$, announce, clock, duration, h, shortId, since, store } from "./dom.js";
@@ -436,7 +436,7 @@ function routeViewerEvents(socket) {
   socket.addEventListener("presence", ({ detail }) => viewer(detail)?.onPresence(detail.online || []));
   socket.addEventListener("room_closed", ({ detail }) => viewer(detail)?.refresh());
   socket.addEventListener("error", ({ detail }) => {
-    if (viewer(detail) && detail.code !== "rate_limited") toast(detail.detail || "That didn't work.", "error");
+    if (viewer(detail) && detail.code !== "rate_limited") toast(detail.detail ? sentence(detail.detail) : "That didn't work.", "error");
   });
 }
 

@@ -403,3 +403,81 @@ async def test_staff_dialogs_give_focus_back(live: LiveServer, browser: Browser)
     await expect(profile).to_be_focused()
     assert_clean(worker)
     await worker.close()
+
+
+# --- 6. the cap, and server words as sentences ------------------------------------------------
+
+
+async def _waiting_rooms(http: httpx.AsyncClient, count: int) -> list[str]:
+    rooms = []
+    for _ in range(count):
+        person = (await http.post("/api/v1/sessions/anonymous", json={})).json()
+        auth = {"Authorization": f"Bearer {person['token']}"}
+        made = await http.post("/api/v1/support-requests", json={"topic": "stress"}, headers=auth)
+        assert made.status_code == 201, made.text
+        rooms.append(made.json()["room_id"])
+    return rooms
+
+
+async def test_the_cap_shows_three_of_three_and_holds_claim_back(
+    live: LiveServer, browser: Browser
+) -> None:
+    await live.add_staff("casey", "peer_worker", handle="Casey")
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        rooms = await _waiting_rooms(http, 4)
+        worker = await open_person(browser, live.base_url, "/worker", DESKTOP)
+        page = worker.page
+        await flows.sign_in(page, "casey", STAFF_PASSWORD)
+        load = page.locator("#queue-load")
+        await expect(load).to_contain_text("0 of 3 conversations")
+        for i, room_id in enumerate(rooms[:3], start=1):
+            await flows.claim(page, room_id)
+            await expect(load).to_contain_text(f"{i} of 3 conversations")
+        await expect(load).to_contain_text("That's your limit")
+        fourth = page.locator(f'.queue-item[data-room-id="{rooms[3]}"]')
+        claim = fourth.get_by_role("button", name=re.compile("^Claim"))
+        await expect(claim).to_be_disabled()
+        await expect(claim).to_have_attribute("aria-describedby", "queue-load")
+
+        # Had the page not known (another tab claimed), the refusal reads as a sentence.
+        said = await page.evaluate(
+            """async () => {
+                const { ApiError, friendlyMessage } = await import('/static/js/api.js');
+                return [
+                  friendlyMessage(new ApiError(409, 'conflict', 'x',
+                    { reason: 'at_capacity', held: 3, max_rooms: 3 })),
+                  friendlyMessage(new ApiError(409, 'conflict', 'x', { reason: 'already_claimed' })),
+                  friendlyMessage(new ApiError(400, 'bad_request', 'to_user_id must be a user id')),
+                ];
+            }"""
+        )
+        assert said == [
+            "You're supporting 3 of 3 conversations, the most at once. "
+            "Close or hand over one to claim another.",
+            "Someone else has just claimed this conversation.",
+            "To user id must be a user id.",
+        ]
+        # The server's own refusal carries the reason and the figures.
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "casey", "password": STAFF_PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        refused = await http.post(f"/api/v1/rooms/{rooms[3]}/claim", headers=auth)
+        assert refused.status_code == 409
+        error = refused.json()["error"]
+        assert (error["reason"], error["held"], error["max_rooms"]) == ("at_capacity", 3, 3)
+        assert error["detail"].startswith("You already support 3 conversations")
+
+        # Closing one frees a place at once.
+        await page.locator(f'.room-tab[aria-controls="panel-{rooms[0]}"]').click()
+        await page.locator(f"#panel-{rooms[0]}").get_by_role("button", name="Close").click()
+        await page.get_by_role("button", name="Close conversation").click()
+        await expect(load).to_contain_text("2 of 3 conversations")
+        await expect(claim).to_be_enabled()
+        await claim.click()
+        await expect(load).to_contain_text("3 of 3 conversations")
+        # No raw, lowercase server text ever reached a toast.
+        for text in await page.locator(".toast").all_text_contents():
+            assert text[:1].isupper(), text
+        assert_clean(worker)
+        await worker.close()
