@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import (
     alerts,
+    canned,
     client_config,
     errors,
     groups,
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_frame_bytes)
     app.add_middleware(RefuseNul)
     routers = (sessions.router, rooms.router, groups.router, alerts.router, staff.router)
-    extra = (client_config.router,)
+    extra = (client_config.router, canned.router)
     for router in (*routers, moderation.router, privacy.router, outcomes.router, *extra):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     worker_max_rooms: int = Field(default=3, ge=1)
     alert_ack_seconds: int = Field(default=60, ge=1)
 
+    canned_responses_max: int = Field(
+        default=200, ge=1, description="Most canned responses the service keeps."
+    )
+
     # Moderation and privacy
     reports_per_minute: int = Field(default=10, ge=1)
     report_reason_max_chars: int = Field(default=500, ge=1)
