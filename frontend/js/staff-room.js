@@ -4,6 +4,7 @@
 
 import { fetchMessages, friendlyMessage, sentence } from "./api.js";
 import { sparkline } from "./charts.js";
+import { attachCannedPicker } from "./canned.js";
 import { ChatView, bindComposer } from "./chat-view.js";
 import { clientConfig } from "./config.js";
 import { duration, h, since } from "./dom.js";
@@ -63,6 +64,7 @@ export class StaffRoom {
       onTyping: () => this.socket.typing(this.roomId),
     });
     clientConfig().then((config) => this.composer.setLimit(config.max_body_chars));
+    attachCannedPicker({ api: this.api, form: this.composerForm, input: this.composer.input });
     this.renderActions();
   }
 

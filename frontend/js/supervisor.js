@@ -5,6 +5,7 @@
 
 import { friendlyMessage, sentence } from "./api.js";
 import { barChart, stackedBar } from "./charts.js";
+import { mountCannedAdmin } from "./canned.js";
 import { mountProgramme } from "./insights.js";
 import { $, $$, announce, clock, duration, h, shortId, since, store } from "./dom.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
@@ -57,6 +58,7 @@ function ready({ session, api, socket }) {
   }
   $("#viewer-back").addEventListener("click", () => closeViewer());
   mountProgramme({ api, parent: $("#dashboard") });
+  mountCannedAdmin({ api, parent: $("#dashboard") });
 
   socket.subscribe("alerts");
   socket.subscribe("queue");

@@ -481,3 +481,70 @@ async def test_the_cap_shows_three_of_three_and_holds_claim_back(
             assert text[:1].isupper(), text
         assert_clean(worker)
         await worker.close()
+
+
+# --- 8. canned responses ----------------------------------------------------------------------
+
+
+async def test_saved_replies_are_inserted_with_a_keystroke_and_edited_before_sending(
+    live: LiveServer, browser: Browser
+) -> None:
+    supervisor = await open_person(browser, live.base_url, "/supervisor", DESKTOP)
+    await flows.sign_in(supervisor.page, "jo", STAFF_PASSWORD)
+    admin = supervisor.page.locator("#canned-admin")
+    await expect(admin.get_by_role("heading", name="Greeting")).to_be_visible()
+    await admin.get_by_role("button", name="Add a reply").click()
+    dialog = supervisor.page.locator("#canned-dialog")
+    await dialog.get_by_label("Title").fill("Grounding")
+    await dialog.get_by_label("Reply").fill("Can you name five things you can see right now?")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(admin.get_by_role("heading", name="Grounding")).to_be_visible()
+    await expect(admin.get_by_role("button", name="Add a reply")).to_be_focused()
+
+    participant = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    await flows.start_anonymously(participant.page)
+    await flows.request_support(participant.page, "Loss or grief")
+    room_id = await flows.participant_room_id(participant.page)
+    worker = await open_person(browser, live.base_url, "/worker", SMALL_PHONE)
+    page = worker.page
+    await flows.sign_in(page, "alex", STAFF_PASSWORD)
+    await flows.claim(page, room_id)
+    box_ = page.locator(f"#composer-{room_id}")
+    await box_.focus()
+    await page.keyboard.press("Control+k")
+    search = page.get_by_role("combobox", name="Find a saved reply")
+    await expect(search).to_be_focused()
+    await expect(page.get_by_role("option")).to_have_count(5)
+    await search.fill("still")
+    await expect(page.get_by_role("option")).to_have_count(1)
+    await page.keyboard.press("Enter")
+    await expect(box_).to_have_value("I'm still here with you. Take all the time you need.")
+    await expect(box_).to_be_focused()
+    # Nothing was sent: the reply waits in the box, to be edited.
+    await expect(participant.page.get_by_text("I'm still here with you.")).to_have_count(0)
+    await box_.press("End")
+    await box_.press_sequentially(" No rush.")
+    await box_.press("Enter")
+    sent = "I'm still here with you. Take all the time you need. No rush."
+    await flows.expect_once(participant.page, sent)
+
+    # "/" in an empty box opens it too; arrows choose; Escape closes and gives focus back.
+    await box_.press("/")
+    await expect(search).to_be_focused()
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Escape")
+    await expect(search).to_be_hidden()
+    await expect(box_).to_be_focused()
+    await expect(box_).to_have_value("")
+    await page.get_by_role("button", name="Replies").click()
+    await search.fill("five things")
+    await page.get_by_role("option", name=re.compile("Grounding")).click()
+    await expect(box_).to_have_value("Can you name five things you can see right now?")
+
+    # Removing one, as a supervisor, is asked first.
+    await admin.get_by_role("button", name="Remove Grounding").click()
+    await supervisor.page.locator("#confirm-dialog").get_by_role("button", name="Remove").click()
+    await expect(admin.get_by_role("heading", name="Grounding")).to_have_count(0)
+    assert_clean(supervisor, participant, worker)
+    for person in (supervisor, participant, worker):
+        await person.close()
