@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Page, Route, ViewportSize, expect
 from tests.e2e import flows
 from tests.e2e.flows import DESKTOP, Person, open_person
 from tests.e2e.live import STAFF_PASSWORD, LiveServer
+from tests.support.wsclient import WsClient
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 AXE_PATH = "/static/__tests__/axe.min.js"  # answered by the test, never by the server
@@ -69,9 +70,41 @@ class Audit:
         assert not self.failures, "\n".join(self.failures)
 
 
+async def file_a_report(live: LiveServer) -> None:
+    """A reported message in a group, so that the staff pages show their report cards too."""
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "sam", "password": STAFF_PASSWORD}
+        )
+        staff = {"Authorization": f"Bearer {login.json()['token']}"}
+        made = await http.post("/api/v1/groups", json={"name": "Evenings"}, headers=staff)
+        room_id = made.json()["room_id"]
+        people = []
+        for _ in range(2):
+            person = (await http.post("/api/v1/sessions/anonymous", json={})).json()
+            auth = {"Authorization": f"Bearer {person['token']}"}
+            joined = await http.post(f"/api/v1/groups/{room_id}/join", headers=auth)
+            assert joined.status_code == 200, joined.text
+            people.append((person["token"], auth))
+        ws_url = live.base_url.replace("http", "ws", 1) + "/ws"
+        client = await WsClient.connect(ws_url, people[0][0])
+        try:
+            await client.join(room_id)
+            said = await client.say(room_id, "nobody would miss you")
+        finally:
+            await client.close()
+        filed = await http.post(
+            f"/api/v1/rooms/{room_id}/messages/{said['seq']}/report",
+            json={"reason": "unkind"},
+            headers=people[1][1],
+        )
+        assert filed.status_code == 201, filed.text
+
+
 async def run_every_state(live: LiveServer, browser: Browser, viewport: ViewportSize) -> Audit:
     audit = Audit()
     name = "phone" if viewport["width"] < 600 else "desktop"
+    await file_a_report(live)
 
     participant = await open_person(browser, live.base_url, "/", viewport)
     await with_axe(participant, live.base_url)
@@ -95,6 +128,7 @@ async def run_every_state(live: LiveServer, browser: Browser, viewport: Viewport
     await audit.check(worker.page, f"{name}: worker sign-in")
     await flows.sign_in(worker.page, "sam", STAFF_PASSWORD)
     await expect(worker.page.locator(f'.queue-item[data-room-id="{room_id}"]')).to_be_visible()
+    await expect(worker.page.locator(".report-card").first).to_be_visible()
     await audit.check(worker.page, f"{name}: worker queue")
     await flows.claim(worker.page, room_id)
     await flows.send(worker.page, "Hi, I'm Sam. I'm here.")
@@ -120,6 +154,7 @@ async def run_every_state(live: LiveServer, browser: Browser, viewport: Viewport
         assert response.status_code == 201, response.text
     card = supervisor.page.locator(".alert-card").first
     await expect(card).to_be_visible()
+    await expect(supervisor.page.locator(".report-card").first).to_be_visible()
     await audit.check(supervisor.page, f"{name}: supervisor alerts")
     await card.get_by_role("button", name="Open conversation").click()
     await expect(supervisor.page.locator("#viewer .msg").first).to_be_visible()
