@@ -505,9 +505,10 @@ async def test_saved_replies_are_inserted_with_a_keystroke_and_edited_before_sen
     await flows.start_anonymously(participant.page)
     await flows.request_support(participant.page, "Loss or grief")
     room_id = await flows.participant_room_id(participant.page)
+    await live.add_staff("robin", "peer_worker", handle="Robin")  # holds nothing yet
     worker = await open_person(browser, live.base_url, "/worker", SMALL_PHONE)
     page = worker.page
-    await flows.sign_in(page, "alex", STAFF_PASSWORD)
+    await flows.sign_in(page, "robin", STAFF_PASSWORD)
     await flows.claim(page, room_id)
     box_ = page.locator(f"#composer-{room_id}")
     await box_.focus()
