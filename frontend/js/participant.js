@@ -7,7 +7,7 @@ import { clientConfig } from "./config.js";
 import { offerCheckin } from "./checkin.js";
 import { $, $$, announce, clock, h, store } from "./dom.js";
 import { installQuickExit } from "./quick-exit.js";
-import { loadResources, renderResources } from "./resources.js";
+import { loadResources, renderResources, topicName } from "./resources.js";
 import { ChatSocket, sessionOutbox } from "./socket.js";
 import { bindConnectionBanner, busy, confirmDialog, notesDialog, openModal, toast } from "./ui.js";
 
@@ -179,7 +179,7 @@ async function loadGroups() {
             h("h3", { text: group.name }),
             h("p", {
               class: "muted",
-              text: [group.topic, `${group.members} ${group.members === 1 ? "person" : "people"}`]
+              text: [topicName(group.topic), `${group.members} ${group.members === 1 ? "person" : "people"}`]
                 .filter(Boolean)
                 .join(" · "),
             }),

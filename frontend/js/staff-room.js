@@ -8,6 +8,7 @@ import { attachCannedPicker } from "./canned.js";
 import { ChatView, bindComposer } from "./chat-view.js";
 import { clientConfig } from "./config.js";
 import { duration, h, since } from "./dom.js";
+import { topicName } from "./resources.js";
 import { riskBadge, riskLevel } from "./risk.js";
 import { notesDialog, toast } from "./ui.js";
 
@@ -158,7 +159,7 @@ export class StaffRoom {
   label() {
     const s = this.summary;
     if (s.kind === "group") return s.name || "Group";
-    return s.topic ? capitalise(s.topic) : "Conversation";
+    return s.topic ? topicName(s.topic) : "Conversation";
   }
 
   render() {
@@ -209,11 +210,6 @@ export class StaffRoom {
     this.socket.leave(this.roomId);
     this.el.remove();
   }
-}
-
-function capitalise(text) {
-  const s = String(text).replace(/-/g, " ");
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /**

@@ -7,7 +7,7 @@ import { $, announce, duration, h, since, store } from "./dom.js";
 import { editProfile, profileSummary } from "./profile.js";
 import { mountMyOutcomes } from "./my-outcomes.js";
 import { ReportList } from "./reports.js";
-import { loadResources } from "./resources.js";
+import { loadResources, topicName } from "./resources.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
 import { StaffRoom, closeWithNotes } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
@@ -56,6 +56,7 @@ function ready({ session, api, socket }) {
   });
   routeRoomEvents(socket);
   loadQueue();
+  loadResources().then(renderQueue); // topic names, once known
   setupProfile();
   mountMyOutcomes({ api, socket, parent: $("#queue-pane") });
   state.reports = new ReportList({
@@ -281,9 +282,7 @@ function describeMatch(match) {
 }
 
 function topicWords(topic) {
-  if (!topic) return "No topic given";
-  const s = String(topic).replace(/-/g, " ");
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  return topic ? topicName(topic) : "No topic given";
 }
 
 async function claim(roomId) {

@@ -549,3 +549,44 @@ async def test_saved_replies_are_inserted_with_a_keystroke_and_edited_before_sen
     assert_clean(supervisor, participant, worker)
     for person in (supervisor, participant, worker):
         await person.close()
+
+
+# --- 9 (part). topics as human names ----------------------------------------------------------
+
+
+async def test_topics_read_as_human_names_not_ids(live: LiveServer, browser: Browser) -> None:
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "sam", "password": STAFF_PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        made = await http.post(
+            "/api/v1/groups", json={"name": "Brighter days", "topic": "low-mood"}, headers=auth
+        )
+        assert made.status_code == 201, made.text
+    participant = await open_person(browser, live.base_url, "/", SMALL_PHONE)
+    await flows.start_anonymously(participant.page)
+    group = participant.page.locator(".group", has_text="Brighter days")
+    await expect(group).to_contain_text("Low mood")
+    await expect(group).not_to_contain_text("low-mood")
+    await flows.request_support(participant.page, "Anxiety or worry")
+    room_id = await flows.participant_room_id(participant.page)
+
+    await live.add_staff("kit", "peer_worker", handle="Kit")
+    worker = await open_person(browser, live.base_url, "/worker", DESKTOP)
+    await flows.sign_in(worker.page, "kit", STAFF_PASSWORD)
+    item = worker.page.locator(f'.queue-item[data-room-id="{room_id}"]')
+    await expect(item.locator(".qi-title")).to_contain_text("Anxiety or worry")
+    await flows.claim(worker.page, room_id)
+    await expect(worker.page.locator(f"#panel-{room_id} .room-title")).to_have_text(
+        "Anxiety or worry"
+    )
+    supervisor = await open_person(browser, live.base_url, "/supervisor", DESKTOP)
+    await flows.sign_in(supervisor.page, "jo", STAFF_PASSWORD)
+    table = supervisor.page.locator("#rooms-table")
+    await expect(table).to_contain_text("Anxiety or worry", timeout=20_000)
+    for raw in ("low-mood", ">anxiety<"):
+        assert raw not in await table.inner_html()
+    assert_clean(participant, worker, supervisor)
+    for person in (participant, worker, supervisor):
+        await person.close()
