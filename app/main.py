@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import (
     alerts,
+    canned,
+    client_config,
     errors,
     groups,
     health,
@@ -130,7 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_frame_bytes)
     app.add_middleware(RefuseNul)
     routers = (sessions.router, rooms.router, groups.router, alerts.router, staff.router)
-    for router in (*routers, moderation.router, privacy.router, outcomes.router, users.router):
+    extra = (client_config.router, canned.router, users.router)
+    for router in (*routers, moderation.router, privacy.router, outcomes.router, *extra):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(sms_routes.router)

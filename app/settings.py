@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
-from functools import lru_cache
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None, description="Signs bearer tokens. Required when dev_mode is off."
+    )
+    dev_secret_file: str = Field(
+        default="./var/dev-secret",
+        description="Dev mode without a secret: the generated one is kept here (mode 0600) "
+        "and reused, so that a restart keeps everyone signed in.",
     )
     database_url: str = Field(
         default="sqlite+aiosqlite:///./var/peerchat.db",
@@ -64,6 +70,12 @@ class Settings(BaseSettings):
         description="Folder of the web front end; default: frontend/ beside the app package.",
     )
 
+    quick_exit_url: str = Field(
+        default="https://www.bbc.com/weather",
+        pattern=r"^https?://[^\s]+$",
+        description="Where the participant page's quick exit goes: a neutral site (http or https).",
+    )
+
     # Identity
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     participant_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -91,6 +103,10 @@ class Settings(BaseSettings):
     # Peer workers and escalation
     worker_max_rooms: int = Field(default=3, ge=1)
     alert_ack_seconds: int = Field(default=60, ge=1)
+
+    canned_responses_max: int = Field(
+        default=200, ge=1, description="Most canned responses the service keeps."
+    )
 
     # Moderation and privacy
     reports_per_minute: int = Field(default=10, ge=1)
@@ -203,7 +219,7 @@ class Settings(BaseSettings):
                     "at least 32 characters to sign tokens; generate one with "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
                 )
-            self.secret_key = _dev_secret()
+            self.secret_key = dev_secret(Path(self.dev_secret_file))
         elif not self.dev_mode and len(self.secret_key) < 32:
             raise SettingsError("PEERCHAT_SECRET_KEY must be at least 32 characters long.")
         return self
@@ -254,10 +270,38 @@ class Settings(BaseSettings):
         return Path(self.database_url.split(":///", 1)[1])
 
 
-@lru_cache(maxsize=1)
-def _dev_secret() -> str:
-    """One generated secret per process: dev tokens die with the process, which is intended."""
-    return secrets.token_urlsafe(48)
+def dev_secret(path: Path) -> str:
+    """Dev mode's signing secret, generated once and kept in `path` (owner-only, 0600), so that
+    a restart of a development server keeps everyone's session, as a developer expects. Two
+    processes starting at once agree: the file is created exclusively and the loser reads it.
+    Never used outside dev mode, where the secret must be given."""
+    for _ in range(50):
+        try:
+            existing = path.read_text().strip()
+        except FileNotFoundError:
+            existing = None
+        if existing is not None:
+            if len(existing) >= 32:
+                if path.stat().st_mode & 0o077:
+                    path.chmod(0o600)  # readable by others: close it
+                return existing
+            if existing:
+                raise SettingsError(
+                    f"{path} does not hold a usable development secret; "
+                    "delete it to make a new one."
+                )
+            time.sleep(0.02)  # another process has created it and is writing it
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue  # another process won the race: read its secret
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+        return secret
+    raise SettingsError(f"could not read the development secret in {path}")
 
 
 def load_settings() -> Settings:

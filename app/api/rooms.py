@@ -33,7 +33,9 @@ async def create_support_request(
 
 @router.get("/queue")
 async def get_queue(domain: DomainDep, caller: StaffCaller) -> dict[str, Any]:
-    return {"rooms": await queue.list_queue(domain, viewer=caller)}
+    rooms = await queue.list_queue(domain, viewer=caller)
+    # The cap travels with the queue, so a worker's page can say "2 of 3" and hold Claim back.
+    return {"rooms": rooms, "max_rooms": domain.settings.worker_max_rooms}
 
 
 @router.post("/rooms/{room_id}/claim")

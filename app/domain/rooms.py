@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -166,6 +167,14 @@ async def _active_rooms(session: AsyncSession, user_id: str) -> int:
     )
 
 
+class ClaimRefusal(StrEnum):
+    """Why a claim was refused, in the error's `reason`, so that clients can say it their way."""
+
+    AT_CAPACITY = "at_capacity"
+    ALREADY_CLAIMED = "already_claimed"
+    CLOSED = "closed"
+
+
 async def _lock_worker(session: AsyncSession, user_id: str) -> User:
     """Row-lock the worker on PostgreSQL so two claims by one worker cannot both pass the cap."""
     user = (
@@ -182,10 +191,14 @@ async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
     cap = domain.settings.worker_max_rooms
     async with domain.db.write() as session:
         await _lock_worker(session, worker.id)
-        if await _active_rooms(session, worker.id) >= cap:
+        held = await _active_rooms(session, worker.id)
+        if held >= cap:
             raise Conflict(
-                f"you already support {cap} conversations, the most allowed at once; "
-                "close or transfer one first"
+                f"You already support {cap} conversations, the most allowed at once. "
+                "Close or hand over one first.",
+                reason=ClaimRefusal.AT_CAPACITY,
+                held=held,
+                max_rooms=cap,
             )
         claimed = (
             await session.execute(
@@ -199,11 +212,12 @@ async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
             room = await access.load_room(session, room_id)
             if room.kind != "one_to_one":
                 raise BadRequest("group rooms are not claimed; join them to moderate")
-            raise Conflict(
-                "this room has already been claimed"
-                if room.status == "active"
-                else "this room is closed"
-            )
+            if room.status == "active":
+                raise Conflict(
+                    "Someone else has just claimed this conversation.",
+                    reason=ClaimRefusal.ALREADY_CLAIMED,
+                )
+            raise Conflict("This conversation has already ended.", reason=ClaimRefusal.CLOSED)
         await _upsert_membership(session, room_id=room_id, member_id=worker.id, role="supporter")
         joined = await insert_system_message(
             session, room_id=room_id, body=f"{worker.handle}, a peer supporter, has joined."

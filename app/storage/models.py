@@ -291,3 +291,20 @@ class CheckIn(Base):
             "room_id", "participant_id", "phase", name="uq_checkins_room_participant_phase"
         ),
     )
+
+
+class CannedResponse(Base):
+    """A saved reply staff insert into a conversation and edit before sending (a greeting, "I'm
+    still here", the helplines, a closing). Supervisors and admins manage them; every change is
+    audited."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    updated_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

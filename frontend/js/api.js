@@ -25,9 +25,33 @@ const FRIENDLY = {
   503: "peerchat is busy right now. Please try again in a moment.",
 };
 
+// Refusals the server names with a `reason`, said the way the person needs to hear them.
+const REASONS = {
+  at_capacity: ({ held, max_rooms: max }) =>
+    Number.isInteger(max)
+      ? `You're supporting ${held ?? max} of ${max} conversations, the most at once. Close or hand over one to claim another.`
+      : "You're supporting as many conversations as you can at once. Close or hand over one to claim another.",
+  already_claimed: () => "Someone else has just claimed this conversation.",
+  closed: () => "This conversation has already ended.",
+};
+
+/**
+ * A server text as a sentence for people: a capital first letter and a full stop, field names
+ * as words ("to_user_id" reads "to user id"). Server details are written for client authors;
+ * nothing should reach a screen as a lowercase fragment.
+ */
+export function sentence(text) {
+  let s = String(text || "").trim().replace(/\b([a-z]+)_([a-z_]+)\b/g, (m) => m.replace(/_/g, " "));
+  if (!s) return "";
+  s = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?…]$/.test(s) ? s : `${s}.`;
+}
+
 export function friendlyMessage(error) {
   if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
-  return FRIENDLY[error.status] || error.detail || FRIENDLY[500];
+  const byReason = REASONS[error.extra?.reason];
+  if (byReason) return byReason(error.extra);
+  return FRIENDLY[error.status] || (error.detail ? sentence(error.detail) : FRIENDLY[500]);
 }
 
 export class Api {

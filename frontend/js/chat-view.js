@@ -27,15 +27,22 @@ export class ChatView {
     this.root = root;
     root.classList.add("chat");
     this.intro = h("div", { class: "chat-intro" });
-    this.log = h("ol", {
-      class: "messages",
-      role: "log",
-      "aria-live": "polite",
-      "aria-relevant": "additions",
-      "aria-label": label,
-      tabindex: "0",
-    });
-    this.scroller = h("div", { class: "messages-scroll" }, this.intro, this.log);
+    // The log role sits on a wrapper, not on the list: a list keeps its list semantics (each
+    // message an item of N), and role="log" is not allowed on <ol>.
+    this.log = h("ol", { class: "messages" });
+    this.logRegion = h(
+      "div",
+      {
+        class: "messages-log",
+        role: "log",
+        "aria-live": "polite",
+        "aria-relevant": "additions",
+        "aria-label": label,
+        tabindex: "0",
+      },
+      this.log,
+    );
+    this.scroller = h("div", { class: "messages-scroll" }, this.intro, this.logRegion);
     this.typingLine = h("p", { class: "typing", "aria-live": "off" });
     this.presenceLine = h("p", { class: "presence" });
     root.append(this.presenceLine, this.scroller, this.typingLine);
@@ -200,21 +207,92 @@ export class ChatView {
   }
 }
 
+const numberFormat = new Intl.NumberFormat();
+
+/** Length as the server counts it: characters (code points), not UTF-16 units. */
+export function charCount(text) {
+  let n = 0;
+  for (const _ of text) n += 1;
+  return n;
+}
+
+/**
+ * A countdown under a text box near its limit, and a clear sentence once past it, instead of
+ * the browser's silent cut (maxlength) that loses the end of a long message without a word.
+ * Returns {over(), setLimit(n), refresh()}. Screen readers hear the two changes that matter
+ * (nearing the limit, passing it), not every keystroke.
+ */
+export function limitCounter(input, counter, { limit = 4000, announce = () => {}, onChange = () => {} } = {}) {
+  let max = limit;
+  let zone = "ok";
+  input.removeAttribute("maxlength");
+  counter.id ||= `${input.id || "text"}-count`;
+  const describedBy = new Set((input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
+  describedBy.add(counter.id);
+  input.setAttribute("aria-describedby", [...describedBy].join(" "));
+  const refresh = () => {
+    const used = charCount(input.value.trim());
+    const left = max - used;
+    const near = Math.max(50, Math.round(max * 0.1));
+    const next = left < 0 ? "over" : left <= near ? "near" : "ok";
+    if (next === "over") {
+      counter.textContent =
+        `Too long to send: ${numberFormat.format(-left)} ${-left === 1 ? "character" : "characters"} over ` +
+        `the ${numberFormat.format(max)} limit. Shorten it, or send it in two parts.`;
+    } else if (next === "near") {
+      counter.textContent = `${numberFormat.format(left)} ${left === 1 ? "character" : "characters"} left`;
+    } else counter.textContent = "";
+    counter.dataset.zone = next;
+    if (next === "over") input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    if (next !== zone && next !== "ok") announce(counter.textContent);
+    zone = next;
+    onChange(next === "over");
+  };
+  input.addEventListener("input", refresh);
+  return {
+    over: () => zone === "over",
+    setLimit(n) {
+      if (Number.isInteger(n) && n > 0) max = n;
+      refresh();
+    },
+    refresh,
+  };
+}
+
 /**
  * Wire a composer form: Enter sends, Shift+Enter adds a line, typing is reported (throttled by
- * the socket). Returns {setEnabled(bool, reason?)}.
+ * the socket), a countdown near the length limit (never a silent cut). Returns
+ * {input, setEnabled(bool, reason?), setLimit(n)}.
  */
-export function bindComposer(form, { onSend, onTyping = () => {}, maxChars = 4000 }) {
+export function bindComposer(form, { onSend, onTyping = () => {}, maxChars = 4000, announce = () => {} }) {
   const input = form.querySelector("textarea");
   const button = form.querySelector("button[type=submit]");
   const hint = form.querySelector(".composer-hint");
-  input.maxLength = maxChars;
+  let counter = form.querySelector(".composer-count");
+  if (!counter) {
+    counter = h("p", { class: "composer-count" });
+    form.append(counter);
+  }
+  let enabled = true;
+  const limits = limitCounter(input, counter, {
+    limit: maxChars,
+    announce,
+    onChange: (over) => {
+      button.disabled = !enabled || over;
+    },
+  });
   const submit = () => {
     const body = input.value.trim();
     if (!body || input.disabled) return;
+    if (limits.over()) {
+      announce(counter.textContent);
+      return; // the counter says why; nothing is cut or lost
+    }
     onSend(body);
     input.value = "";
     input.style.height = ""; // back to one line after a long message
+    limits.refresh();
     input.focus();
   };
   form.addEventListener("submit", (event) => {
@@ -232,10 +310,12 @@ export function bindComposer(form, { onSend, onTyping = () => {}, maxChars = 400
   });
   return {
     input,
-    setEnabled(enabled, reason = "") {
-      input.disabled = !enabled;
-      button.disabled = !enabled;
+    setEnabled(on, reason = "") {
+      enabled = on;
+      input.disabled = !on;
+      button.disabled = !on || limits.over();
       if (hint) hint.textContent = reason;
     },
+    setLimit: (n) => limits.setLimit(n),
   };
 }

@@ -1,13 +1,18 @@
 // A gentle, optional check-in: how the participant feels when a one-to-one conversation starts
-// and when it ends (POST /rooms/{id}/checkins). Skippable, never required; once answered or
-// skipped it is not offered again for that conversation in this tab. The words and emoji come
-// from GET /checkins/scale, the one source for every client.
+// and when it ends (POST /rooms/{id}/checkins). Small on purpose: one line of mood chips and a
+// "Not now" button, so that it never takes over the conversation on a phone; the few optional
+// words and the send button appear only once a mood is chosen. Never offered in a conversation
+// where the participant asked for help: then it is the last thing they need. Once answered or
+// dismissed it is not offered again for that conversation in this tab, and its "thank you"
+// fades by itself. The words and emoji come from GET /checkins/scale, the one source for every
+// client.
 
 import { friendlyMessage } from "./api.js";
 import { $, announce, h, store } from "./dom.js";
 
 const memory = store("session");
 const DONE_KEY = "peerchat.checkins"; // {"<room_id>:<phase>": "sent" | "skipped"}
+const THANKS_MS = 4000; // how long the "thank you" line stays
 
 const TEXT = {
   start: {
@@ -42,12 +47,13 @@ function settle(roomId, phase, how) {
 
 /**
  * Show the check-in that fits the room now, if any: "start" while a one-to-one conversation is
- * waiting or active, "end" once it has closed. Safe to call on every render.
+ * waiting or active, "end" once it has closed; none at all once the participant asked for help
+ * in this room (`helped`). Safe to call on every render.
  */
-export function offerCheckin(api, room) {
+export function offerCheckin(api, room, { helped = false } = {}) {
   const current = $(".checkin");
-  if (!room || room.kind !== "one_to_one") {
-    current?.remove();
+  if (!room || room.kind !== "one_to_one" || helped) {
+    if (current && !current.classList.contains("thanked")) current.remove();
     return;
   }
   const phase = room.status === "closed" ? "end" : "start";
@@ -56,7 +62,7 @@ export function offerCheckin(api, room) {
   current?.remove();
   if (settled(room.room_id, phase)) return;
   const card = h("section", {
-    class: "card checkin",
+    class: "checkin",
     dataset: { key, phase },
     "aria-labelledby": `checkin-title-${phase}`,
   });
@@ -75,48 +81,80 @@ function fill(card, api, roomId, phase, scale) {
   const words = TEXT[phase];
   const error = h("p", { class: "form-error", role: "alert" });
   const commentId = `checkin-comment-${phase}`;
-  const comment = h("textarea", { id: commentId, rows: 2, maxlength: scale.comment_max_chars });
+  const noteId = `checkin-note-${phase}`;
+  const comment = h("input", {
+    id: commentId,
+    type: "text",
+    maxlength: scale.comment_max_chars,
+    autocomplete: "off",
+    "aria-describedby": noteId,
+  });
   const choices = scale.scale.map((step) =>
     h(
       "label",
-      { class: "chip" },
+      { class: "mood" },
       h("input", { type: "radio", name: `mood-${phase}`, value: step.mood }),
-      h("span", {}, h("span", { "aria-hidden": "true", text: `${step.emoji} ` }), step.label),
+      h("span", { class: "mood-face", "aria-hidden": "true", text: step.emoji }),
+      h("span", { class: "mood-label", text: step.label }),
     ),
   );
-  const skip = h("button", { type: "button", class: "btn ghost small", text: "Skip" });
+  const dismiss = h("button", {
+    type: "button",
+    class: "btn ghost small checkin-dismiss",
+    "aria-label": "Not now: hide this question",
+    title: "Not now",
+    text: "Not now",
+  });
   const send = h("button", { type: "submit", class: "btn primary small", text: "Send" });
+  // Shown only once a mood is chosen, so the card stays one line of faces until then.
+  const more = h(
+    "div",
+    { class: "checkin-more", hidden: true },
+    h("label", { for: commentId }, "Anything you'd like to add? ", h("span", { class: "muted", text: "(optional)" })),
+    h("div", { class: "checkin-send" }, comment, send),
+    h("p", {
+      id: noteId,
+      class: "muted checkin-note",
+      text: "Only your answer is kept; any words you add are read only by the team that runs this service.",
+    }),
+  );
   const form = h(
     "form",
     { class: "checkin-form" },
     h(
       "fieldset",
-      { class: "topics" },
+      {},
       h("legend", { class: "visually-hidden", text: words.title }),
-      h("div", { class: "chips" }, choices),
+      h("div", { class: "moods" }, choices),
     ),
-    h("label", { for: commentId }, "Anything you'd like to add? ", h("span", { class: "muted", text: "(optional)" })),
-    comment,
-    h("div", { class: "row" }, send, skip),
+    more,
     error,
   );
   card.replaceChildren(
-    h("h2", { id: `checkin-title-${phase}`, text: words.title }),
-    h("p", {
-      class: "muted",
-      text: "Optional: it helps us learn whether peer support helps. Only your answer is kept; any words you add are read only by the team that runs this service.",
-    }),
+    h(
+      "div",
+      { class: "checkin-head" },
+      h("h2", { id: `checkin-title-${phase}`, text: words.title }),
+      dismiss,
+    ),
     form,
   );
-  skip.addEventListener("click", () => {
+  form.addEventListener("change", () => {
+    more.hidden = false;
+    error.textContent = "";
+  });
+  dismiss.addEventListener("click", () => {
     settle(roomId, phase, "skipped");
+    const composer = document.getElementById("composer-input");
     card.remove();
+    // Focus must not drop to <body>: the conversation is where the person was going.
+    if (phase === "start" && composer && !composer.disabled) composer.focus();
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const chosen = form.querySelector("input[type=radio]:checked");
     if (!chosen) {
-      error.textContent = "Choose how you feel, or press Skip.";
+      error.textContent = "Choose how you feel, or press Not now.";
       return;
     }
     error.textContent = "";
@@ -127,8 +165,12 @@ function fill(card, api, roomId, phase, scale) {
     try {
       await api.post(`/rooms/${encodeURIComponent(roomId)}/checkins`, body);
       settle(roomId, phase, "sent");
+      card.classList.add("thanked");
       card.replaceChildren(h("p", { class: "checkin-thanks", role: "status", text: words.thanks }));
       announce(words.thanks);
+      const composer = document.getElementById("composer-input");
+      if (phase === "start" && composer && !composer.disabled) composer.focus();
+      setTimeout(() => card.remove(), THANKS_MS);
     } catch (failure) {
       error.textContent = friendlyMessage(failure);
       send.disabled = false;

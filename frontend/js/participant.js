@@ -1,13 +1,15 @@
 // The participant's page (/): start anonymously, ask for one-to-one support or join a group,
 // chat, ask for help now, see helplines, leave, delete my data. A reload resumes where it was.
 
-import { Api, ApiError, fetchMessages, friendlyMessage } from "./api.js";
-import { ChatView, bindComposer } from "./chat-view.js";
+import { Api, ApiError, fetchMessages, friendlyMessage, sentence } from "./api.js";
+import { ChatView, bindComposer, limitCounter } from "./chat-view.js";
+import { clientConfig } from "./config.js";
 import { offerCheckin } from "./checkin.js";
 import { $, $$, announce, clock, h, store } from "./dom.js";
-import { loadResources, renderResources } from "./resources.js";
+import { installQuickExit } from "./quick-exit.js";
+import { loadResources, renderResources, topicName } from "./resources.js";
 import { ChatSocket, sessionOutbox } from "./socket.js";
-import { bindConnectionBanner, busy, confirmDialog, notesDialog, toast } from "./ui.js";
+import { bindConnectionBanner, busy, confirmDialog, notesDialog, openModal, toast } from "./ui.js";
 
 // sessionStorage, not localStorage: on a shared phone or computer the session ends with the
 // tab, leaving nothing behind for the next person, while a reload still resumes.
@@ -27,6 +29,8 @@ const state = {
   refreshTicket: 0, // refreshRoom calls so far: only the newest one's answer is used
   resources: null,
   waitingPanel: null,
+  noteLimit: null, // the support note's countdown (limitCounter)
+  helpPressed: false, // "I need help now" was confirmed in this page: no mood questions after it
 };
 
 const api = new Api({ getToken: () => state.session?.token, onUnauthorized: () => sessionEnded() });
@@ -83,6 +87,7 @@ function helpShortcut() {
 }
 
 function bindStatic() {
+  installQuickExit($("#quick-exit"));
   $("#start").addEventListener("click", (e) => busy(e.currentTarget, startAnonymously));
   $("#support-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -102,8 +107,14 @@ function bindStatic() {
   state.composer = bindComposer(composerForm, {
     onSend: (body) => sendMessage(body),
     onTyping: () => state.room && state.socket?.typing(state.room.room_id),
+    announce,
   });
   autoGrow(state.composer.input);
+  state.noteLimit = limitCounter($("#support-note"), $("#support-note-count"), { announce });
+  clientConfig().then((config) => {
+    state.composer.setLimit(config.max_body_chars);
+    state.noteLimit.setLimit(config.max_body_chars);
+  });
 }
 
 function autoGrow(textarea) {
@@ -168,7 +179,7 @@ async function loadGroups() {
             h("h3", { text: group.name }),
             h("p", {
               class: "muted",
-              text: [group.topic, `${group.members} ${group.members === 1 ? "person" : "people"}`]
+              text: [topicName(group.topic), `${group.members} ${group.members === 1 ? "person" : "people"}`]
                 .filter(Boolean)
                 .join(" · "),
             }),
@@ -192,12 +203,18 @@ async function requestSupport() {
   const topic = $("input[name=topic]:checked")?.value;
   const note = $("#support-note").value.trim();
   $("#support-error").textContent = "";
+  if (state.noteLimit?.over()) {
+    $("#support-error").textContent = "Your note is too long to send. Shorten it, and write the rest in the chat.";
+    $("#support-note").focus();
+    return;
+  }
   try {
     const body = {};
     if (topic && topic !== "other") body.topic = topic;
     if (note) body.note = note;
     const created = await api.post("/support-requests", body);
     $("#support-note").value = "";
+    state.noteLimit?.refresh();
     await openRoom(created.room_id);
   } catch (error) {
     if (error instanceof ApiError && error.status === 409 && error.extra.room_id) {
@@ -276,7 +293,7 @@ function ensureSocket() {
     if (detail.room_id === state.room?.room_id) state.chat.ack(detail, state.session.handle);
   });
   socket.addEventListener("send-failed", ({ detail }) => {
-    if (detail.room_id === state.room?.room_id) state.chat.fail(detail, detail.detail || detail.code);
+    if (detail.room_id === state.room?.room_id) state.chat.fail(detail, sentence(detail.detail || "") || "please try again.");
   });
   socket.addEventListener("typing", ({ detail }) => {
     if (detail.room_id === state.room?.room_id && detail.handle !== state.session.handle) {
@@ -372,12 +389,12 @@ function renderHead() {
   }
   $("#ended").hidden = !closed;
   $("#composer").hidden = closed;
-  offerCheckin(api, room);
+  const helpAt = state.session?.help_at?.[room.room_id];
+  offerCheckin(api, room, { helped: Boolean(helpAt) || state.helpPressed });
   const leave = $("#leave");
   leave.hidden = closed;
   leave.textContent = group ? "Leave group" : waiting ? "Cancel request" : "End chat";
   state.composer.setEnabled(!closed, closed ? "This conversation has ended." : "");
-  const helpAt = state.session?.help_at?.[room.room_id];
   const banner = $("#help-banner");
   banner.hidden = !helpAt || closed;
   if (helpAt) {
@@ -405,7 +422,7 @@ async function openResources(helpConfirmed) {
       "Please stay in this chat. If you are in immediate danger, call your local emergency number now.";
   }
   $("#resources-title").textContent = helpConfirmed ? "Help is on the way" : "Helplines";
-  if (!dialog.open) dialog.showModal();
+  openModal(dialog);
 }
 
 async function helpNow() {
@@ -421,10 +438,12 @@ async function helpNow() {
     confirm: "Yes, alert a supervisor",
     cancel: "Not now",
     danger: true,
+    focusConfirm: true,
   });
   if (!ok) {
     return;
   }
+  state.helpPressed = true;
   try {
     if (!state.session?.token) {
       const created = await api.post("/sessions/anonymous", {});

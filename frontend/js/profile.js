@@ -3,6 +3,7 @@
 
 import { friendlyMessage } from "./api.js";
 import { $, h } from "./dom.js";
+import { openModal } from "./ui.js";
 
 const LANGUAGE_PATTERN = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/i;
 
@@ -89,7 +90,7 @@ export function editProfile(api, profile, topics) {
     form.addEventListener("submit", onSubmit);
     cancel.addEventListener("click", onCancel);
     dialog.addEventListener("close", onCancel);
-    dialog.showModal();
+    openModal(dialog);
     $("#profile-topics input")?.focus();
   });
 }

@@ -74,7 +74,7 @@ export class ReportList {
               type: "button",
               class: "btn ghost small",
               text: "Mark handled",
-              "aria-label": `Mark report on message ${report.seq} handled`,
+              "aria-label": `Mark handled: the report on message ${report.seq}`,
               onclick: (e) => busy(e.currentTarget, () => this.resolve(report)),
             })
           : null,

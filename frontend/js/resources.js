@@ -16,6 +16,19 @@ const FALLBACK = {
 };
 
 let cached = null;
+const topicNames = new Map(FALLBACK.topics.map((t) => [t.id, t.label]));
+
+/**
+ * A topic as people read it ("Low mood", "Anxiety or worry"), never its id ("low-mood"): the
+ * labels come from resources.json once loaded; an id it does not name reads as words.
+ */
+export function topicName(id) {
+  if (!id) return "";
+  const known = topicNames.get(String(id));
+  if (known) return known;
+  const words = String(id).replace(/[-_]+/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
 
 export async function loadResources() {
   if (cached) return cached;
@@ -28,6 +41,7 @@ export async function loadResources() {
       helplines: Array.isArray(data.helplines) ? data.helplines : [],
       topics: Array.isArray(data.topics) && data.topics.length ? data.topics : FALLBACK.topics,
     };
+    for (const t of cached.topics) if (t && t.id && t.label) topicNames.set(String(t.id), String(t.label));
   } catch {
     cached = FALLBACK;
   }

@@ -2,10 +2,13 @@
 // reasons and a mood sparkline; the message log; a composer (or read-only note); actions.
 // Used for the peer worker's tabs and the supervisor's room viewer.
 
-import { fetchMessages, friendlyMessage } from "./api.js";
+import { fetchMessages, friendlyMessage, sentence } from "./api.js";
 import { sparkline } from "./charts.js";
+import { attachCannedPicker } from "./canned.js";
 import { ChatView, bindComposer } from "./chat-view.js";
+import { clientConfig } from "./config.js";
 import { duration, h, since } from "./dom.js";
+import { topicName } from "./resources.js";
 import { riskBadge, riskLevel } from "./risk.js";
 import { notesDialog, toast } from "./ui.js";
 
@@ -69,6 +72,8 @@ export class StaffRoom {
       onSend: (body) => this.send(body),
       onTyping: () => this.socket.typing(this.roomId),
     });
+    clientConfig().then((config) => this.composer.setLimit(config.max_body_chars));
+    attachCannedPicker({ api: this.api, form: this.composerForm, input: this.composer.input });
     this.renderActions();
   }
 
@@ -128,7 +133,7 @@ export class StaffRoom {
   }
 
   onSendFailed(detail) {
-    this.chat.fail(detail, detail.detail || detail.code);
+    this.chat.fail(detail, sentence(detail.detail || "") || "please try again.");
   }
 
   onTyping(handle) {
@@ -162,7 +167,7 @@ export class StaffRoom {
   label() {
     const s = this.summary;
     if (s.kind === "group") return s.name || "Group";
-    return s.topic ? capitalise(s.topic) : "Conversation";
+    return s.topic ? topicName(s.topic) : "Conversation";
   }
 
   render() {
@@ -214,11 +219,6 @@ export class StaffRoom {
     this.socket.leave(this.roomId);
     this.el.remove();
   }
-}
-
-function capitalise(text) {
-  const s = String(text).replace(/-/g, " ");
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /**

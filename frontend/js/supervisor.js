@@ -3,9 +3,11 @@
 // silently or join it; reported messages; and a dashboard of the service now (GET /dashboard,
 // refreshed on queue and alert news and every 15 s, with the open rooms from /queue).
 
-import { friendlyMessage } from "./api.js";
+import { friendlyMessage, sentence } from "./api.js";
 import { barChart, stackedBar } from "./charts.js";
+import { mountCannedAdmin } from "./canned.js";
 import { mountProgramme } from "./insights.js";
+import { loadResources, topicName } from "./resources.js";
 import { $, $$, announce, clock, duration, h, shortId, since, store } from "./dom.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
 import { ReportList } from "./reports.js";
@@ -57,6 +59,8 @@ function ready({ session, api, socket }) {
   }
   $("#viewer-back").addEventListener("click", () => closeViewer());
   mountProgramme({ api, parent: $("#dashboard") });
+  mountCannedAdmin({ api, parent: $("#dashboard") });
+  loadResources(); // topic names for the dashboard, from its next refresh
 
   socket.subscribe("alerts");
   socket.subscribe("queue");
@@ -391,7 +395,7 @@ function renderDashboard() {
     ),
     barChart(
       [...waiting].sort(byUrgency).slice(0, 8).map((r) => ({
-        label: r.topic || "no topic",
+        label: r.topic ? topicName(r.topic) : "No topic",
         value: Math.round((since(r.waiting_since) || 0) / 60000),
         level: riskLevel(r.risk),
       })),
@@ -410,10 +414,10 @@ function renderDashboard() {
         "tr",
         { dataset: { roomId: r.room_id } },
         h("td", {}, riskBadge(r.risk)),
-        h("td", { text: r.topic || "—" }),
+        h("td", { text: r.topic ? topicName(r.topic) : "—" }),
         h("td", { text: r.status === "waiting" ? `waiting ${duration(since(r.waiting_since))}` : r.status }),
         h("td", { text: r.status === "waiting" ? "—" : workerName(r.assigned_to) }),
-        h("td", {}, h("button", { type: "button", class: "btn ghost small", text: "Watch", "aria-label": `Watch conversation about ${r.topic || "no topic"}`, onclick: () => openViewer(r.room_id) })),
+        h("td", {}, h("button", { type: "button", class: "btn ghost small", text: "Watch", "aria-label": `Watch conversation about ${r.topic ? topicName(r.topic) : "no topic"}`, onclick: () => openViewer(r.room_id) })),
       ),
     ),
   );
@@ -436,7 +440,7 @@ function routeViewerEvents(socket) {
   socket.addEventListener("presence", ({ detail }) => viewer(detail)?.onPresence(detail.online || []));
   socket.addEventListener("room_closed", ({ detail }) => viewer(detail)?.refresh());
   socket.addEventListener("error", ({ detail }) => {
-    if (viewer(detail) && detail.code !== "rate_limited") toast(detail.detail || "That didn't work.", "error");
+    if (viewer(detail) && detail.code !== "rate_limited") toast(detail.detail ? sentence(detail.detail) : "That didn't work.", "error");
   });
 }
 

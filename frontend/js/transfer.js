@@ -4,6 +4,7 @@
 
 import { friendlyMessage } from "./api.js";
 import { $, h } from "./dom.js";
+import { openModal } from "./ui.js";
 
 /** Peer workers with their load, least busy first; null when the list can't be read. */
 export async function peerWorkers(api) {
@@ -93,7 +94,7 @@ export async function transferDialog(api, roomId, { excludeUserId, excludeUserId
     form.addEventListener("submit", onSubmit);
     cancel.addEventListener("click", onCancel);
     dialog.addEventListener("close", onCancel);
-    dialog.showModal();
+    openModal(dialog);
     (input || cancel).focus();
   });
 }

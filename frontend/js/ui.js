@@ -41,7 +41,14 @@ export function bindConnectionBanner(banner, socket, texts = {}) {
  * A modal yes/no question in the page's <dialog id="confirm-dialog">. Resolves true/false.
  * The dialog's markup lives in the page so it is styled and labelled like everything else.
  */
-export function confirmDialog({ title, body, confirm = "OK", cancel = "Cancel", danger = false }) {
+export function confirmDialog({
+  title,
+  body,
+  confirm = "OK",
+  cancel = "Cancel",
+  danger = false,
+  focusConfirm = false,
+}) {
   const dialog = document.getElementById("confirm-dialog");
   dialog.querySelector(".dialog-title").textContent = title;
   const bodyEl = dialog.querySelector(".dialog-body");
@@ -65,8 +72,10 @@ export function confirmDialog({ title, body, confirm = "OK", cancel = "Cancel", 
     yes.addEventListener("click", onYes);
     no.addEventListener("click", onNo);
     dialog.addEventListener("close", onClose);
-    dialog.showModal();
-    no.focus(); // the safe choice has focus first
+    openModal(dialog);
+    // Usually the safe choice has focus first; where saying yes is the safe choice (asking
+    // for help), Enter must not cancel it.
+    (focusConfirm ? yes : no).focus();
   });
 }
 
@@ -100,32 +109,70 @@ export function notesDialog({ title, label, confirm }) {
     form.addEventListener("submit", onSubmit);
     cancelBtn.addEventListener("click", onCancel);
     dialog.addEventListener("close", onCancel);
-    dialog.showModal();
+    openModal(dialog);
     input.focus();
   });
 }
 
-/** A short message at the bottom of the screen (role=status, so it is read out politely). */
+/**
+ * Open a modal dialog and, when it closes (a button, Escape, or code), put focus back on what
+ * opened it, so keyboard and screen-reader users carry on where they were instead of at the
+ * top of the page.
+ */
+export function openModal(dialog) {
+  const opener = document.activeElement;
+  if (!dialog.open) dialog.showModal();
+  if (!opener || opener === document.body || dialog.contains(opener)) return;
+  dialog.addEventListener(
+    "close",
+    () => {
+      // After the closing handlers have run: one of them may have moved focus on purpose.
+      setTimeout(() => {
+        const now = document.activeElement;
+        const lost = !now || now === document.body || now.closest?.("dialog:not([open])");
+        if (lost && opener.isConnected && !opener.closest("[hidden]")) opener.focus();
+      }, 0);
+    },
+    { once: true },
+  );
+}
+
+const TOASTS_SHOWN = 2; // more at once would pile up over the page
+
+/**
+ * A short message (role=status, so it is read out politely). The strip sits in the page's
+ * flow at the foot of the top bar: it pushes the page down for a moment instead of lying over
+ * the conversation or the composer, and shows at most two at once (the oldest goes first).
+ */
 export function toast(text, kind = "info") {
   let region = document.getElementById("toasts");
   if (!region) {
     region = h("div", { id: "toasts", class: "toasts", role: "status", "aria-live": "polite" });
-    document.body.append(region);
+    const bar = document.querySelector(".topbar");
+    if (bar) bar.append(region);
+    else document.body.prepend(region);
   }
+  for (const old of [...region.children].slice(0, -(TOASTS_SHOWN - 1) || undefined)) old.remove();
   const item = h("p", { class: `toast ${kind}`, text });
   region.append(item);
   setTimeout(() => item.remove(), kind === "error" ? 7000 : 4000);
 }
 
-/** Disable a button while an async action runs, so a double tap does not do it twice. */
+/**
+ * Hold a button while an async action runs, so a double tap does not do it twice. The button
+ * is marked aria-disabled rather than disabled: a disabled button loses focus, and a dialog the
+ * action opens could then not hand focus back to it.
+ */
 export async function busy(button, action) {
-  if (button.disabled) return undefined;
-  button.disabled = true;
+  if (button.dataset.busy === "true" || button.disabled) return undefined;
+  button.dataset.busy = "true";
+  button.setAttribute("aria-disabled", "true");
   button.setAttribute("aria-busy", "true");
   try {
     return await action();
   } finally {
-    button.disabled = false;
+    delete button.dataset.busy;
+    button.removeAttribute("aria-disabled");
     button.removeAttribute("aria-busy");
   }
 }

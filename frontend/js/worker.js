@@ -1,13 +1,13 @@
 // The peer worker's page (/worker): the live queue (most urgent first), claim, several
 // conversations in tabs, risk and mood updates, hand over, close with notes.
 
-import { ApiError, friendlyMessage } from "./api.js";
+import { friendlyMessage, sentence } from "./api.js";
 import { sparkline } from "./charts.js";
 import { $, announce, duration, h, since, store } from "./dom.js";
 import { editProfile, profileSummary } from "./profile.js";
 import { mountMyOutcomes } from "./my-outcomes.js";
 import { ReportList } from "./reports.js";
-import { loadResources } from "./resources.js";
+import { loadResources, topicName } from "./resources.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
 import { StaffRoom, closeWithNotes } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
@@ -28,6 +28,7 @@ const state = {
   moods: new MoodHistory(),
   queueTimer: 0,
   queueLoaded: false,
+  maxRooms: null, // the cap: max_rooms in the answer to GET /queue
   profile: null,
   topics: [],
   reports: null,
@@ -55,6 +56,7 @@ function ready({ session, api, socket }) {
   });
   routeRoomEvents(socket);
   loadQueue();
+  loadResources().then(renderQueue); // topic names, once known
   setupProfile();
   mountMyOutcomes({ api, socket, parent: $("#queue-pane") });
   state.reports = new ReportList({
@@ -124,7 +126,7 @@ function routeRoomEvents(socket) {
   socket.addEventListener("room_closed", ({ detail }) => room(detail)?.refresh());
   socket.addEventListener("error", ({ detail }) => {
     if (detail.code !== "rate_limited" && detail.room_id && state.rooms.has(detail.room_id)) {
-      toast(detail.detail || "That didn't work.", "error");
+      toast(detail.detail ? sentence(detail.detail) : "That didn't work.", "error");
     }
   });
 }
@@ -133,7 +135,8 @@ function routeRoomEvents(socket) {
 
 async function loadQueue() {
   try {
-    const { rooms = [] } = await state.api.get("/queue");
+    const { rooms = [], max_rooms: maxRooms } = await state.api.get("/queue");
+    if (Number.isInteger(maxRooms)) state.maxRooms = maxRooms;
     setQueue(rooms);
   } catch (error) {
     $("#queue-summary").textContent = friendlyMessage(error);
@@ -177,12 +180,43 @@ function renderQueue() {
   $("#queue-summary").textContent = waiting.length
     ? `${waiting.length} waiting · longest ${duration(Math.max(...waiting.map((r) => since(r.waiting_since) || 0)))}`
     : "Nobody is waiting right now.";
+  renderLoad();
   if (!rooms.length) {
     list.replaceChildren(h("li", { class: "queue-empty muted", text: "The queue is clear. New requests appear here as they arrive." }));
     return;
   }
   list.replaceChildren(...rooms.map(queueItem));
   renderViewTabs();
+}
+
+/** Conversations this worker holds now (the cap counts active ones). */
+function held() {
+  const me = state.session.user_id;
+  return state.queue.filter((r) => r.assigned_to === me && r.status === "active").length;
+}
+
+function atCapacity() {
+  return Number.isInteger(state.maxRooms) && held() >= state.maxRooms;
+}
+
+// "2 of 3": how many conversations this worker holds against the cap, and at the cap, why
+// Claim is held back.
+function renderLoad() {
+  const line = $("#queue-load");
+  if (!Number.isInteger(state.maxRooms)) {
+    line.hidden = true;
+    return;
+  }
+  const count = held();
+  line.hidden = false;
+  line.dataset.full = atCapacity() ? "true" : "false";
+  line.replaceChildren(
+    h("strong", { text: `${count} of ${state.maxRooms}` }),
+    ` conversations. `,
+    atCapacity()
+      ? "That's your limit: close or hand over one to claim another."
+      : `You can claim ${state.maxRooms - count} more.`,
+  );
 }
 
 function queueItem(entry) {
@@ -204,6 +238,9 @@ function queueItem(entry) {
         class: "btn primary small",
         text: "Claim",
         "aria-label": `Claim: ${topicWords(entry.topic)}, risk ${RISK_WORDS[level].toLowerCase()}${good ? ", good match for you" : ""}`,
+        disabled: atCapacity(),
+        "aria-describedby": atCapacity() ? "queue-load" : null,
+        title: atCapacity() ? "You're at your limit: close or hand over a conversation first." : null,
         onclick: (e) => busy(e.currentTarget, () => claim(entry.room_id)),
       });
   return h(
@@ -246,9 +283,7 @@ function describeMatch(match) {
 }
 
 function topicWords(topic) {
-  if (!topic) return "No topic given";
-  const s = String(topic).replace(/-/g, " ");
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  return topic ? topicName(topic) : "No topic given";
 }
 
 async function claim(roomId) {
@@ -257,12 +292,8 @@ async function claim(roomId) {
     await openTab(roomId);
     loadQueue();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 409) {
-      toast(error.detail || "Someone else has just claimed this conversation.", "error");
-      loadQueue();
-      return;
-    }
     toast(friendlyMessage(error), "error");
+    if (error.status === 409) loadQueue();
   }
 }
 

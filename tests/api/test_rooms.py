@@ -144,7 +144,9 @@ async def test_worker_cap_is_enforced(server: RunningServer, http: httpx.AsyncCl
     results = await asyncio.gather(*(worker.post(f"/api/v1/rooms/{r}/claim") for r in rooms))
     assert sorted(r.status_code for r in results) == [200] * cap + [409]
     refused = next(r for r in results if r.status_code == 409)
-    assert "close or transfer" in refused.json()["error"]["detail"]
+    assert "Close or hand over one first." in refused.json()["error"]["detail"]
+    assert refused.json()["error"]["reason"] == "at_capacity"
+    assert refused.json()["error"]["max_rooms"] == cap
 
 
 async def test_transfer_hands_over(server: RunningServer, http: httpx.AsyncClient) -> None:

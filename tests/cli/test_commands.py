@@ -23,7 +23,10 @@ def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.Com
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"PEERCHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}
+    return {
+        "PEERCHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "PEERCHAT_DEV_SECRET_FILE": str(tmp_path / "dev-secret"),
+    }
 
 
 def test_migrate_then_create_users(env: dict[str, str]) -> None:

@@ -33,6 +33,12 @@ class Actor:
     async def post(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         return await self.http.post(path, headers=self.auth, json=json, **kwargs)
 
+    async def put(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.http.put(path, headers=self.auth, json=json, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.delete(path, headers=self.auth, **kwargs)
+
 
 async def participant(server: RunningServer, http: httpx.AsyncClient, **body: Any) -> Actor:
     response = await http.post("/api/v1/sessions/anonymous", json=body or None)
