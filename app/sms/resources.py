@@ -1,5 +1,7 @@
 """The crisis resources texted by SMS: by default the same helplines the participant page shows
-(the front end's resources.json, which operators edit), so they are configured in one place."""
+(the front end's resources.json, which operators edit), so they are configured in one place.
+That file is keyed by language; SMS texts its English entry (a file without language keys, the
+older form, is read as it is)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,14 @@ def help_text(settings: Settings) -> str:
     except (OSError, ValueError):
         log.warning("sms: resources.json not readable; texting the fallback crisis words")
         return f"{FALLBACK} {KEYWORDS}"
-    return f"{_describe(data)} {KEYWORDS}"
+    return f"{_describe(english_entry(data))} {KEYWORDS}"
+
+
+def english_entry(data: Any) -> Any:
+    """The "en" part of resources.json; the whole file when it has no language keys."""
+    if isinstance(data, dict) and isinstance(data.get("en"), dict):
+        return data["en"]
+    return data
 
 
 def _describe(data: Any) -> str:

@@ -1,6 +1,8 @@
 // HTTP client for /api/v1: JSON in and out, bearer token, and the one error format
 // ({"error": {"code", "detail", ...}}) turned into an ApiError the pages can show as is.
 
+import { t } from "./i18n.js";
+
 const PREFIX = "/api/v1";
 
 export class ApiError extends Error {
@@ -48,10 +50,11 @@ export function sentence(text) {
 }
 
 export function friendlyMessage(error) {
-  if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
+  if (!(error instanceof ApiError)) return t("error.generic", {}, "Something went wrong. Please try again.");
   const byReason = REASONS[error.extra?.reason];
   if (byReason) return byReason(error.extra);
-  return FRIENDLY[error.status] || (error.detail ? sentence(error.detail) : FRIENDLY[500]);
+  const status = FRIENDLY[error.status] ? error.status : error.detail ? null : 500;
+  return status === null ? sentence(error.detail) : t(`error.${status}`, {}, FRIENDLY[status]);
 }
 
 export class Api {

@@ -2,6 +2,7 @@
 // composer. Shared by all three pages; the page decides what a message means, this draws it.
 
 import { clock, h } from "./dom.js";
+import { t } from "./i18n.js";
 
 const ROLE_LABEL = {
   peer_worker: "peer supporter",
@@ -134,7 +135,7 @@ export class ChatView {
     const el = this.pendingById.get(entry.client_msg_id);
     if (!el) return;
     el.classList.add("failed");
-    el.querySelector(".status").textContent = `Not sent: ${reason}`;
+    el.querySelector(".status").textContent = t("chat.not_sent", { reason }, "Not sent: {reason}");
   }
 
   isMine(message) {
@@ -151,13 +152,13 @@ export class ChatView {
       );
     }
     const mine = this.isMine(message);
-    const who = mine ? "You" : message.sender?.handle || "Someone";
+    const who = mine ? t("chat.you", {}, "You") : message.sender?.handle || t("chat.someone", {}, "Someone");
     const roleLabel = ROLE_LABEL[role] ?? role.replace("_", " ");
     const dataset = message.seq ? { seq: String(message.seq) } : {};
     if (message.client_msg_id) dataset.clientMsgId = message.client_msg_id;
     if (message.sender?.id && !mine) dataset.senderId = message.sender.id;
     // Only "sending" is worth saying; a quiet log reads calmer than "Sent" under every line.
-    const status = state === "pending" ? "Sending…" : "";
+    const status = state === "pending" ? t("chat.sending", {}, "Sending…") : "";
     return h(
       "li",
       { class: `msg ${mine ? "mine" : "theirs"} ${state}`, dataset },
@@ -236,11 +237,14 @@ export function limitCounter(input, counter, { limit = 4000, announce = () => {}
     const near = Math.max(50, Math.round(max * 0.1));
     const next = left < 0 ? "over" : left <= near ? "near" : "ok";
     if (next === "over") {
+      const vars = { over: numberFormat.format(-left), limit: numberFormat.format(max) };
       counter.textContent =
-        `Too long to send: ${numberFormat.format(-left)} ${-left === 1 ? "character" : "characters"} over ` +
-        `the ${numberFormat.format(max)} limit. Shorten it, or send it in two parts.`;
+        -left === 1
+          ? t("limit.over_one", vars, "Too long to send: 1 character over the {limit} limit. Shorten it, or send it in two parts.")
+          : t("limit.over", vars, "Too long to send: {over} characters over the {limit} limit. Shorten it, or send it in two parts.");
     } else if (next === "near") {
-      counter.textContent = `${numberFormat.format(left)} ${left === 1 ? "character" : "characters"} left`;
+      counter.textContent =
+        left === 1 ? t("limit.left_one", {}, "1 character left") : t("limit.left", { left: numberFormat.format(left) }, "{left} characters left");
     } else counter.textContent = "";
     counter.dataset.zone = next;
     if (next === "over") input.setAttribute("aria-invalid", "true");

@@ -9,20 +9,16 @@
 
 import { friendlyMessage } from "./api.js";
 import { $, announce, h, store } from "./dom.js";
+import { t } from "./i18n.js";
 
 const memory = store("session");
 const DONE_KEY = "peerchat.checkins"; // {"<room_id>:<phase>": "sent" | "skipped"}
 const THANKS_MS = 4000; // how long the "thank you" line stays
 
+// Keys in the page's translations (frontend/i18n/*.json).
 const TEXT = {
-  start: {
-    title: "How are you feeling right now?",
-    thanks: "Thank you. Your supporter will be with you soon.",
-  },
-  end: {
-    title: "Before you go: how are you feeling now?",
-    thanks: "Thank you for letting us know. Take care of yourself.",
-  },
+  start: { title: "checkin.start_title", thanks: "checkin.start_thanks" },
+  end: { title: "checkin.end_title", thanks: "checkin.end_thanks" },
 };
 
 let scalePromise = null;
@@ -78,7 +74,7 @@ export function offerCheckin(api, room, { helped = false } = {}) {
 }
 
 function fill(card, api, roomId, phase, scale) {
-  const words = TEXT[phase];
+  const words = { title: t(TEXT[phase].title), thanks: t(TEXT[phase].thanks) };
   const error = h("p", { class: "form-error", role: "alert" });
   const commentId = `checkin-comment-${phase}`;
   const noteId = `checkin-note-${phase}`;
@@ -95,27 +91,27 @@ function fill(card, api, roomId, phase, scale) {
       { class: "mood" },
       h("input", { type: "radio", name: `mood-${phase}`, value: step.mood }),
       h("span", { class: "mood-face", "aria-hidden": "true", text: step.emoji }),
-      h("span", { class: "mood-label", text: step.label }),
+      h("span", { class: "mood-label", text: t(`checkin.mood.${step.mood}`, {}, step.label) }),
     ),
   );
   const dismiss = h("button", {
     type: "button",
     class: "btn ghost small checkin-dismiss",
-    "aria-label": "Not now: hide this question",
-    title: "Not now",
-    text: "Not now",
+    "aria-label": t("checkin.dismiss_label"),
+    title: t("help.not_now"),
+    text: t("help.not_now"),
   });
-  const send = h("button", { type: "submit", class: "btn primary small", text: "Send" });
+  const send = h("button", { type: "submit", class: "btn primary small", text: t("chat.send") });
   // Shown only once a mood is chosen, so the card stays one line of faces until then.
   const more = h(
     "div",
     { class: "checkin-more", hidden: true },
-    h("label", { for: commentId }, "Anything you'd like to add? ", h("span", { class: "muted", text: "(optional)" })),
+    h("label", { for: commentId }, `${t("checkin.add")} `, h("span", { class: "muted", text: t("optional") })),
     h("div", { class: "checkin-send" }, comment, send),
     h("p", {
       id: noteId,
       class: "muted checkin-note",
-      text: "Only your answer is kept; any words you add are read only by the team that runs this service.",
+      text: t("checkin.privacy"),
     }),
   );
   const form = h(
@@ -154,7 +150,7 @@ function fill(card, api, roomId, phase, scale) {
     event.preventDefault();
     const chosen = form.querySelector("input[type=radio]:checked");
     if (!chosen) {
-      error.textContent = "Choose how you feel, or press Not now.";
+      error.textContent = t("checkin.choose");
       return;
     }
     error.textContent = "";

@@ -56,7 +56,16 @@ export function svg(tag, attrs = {}, ...children) {
 
 // --- time ---------------------------------------------------------------------------------
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+let timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+/** Show times in `locale` (the participant's chosen language); the browser's own until then. */
+export function setTimeLocale(locale) {
+  try {
+    timeFormat = new Intl.DateTimeFormat(locale || undefined, { hour: "2-digit", minute: "2-digit" });
+  } catch {
+    /* an unknown locale keeps the browser's */
+  }
+}
 
 export function clock(iso) {
   const date = iso ? new Date(iso) : new Date();

@@ -5,7 +5,8 @@ import { Api, ApiError, fetchMessages, friendlyMessage, sentence } from "./api.j
 import { ChatView, bindComposer, limitCounter } from "./chat-view.js";
 import { clientConfig } from "./config.js";
 import { offerCheckin } from "./checkin.js";
-import { $, $$, announce, clock, h, store } from "./dom.js";
+import { $, $$, announce, clock, h, setTimeLocale, store } from "./dom.js";
+import { bindSwitcher, initI18n, language, t } from "./i18n.js";
 import { installQuickExit } from "./quick-exit.js";
 import { loadResources, renderResources, topicName } from "./resources.js";
 import { ChatSocket, sessionOutbox } from "./socket.js";
@@ -58,8 +59,12 @@ function showScreen(name) {
 
 async function init() {
   state.waitingPanel = $("#waiting-panel");
-  bindStatic();
-  state.resources = await loadResources();
+  bindStatic(); // first: the quick exit and the help button never wait for the translations
+  await initI18n();
+  setTimeLocale(language());
+  bindSwitcher($("#language"));
+  document.addEventListener("languagechange", onLanguageChange);
+  state.resources = await loadResources(language());
   renderTopics(state.resources.topics);
   if (!state.session?.token) {
     showScreen("welcome");
@@ -76,6 +81,22 @@ async function init() {
   }
   if (state.session.room_id) await openRoom(state.session.room_id);
   else await showStart();
+}
+
+// A switch of language re-renders what scripts wrote: topics, the helplines, the conversation's
+// head and the groups; the static text was already swapped by the i18n module.
+async function onLanguageChange() {
+  setTimeLocale(language());
+  const checked = $("input[name=topic]:checked")?.value;
+  state.resources = await loadResources(language());
+  renderTopics(state.resources.topics, checked);
+  if (state.room) renderHead();
+  else if (document.body.dataset.screen === "start") loadGroups();
+  if ($("#resources-dialog").open) {
+    renderResources($("#resources-list"), state.resources);
+    $("#resources-title").textContent = $("#help-confirmation").hidden ? t("helplines") : t("help.on_the_way_title");
+  }
+  announce(t("language.changed"));
 }
 
 // The installed app's "I need help now" shortcut opens /?help=1: go straight to the question.
@@ -124,14 +145,15 @@ function autoGrow(textarea) {
   });
 }
 
-function renderTopics(topics) {
+function renderTopics(topics, checked) {
   const box = $("#topic-options");
+  const keep = topics.some((topic) => topic.id === checked);
   box.replaceChildren(
     ...topics.map((topic, i) =>
       h(
         "label",
         { class: "chip" },
-        h("input", { type: "radio", name: "topic", value: topic.id, checked: i === 0 }),
+        h("input", { type: "radio", name: "topic", value: topic.id, checked: keep ? topic.id === checked : i === 0 }),
         h("span", { text: topic.label }),
       ),
     ),
@@ -142,9 +164,7 @@ function renderTopics(topics) {
 
 async function startAnonymously() {
   try {
-    const language = (navigator.language || "").split("-")[0] || undefined;
-    const body = language && language.length >= 2 ? { language } : {};
-    const created = await api.post("/sessions/anonymous", body);
+    const created = await api.post("/sessions/anonymous", { language: language() });
     state.session = { token: created.token, participant_id: created.participant_id, handle: created.handle };
     save();
     await showStart();
@@ -165,7 +185,7 @@ async function loadGroups() {
   try {
     const { groups = [] } = await api.get("/groups");
     if (!groups.length) {
-      list.replaceChildren(h("li", { class: "muted", text: "No groups are open right now." }));
+      list.replaceChildren(h("li", { class: "muted", text: t("start.no_groups") }));
       return;
     }
     list.replaceChildren(
@@ -179,7 +199,7 @@ async function loadGroups() {
             h("h3", { text: group.name }),
             h("p", {
               class: "muted",
-              text: [topicName(group.topic), `${group.members} ${group.members === 1 ? "person" : "people"}`]
+              text: [topicName(group.topic), group.members === 1 ? t("start.group_people_one") : t("start.group_people", { count: group.members })]
                 .filter(Boolean)
                 .join(" · "),
             }),
@@ -187,8 +207,8 @@ async function loadGroups() {
           h("button", {
             type: "button",
             class: "btn outline",
-            text: "Join",
-            "aria-label": `Join ${group.name}`,
+            text: t("start.join"),
+            "aria-label": t("start.join_label", { name: group.name }),
             onclick: (e) => busy(e.currentTarget, () => joinGroup(group.room_id)),
           }),
         ),
@@ -204,7 +224,7 @@ async function requestSupport() {
   const note = $("#support-note").value.trim();
   $("#support-error").textContent = "";
   if (state.noteLimit?.over()) {
-    $("#support-error").textContent = "Your note is too long to send. Shorten it, and write the rest in the chat.";
+    $("#support-error").textContent = t("start.note_too_long");
     $("#support-note").focus();
     return;
   }
@@ -218,7 +238,7 @@ async function requestSupport() {
     await openRoom(created.room_id);
   } catch (error) {
     if (error instanceof ApiError && error.status === 409 && error.extra.room_id) {
-      toast("You already have a conversation open. Here it is.");
+      toast(t("start.already_open"));
       await openRoom(error.extra.room_id);
       return;
     }
@@ -260,7 +280,7 @@ async function openRoom(roomId) {
   root.replaceChildren();
   state.chat = new ChatView(root, {
     me: () => state.session?.participant_id,
-    label: summary.kind === "group" ? `Messages in ${summary.name || "the group"}` : "Conversation messages",
+    label: summary.kind === "group" ? t("chat.group_messages", { name: summary.name || t("chat.the_group") }) : t("chat.messages"),
     messageActions: summary.kind === "group" ? messageMenu : null,
   });
   showScreen("chat");
@@ -293,7 +313,7 @@ function ensureSocket() {
     if (detail.room_id === state.room?.room_id) state.chat.ack(detail, state.session.handle);
   });
   socket.addEventListener("send-failed", ({ detail }) => {
-    if (detail.room_id === state.room?.room_id) state.chat.fail(detail, sentence(detail.detail || "") || "please try again.");
+    if (detail.room_id === state.room?.room_id) state.chat.fail(detail, sentence(detail.detail || "") || t("chat.send_failed"));
   });
   socket.addEventListener("typing", ({ detail }) => {
     if (detail.room_id === state.room?.room_id && detail.handle !== state.session.handle) {
@@ -312,7 +332,13 @@ function ensureSocket() {
     if (detail.room_id === state.room?.room_id) refreshRoom();
   });
   socket.addEventListener("unauthorized", () => sessionEnded());
-  bindConnectionBanner($("#connection"), socket);
+  bindConnectionBanner($("#connection"), socket, {
+    connecting: t("connection.connecting"),
+    waiting: t("connection.waiting"),
+    offline: t("connection.offline"),
+    unauthorized: t("connection.unauthorized"),
+    ready: t("connection.ready"),
+  });
   state.socket = socket;
   window.__peerchat = { socket, api };
   socket.start();
@@ -345,7 +371,7 @@ async function refreshRoom() {
     const was = state.room.status;
     state.room = summary;
     if (was === "waiting" && summary.status === "active") {
-      announce("A peer supporter has joined your conversation.");
+      announce(t("chat.supporter_joined"));
     }
     renderHead();
     schedulePoll();
@@ -366,16 +392,16 @@ function renderHead() {
   const group = room.kind === "group";
   const waiting = room.status === "waiting";
   const closed = room.status === "closed";
-  $("#chat-title").textContent = group ? room.name || "Group" : "Your conversation";
+  $("#chat-title").textContent = group ? room.name || t("chat.group") : t("chat.title");
   let status;
-  if (closed) status = "This conversation has ended.";
+  if (closed) status = t("chat.status_ended");
   else if (group) {
-    status = state.online.length ? `Here now: ${state.online.join(", ")}` : "A moderated group";
-  } else if (waiting) status = "Waiting for a peer supporter";
+    status = state.online.length ? t("chat.status_here_now", { names: state.online.join(", ") }) : t("chat.status_group");
+  } else if (waiting) status = t("chat.status_waiting");
   else if (state.supporter) {
-    const here = state.online.includes(state.supporter) ? " · here now" : "";
-    status = `With ${state.supporter}, a peer supporter${here}`;
-  } else status = "A peer supporter is with you";
+    const here = state.online.includes(state.supporter);
+    status = t(here ? "chat.status_with_here" : "chat.status_with", { name: state.supporter });
+  } else status = t("chat.status_supporter");
   $("#chat-status").textContent = status;
 
   // Kept by reference: the panel moves into each conversation's log while it waits, and is
@@ -393,12 +419,12 @@ function renderHead() {
   offerCheckin(api, room, { helped: Boolean(helpAt) || state.helpPressed });
   const leave = $("#leave");
   leave.hidden = closed;
-  leave.textContent = group ? "Leave group" : waiting ? "Cancel request" : "End chat";
-  state.composer.setEnabled(!closed, closed ? "This conversation has ended." : "");
+  leave.textContent = group ? t("chat.leave_group") : waiting ? t("chat.cancel_request") : t("chat.end_chat");
+  state.composer.setEnabled(!closed, closed ? t("chat.status_ended") : "");
   const banner = $("#help-banner");
   banner.hidden = !helpAt || closed;
   if (helpAt) {
-    banner.textContent = `You asked for help at ${clock(helpAt)}. A supervisor has been alerted and is on the way.`;
+    banner.textContent = t("chat.help_banner", { time: clock(helpAt) });
   }
 }
 
@@ -413,30 +439,23 @@ function sendMessage(body) {
 
 async function openResources(helpConfirmed) {
   const dialog = $("#resources-dialog");
-  renderResources($("#resources-list"), state.resources || (await loadResources()));
+  renderResources($("#resources-list"), state.resources || (await loadResources(language())));
   const confirmation = $("#help-confirmation");
   confirmation.hidden = !helpConfirmed;
   if (helpConfirmed) {
-    confirmation.textContent =
-      "Help is on the way. A supervisor has been alerted and will be with you as soon as they can. " +
-      "Please stay in this chat. If you are in immediate danger, call your local emergency number now.";
+    confirmation.textContent = t("help.confirmation");
   }
-  $("#resources-title").textContent = helpConfirmed ? "Help is on the way" : "Helplines";
+  $("#resources-title").textContent = helpConfirmed ? t("help.on_the_way_title") : t("helplines");
   openModal(dialog);
 }
 
 async function helpNow() {
   const inRoom = state.room && state.room.status !== "closed" && state.session?.room_id;
   const ok = await confirmDialog({
-    title: "Do you need help right now?",
-    body: [
-      inRoom
-        ? "We'll alert a supervisor straight away. They'll make sure someone is with you."
-        : "We'll open a conversation for you and alert a supervisor straight away.",
-      "If you are in immediate danger, please call your local emergency number.",
-    ],
-    confirm: "Yes, alert a supervisor",
-    cancel: "Not now",
+    title: t("help.question"),
+    body: [inRoom ? t("help.body_in_room") : t("help.body_new"), t("help.body_danger")],
+    confirm: t("help.confirm"),
+    cancel: t("help.not_now"),
     danger: true,
     focusConfirm: true,
   });
@@ -446,7 +465,7 @@ async function helpNow() {
   state.helpPressed = true;
   try {
     if (!state.session?.token) {
-      const created = await api.post("/sessions/anonymous", {});
+      const created = await api.post("/sessions/anonymous", { language: language() });
       state.session = { token: created.token, participant_id: created.participant_id, handle: created.handle };
       save();
     }
@@ -464,11 +483,11 @@ async function helpNow() {
     state.session.help_at = { ...(state.session.help_at || {}), [roomId]: new Date().toISOString() };
     save();
     renderHead();
-    announce("Help is on the way. A supervisor has been alerted.");
+    announce(t("help.announce"));
     await openResources(true);
   } catch (error) {
     // Whatever failed, the helplines are the next best thing: show them with the error.
-    toast(`We couldn't alert a supervisor: ${friendlyMessage(error)}`, "error");
+    toast(t("help.failed", { reason: friendlyMessage(error) }), "error");
     await openResources(false);
   }
 }
@@ -483,30 +502,24 @@ async function leaveRoom() {
   let question;
   if (group) {
     question = {
-      title: "Leave this group?",
-      body: "You can join again later if the group is still open.",
-      confirm: "Leave group",
-      cancel: "Stay",
+      title: t("leave.group_title"),
+      body: t("leave.group_body"),
+      confirm: t("chat.leave_group"),
+      cancel: t("leave.stay"),
     };
   } else if (waiting) {
     question = {
-      title: "Cancel your request?",
-      body: [
-        "You're still in the queue, and a peer supporter will be with you soon.",
-        "If you cancel, nobody will join this chat. You can ask again whenever you're ready.",
-      ],
-      confirm: "Cancel request",
-      cancel: "Keep waiting",
+      title: t("leave.cancel_title"),
+      body: [t("leave.cancel_body1"), t("leave.cancel_body2")],
+      confirm: t("chat.cancel_request"),
+      cancel: t("leave.keep_waiting"),
     };
   } else {
     question = {
-      title: "End this conversation?",
-      body: [
-        `${state.supporter || "Your peer supporter"} will see that you've left, and the conversation will close.`,
-        "That's completely okay. You're welcome back any time.",
-      ],
-      confirm: "End conversation",
-      cancel: "Stay",
+      title: t("leave.end_title"),
+      body: [t("leave.end_body1", { name: state.supporter || t("leave.your_supporter") }), t("leave.end_body2")],
+      confirm: t("leave.end_confirm"),
+      cancel: t("leave.stay"),
     };
   }
   if (!(await confirmDialog(question))) return;
@@ -522,33 +535,27 @@ async function leaveRoom() {
   state.socket?.leave(room.room_id);
   forgetRoom();
   await showStart();
-  announce(group ? "You left the group." : waiting ? "Your request was cancelled." : "You ended the conversation.");
-  toast(
-    group
-      ? "You left the group."
-      : waiting
-        ? "Your request was cancelled. You can ask again any time."
-        : "You ended the conversation. Take care of yourself.",
-  );
+  announce(group ? t("leave.left_group") : waiting ? t("leave.cancelled") : t("leave.ended"));
+  toast(group ? t("leave.left_group") : waiting ? t("leave.cancelled_toast") : t("leave.ended_toast"));
 }
 
 // --- group safety: report a message, block a person ---------------------------------------------
 
 function messageMenu(message) {
   if (message.sender?.role !== "participant" || !message.sender.id) return null;
-  const who = message.sender.handle || "this person";
+  const who = message.sender.handle || t("menu.this_person");
   const close = (el) => el.closest("details")?.removeAttribute("open");
   return h(
     "details",
     { class: "msg-menu" },
-    h("summary", { "aria-label": `Options for ${who}'s message`, title: "Options" }, h("span", { "aria-hidden": "true", text: "⋯" })),
+    h("summary", { "aria-label": t("menu.options_for", { name: who }), title: t("menu.options") }, h("span", { "aria-hidden": "true", text: "⋯" })),
     h(
       "div",
       { class: "msg-menu-items" },
       h("button", {
         type: "button",
         class: "btn ghost small",
-        text: "Report",
+        text: t("menu.report"),
         onclick: (e) => {
           close(e.currentTarget);
           busy(e.currentTarget, () => reportMessage(message));
@@ -557,7 +564,7 @@ function messageMenu(message) {
       h("button", {
         type: "button",
         class: "btn ghost small",
-        text: "Block this person",
+        text: t("menu.block"),
         onclick: (e) => {
           close(e.currentTarget);
           busy(e.currentTarget, () => blockSender(message));
@@ -569,36 +576,33 @@ function messageMenu(message) {
 
 async function reportMessage(message) {
   const reason = await notesDialog({
-    title: "Report this message?",
-    label: "What's wrong with it? (optional: only the moderators see this)",
-    confirm: "Send report",
+    title: t("report.title"),
+    label: t("report.label"),
+    confirm: t("report.confirm"),
   });
   if (reason === null) return;
   try {
     const room = encodeURIComponent(message.room_id || state.room.room_id);
     await api.post(`/rooms/${room}/messages/${message.seq}/report`, reason ? { reason } : {});
-    toast("Thank you. The group's moderators will look at it.");
+    toast(t("report.thanks"));
   } catch (error) {
     toast(friendlyMessage(error), "error");
   }
 }
 
 async function blockSender(message) {
-  const who = message.sender.handle || "this person";
+  const who = message.sender.handle || t("menu.this_person");
   const ok = await confirmDialog({
-    title: `Block ${who}?`,
-    body: [
-      `You won't see messages from ${who} any more, in this group or any other.`,
-      "They won't be told. If they're upsetting the group, you can report a message too.",
-    ],
-    confirm: "Block",
-    cancel: "Cancel",
+    title: t("block.title", { name: who }),
+    body: [t("block.body1", { name: who }), t("block.body2")],
+    confirm: t("block.confirm"),
+    cancel: t("cancel"),
   });
   if (!ok) return;
   try {
     await api.post(`/rooms/${encodeURIComponent(state.room.room_id)}/block`, { participant_id: message.sender.id });
     state.chat.removeFrom(message.sender.id);
-    toast(`You blocked ${who}.`);
+    toast(t("block.done", { name: who }));
   } catch (error) {
     toast(friendlyMessage(error), "error");
   }
@@ -615,34 +619,28 @@ function forgetRoom() {
 
 async function deleteMyData() {
   const ok = await confirmDialog({
-    title: "Delete your data?",
-    body: [
-      "This deletes your nickname and the messages you wrote, and ends any open conversation.",
-      "It can't be undone.",
-    ],
-    confirm: "Delete my data",
-    cancel: "Keep it",
+    title: t("delete.title"),
+    body: [t("delete.body1"), t("delete.body2")],
+    confirm: t("delete.button"),
+    cancel: t("delete.keep"),
     danger: true,
   });
   if (!ok) return;
   try {
     if (state.session?.token) await api.delete("/me");
     wipeDevice();
-    toast("Your data has been deleted. Take care of yourself.");
+    toast(t("delete.done"));
   } catch (error) {
     if (error instanceof ApiError && [404, 405, 501].includes(error.status)) {
       const forget = await confirmDialog({
-        title: "Not available yet",
-        body: [
-          "This service can't delete data from its servers on request yet.",
-          "Your conversations stay private to the people in them. We can still forget you on this device.",
-        ],
-        confirm: "Forget me on this device",
-        cancel: "Close",
+        title: t("delete.unavailable_title"),
+        body: [t("delete.unavailable_body1"), t("delete.unavailable_body2")],
+        confirm: t("delete.forget"),
+        cancel: t("close"),
       });
       if (forget) {
         wipeDevice();
-        toast("This device no longer remembers you.");
+        toast(t("delete.forgotten"));
       }
       return;
     }
@@ -669,7 +667,7 @@ function sessionEnded() {
   state.room = null;
   storage.remove(KEY);
   showScreen("welcome");
-  toast("Your previous session has ended. You can start a new one any time.");
+  toast(t("session.ended"));
 }
 
 init().then(() => {

@@ -1,8 +1,11 @@
 // Crisis resources: helplines and topics from /static/resources.json, which operators edit.
-// Everything in it is shown as text; links are limited to tel:, sms: and https: so a typo or a
-// bad edit cannot turn into a script link.
+// The file is keyed by language ("en", "es", ...): each reader gets the helplines of their
+// language, and any part a language leaves out (its emergency line, helplines or topics) is
+// taken from "en". Everything in it is shown as text; links are limited to tel:, sms: and
+// https: so a typo or a bad edit cannot turn into a script link.
 
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 
 const FALLBACK = {
   emergency: { label: "In immediate danger? Call your local emergency number", numbers: [] },
@@ -15,7 +18,8 @@ const FALLBACK = {
   ],
 };
 
-let cached = null;
+const DEFAULT_LANGUAGE = "en";
+const cache = new Map(); // language -> resources
 const topicNames = new Map(FALLBACK.topics.map((t) => [t.id, t.label]));
 
 /**
@@ -30,22 +34,35 @@ export function topicName(id) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-export async function loadResources() {
-  if (cached) return cached;
+/** One language's part of resources.json, completed from English; a file without language
+ * keys (the older, single-language form) is read as English. */
+export function resourcesFor(data, language = DEFAULT_LANGUAGE) {
+  const english = data?.[DEFAULT_LANGUAGE] || (data?.helplines || data?.emergency ? data : {});
+  const own = data?.[language] || (String(language).includes("-") ? data?.[String(language).split("-")[0]] : null) || {};
+  const pick = (field, ok) => (ok(own[field]) ? own[field] : ok(english[field]) ? english[field] : null);
+  const list = (value) => Array.isArray(value) && value.length > 0;
+  return {
+    emergency: pick("emergency", (v) => v && typeof v === "object") || FALLBACK.emergency,
+    helplines: pick("helplines", list) || [],
+    topics: pick("topics", list) || FALLBACK.topics,
+  };
+}
+
+export async function loadResources(language = DEFAULT_LANGUAGE) {
+  if (cache.has(language)) return cache.get(language);
+  let resources;
   try {
     const response = await fetch("/static/resources.json", { cache: "no-cache" });
     if (!response.ok) throw new Error(String(response.status));
-    const data = await response.json();
-    cached = {
-      emergency: data.emergency || FALLBACK.emergency,
-      helplines: Array.isArray(data.helplines) ? data.helplines : [],
-      topics: Array.isArray(data.topics) && data.topics.length ? data.topics : FALLBACK.topics,
-    };
-    for (const t of cached.topics) if (t && t.id && t.label) topicNames.set(String(t.id), String(t.label));
+    resources = resourcesFor(await response.json(), language);
+    cache.set(language, resources);
   } catch {
-    cached = FALLBACK;
+    resources = FALLBACK;
   }
-  return cached;
+  for (const topic of resources.topics) {
+    if (topic && topic.id && topic.label) topicNames.set(String(topic.id), String(topic.label));
+  }
+  return resources;
 }
 
 function telHref(number) {
@@ -90,20 +107,22 @@ export function renderResources(root, resources) {
             h(
               "li",
               { class: "helpline" },
-              h("h3", { text: line.name || "Helpline" }),
+              h("h3", { text: line.name || t("resources.helpline", {}, "Helpline") }),
               line.region ? h("p", { class: "muted", text: line.region }) : null,
               line.description ? h("p", { text: line.description }) : null,
               line.hours ? h("p", { class: "muted", text: line.hours }) : null,
               h(
                 "p",
                 { class: "helpline-actions" },
-                line.phone ? link(telHref(line.phone), `Call ${line.phone}`) : null,
-                line.sms ? link(`sms:${String(line.sms).replace(/[^0-9+]/g, "")}`, `Text ${line.sms}`) : null,
-                line.url ? link(safeUrl(line.url), "Website", true) : null,
+                line.phone ? link(telHref(line.phone), t("resources.call", { number: line.phone }, "Call {number}")) : null,
+                line.sms
+                  ? link(`sms:${String(line.sms).replace(/[^0-9+]/g, "")}`, t("resources.text", { number: line.sms }, "Text {number}"))
+                  : null,
+                line.url ? link(safeUrl(line.url), t("resources.website", {}, "Website"), true) : null,
               ),
             ),
           ),
         )
-      : h("p", { text: "No helplines are configured for this service." }),
+      : h("p", { text: t("resources.none", {}, "No helplines are configured for this service.") }),
   );
 }

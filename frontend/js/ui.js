@@ -20,7 +20,7 @@ export function bindConnectionBanner(banner, socket, texts = {}) {
     if (detail.status === "ready") {
       // Don't flash a banner for a quick first connect; confirm a real recovery briefly.
       if (!banner.hidden && Date.now() - shownAt > 800) {
-        banner.textContent = "Connected again.";
+        banner.textContent = words.ready || "Connected again.";
         timer = setTimeout(() => (banner.hidden = true), 2500);
       } else banner.hidden = true;
       return;
