@@ -128,3 +128,31 @@ async def test_spanish_fits_the_smallest_phone(live: LiveServer, browser: Browse
     assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert not person.problems, person.problems
     await person.close()
+
+
+async def test_times_follow_the_chosen_language_not_the_browser(
+    live: LiveServer, browser: Browser
+) -> None:
+    """An American browser shows "03:41 PM"; the reader who chose Spanish sees Spanish times."""
+    person = await open_person(browser, live.base_url, "/", PHONE, locale="en-US")
+    page = person.page
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await page.get_by_label("Language").select_option("es")
+    await page.get_by_role("button", name="Empezar de forma anónima").click()
+    await page.get_by_role("radio", name="Soledad").check()
+    await page.get_by_role("button", name="Hablar a solas con alguien").click()
+    await flows.send(page, "hola", "#composer-input")
+    await flows.expect_once(page, "hola")
+    stamp = page.locator(".msg time").last
+    await expect(stamp).not_to_be_empty()
+    shown, expected, american = await stamp.evaluate(
+        """(el) => {
+            const at = new Date(el.getAttribute('datetime'));
+            const opts = { hour: '2-digit', minute: '2-digit' };
+            return [el.textContent, new Intl.DateTimeFormat('es', opts).format(at),
+                    new Intl.DateTimeFormat('en-US', opts).format(at)];
+        }"""
+    )
+    assert shown == expected and shown != american, (shown, expected, american)
+    assert not person.problems, person.problems
+    await person.close()
