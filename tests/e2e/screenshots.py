@@ -232,6 +232,16 @@ async def run(out: Path, dark: bool) -> None:
         await shoot(p.page, out, f"participant-leave-phone{suffix}", phone)
         await p.page.locator("#confirm-dialog").get_by_role("button", name="Stay").click()
 
+        # The participant page in Spanish, from a Spanish browser: its words and its helplines.
+        es = await flows.open_person(browser, live.base_url, "/", phone, locale="es-ES", **opts)
+        await expect(es.page.locator("html")).to_have_attribute("lang", "es")
+        await expect(es.page.locator("#screen-welcome")).to_be_visible()
+        await shoot(es.page, out, f"participant-welcome-es-phone{suffix}", phone)
+        await es.page.get_by_role("button", name="Teléfonos").click()
+        await expect(es.page.locator("#resources-list")).to_contain_text("Esperanza")
+        await shoot(es.page, out, f"participant-helplines-es-phone{suffix}", phone)
+        others.append(es)
+
         problems = [x for person in (p, w, s, *others) for x in person.problems]
         await browser.close()
     if problems:
