@@ -34,7 +34,7 @@ const REASONS = {
       ? `You're supporting ${held ?? max} of ${max} conversations, the most at once. Close or hand over one to claim another.`
       : "You're supporting as many conversations as you can at once. Close or hand over one to claim another.",
   already_claimed: () => "Someone else has just claimed this conversation.",
-  closed: () => "This conversation has already ended.",
+  closed: () => t("error.closed", {}, "This conversation has already ended."),
 };
 
 /**
