@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from nlp.crisis_classifier import CrisisClassifier
 from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.encoder import load_tokenizer
 from nlp.network import WEIGHTS_DIR, PeerchatNet, load_net
@@ -59,6 +60,10 @@ class Model:
         self._crisis_emb = self.embed(self._crisis_texts)
         self._benign_emb = self.embed(list(ex["benign_lookalikes"]))
         self._emo_idx = [net.cfg.emotions.index(e) for e in REPORTED_EMOTIONS]
+        # Chat-register crisis classifier on the pooled embedding (nlp/crisis_classifier.py).
+        self.crisis = CrisisClassifier.load()
+        if self.crisis is not None:
+            self.crisis.check_encoder(lambda t: self.embed(t).numpy())
 
     @torch.inference_mode()
     def _forward(self, texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
@@ -119,8 +124,11 @@ class Model:
                         float(sim_b[j]),
                         float(clf[j]),
                     )
-                    risk = assess(self.lexicon.scan(texts[i]), sem, self.thresholds)
-                    results[i] = MessageScore(sentiment, emotions, risk)
+                    lex = self.lexicon.scan(texts[i])
+                    score = MessageScore(sentiment, emotions, assess(lex, sem, self.thresholds))
+                    if self.crisis is not None:  # may raise the level; see its docstring
+                        score = self.crisis.refine(texts[i], emb[j].numpy(), lex, score, p)
+                    results[i] = score
         return [r for r in results if r is not None]
 
 

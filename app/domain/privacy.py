@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 
 from app.domain import audit, checkins
+from app.domain.alerts import without_quotes
 from app.domain.context import Domain
 from app.domain.errors import Forbidden
 from app.domain.identity import Principal
@@ -63,13 +64,16 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
                 scored_at=func.coalesce(Message.scored_at, now),
             )
         )
-        # Alert excerpts quote the message that raised them.
+        # Alert excerpts quote the message that raised them, and reasons quote its words.
         for room_id, seq in written:
-            await session.execute(
-                update(Alert)
-                .where(Alert.room_id == room_id, Alert.message_seq == seq)
-                .values(excerpt="")
-            )
+            raised = (
+                await session.execute(
+                    select(Alert).where(Alert.room_id == room_id, Alert.message_seq == seq)
+                )
+            ).scalars()
+            for alert in raised:
+                alert.excerpt = ""
+                alert.reason = without_quotes(alert.reason)
         await session.execute(update(Room).where(Room.created_by == pid).values(note=None))
         await session.execute(update(Report).where(Report.reported_by == pid).values(reason=None))
         await session.execute(
