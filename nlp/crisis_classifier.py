@@ -214,7 +214,7 @@ class CrisisClassifier:
         sentiment_probs: Sequence[float] | None = None,
     ) -> MessageScore:
         """The model's hook: the lexicon-and-similarity score, raised (or a joke held back) by
-        the classifier; finality never reads as positive sentiment."""
+        the classifier; a goodbye without a time to come back never reads as positive."""
         if not self.enabled:
             return base
         cues = text_cues(text, lex)
@@ -267,7 +267,9 @@ def combine(
     if level == "none":
         reasons, evidence = [], []
     sentiment = base.sentiment
-    if level == "crisis" or (cues["farewell"] and level == "elevated"):
+    # Finality: a goodbye that names no time to come back ("signing off for good") is never
+    # positive, whatever its level; "bye, see you tomorrow" keeps its sentiment.
+    if level == "crisis" or (cues["farewell"] and not cues["future"]):
         sentiment = not_positive(sentiment, sentiment_probs)
     return replace(base, sentiment=sentiment, risk=Risk(level, tuple(reasons), tuple(evidence)))
 

@@ -80,6 +80,11 @@ def test_goodbyes_and_crises_never_score_positive() -> None:
     )
     assert with_probs.sentiment == Sentiment("negative", -0.85)
     assert not_positive(Sentiment("neutral", -0.1), None) == Sentiment("neutral", -0.1)
+    # a goodbye is not positive even where nothing raised its level ...
+    quiet = apply("signing off for good. look after each other", verdict("none", 0.9), warm)
+    assert quiet.risk.level == "none" and quiet.sentiment.label != "positive"
+    # ... unless it names a time to come back
+    assert apply("bye, see you tomorrow!", verdict("none", 0.9), warm).sentiment == warm
 
 
 def test_none_means_no_reasons_and_no_evidence() -> None:
