@@ -196,6 +196,9 @@ class Alert(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     reason: Mapped[str] = mapped_column(Text)
     excerpt: Mapped[str] = mapped_column(Text, default="")
+    # Model evidence (reference sentences, similarities, classifier scores); never the
+    # participant's words, so erasing them (DELETE /me) need not touch it.
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     message_seq: Mapped[int | None] = mapped_column(Integer)
     attached_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
