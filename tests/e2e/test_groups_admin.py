@@ -71,6 +71,15 @@ async def test_a_supervisor_creates_a_group_and_removes_a_participant(
     assert worker.problems == []
     await worker.close()
 
+    # A participant sees the paused group as paused, and cannot press Join.
+    person = await open_person(browser, live.base_url, "/")
+    await flows.start_anonymously(person.page)
+    join = person.page.get_by_role("button", name="Join Sunday evening circle")
+    await expect(join).to_be_disabled()
+    await expect(person.page.locator("#group-list")).to_contain_text("paused for now")
+    assert person.problems == []
+    await person.close()
+
 
 async def _staff_auth(http: httpx.AsyncClient) -> dict[str, str]:
     login = await http.post(
