@@ -179,7 +179,11 @@ async function loadGroups() {
             h("h3", { text: group.name }),
             h("p", {
               class: "muted",
-              text: [topicName(group.topic), `${group.members} ${group.members === 1 ? "person" : "people"}`]
+              text: [
+                topicName(group.topic),
+                `${group.members} ${group.members === 1 ? "person" : "people"}`,
+                group.paused && "paused for now, not taking new members",
+              ]
                 .filter(Boolean)
                 .join(" · "),
             }),
@@ -189,6 +193,7 @@ async function loadGroups() {
             class: "btn outline",
             text: "Join",
             "aria-label": `Join ${group.name}`,
+            disabled: Boolean(group.paused),
             onclick: (e) => busy(e.currentTarget, () => joinGroup(group.room_id)),
           }),
         ),

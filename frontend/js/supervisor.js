@@ -6,6 +6,7 @@
 import { friendlyMessage, sentence } from "./api.js";
 import { barChart, stackedBar } from "./charts.js";
 import { mountCannedAdmin } from "./canned.js";
+import { mountGroupsAdmin } from "./groups-admin.js";
 import { mountProgramme } from "./insights.js";
 import { loadResources, topicName } from "./resources.js";
 import { $, $$, announce, clock, duration, h, shortId, since, store } from "./dom.js";
@@ -60,6 +61,7 @@ function ready({ session, api, socket }) {
   $("#viewer-back").addEventListener("click", () => closeViewer());
   mountProgramme({ api, parent: $("#dashboard") });
   mountCannedAdmin({ api, parent: $("#dashboard") });
+  mountGroupsAdmin({ api, parent: $("#dashboard") });
   loadResources(); // topic names for the dashboard, from its next refresh
 
   socket.subscribe("alerts");
