@@ -36,6 +36,7 @@ class LexiconResult:
     negated: tuple[str, ...] = ()  # crisis phrases cancelled by a negation
     idioms: tuple[str, ...] = ()  # figures of speech found
     tokens: tuple[str, ...] = field(default=(), repr=False)
+    text: str = field(default="", repr=False)  # what the person wrote, for quoting their words
 
     @property
     def level(self) -> str:
@@ -46,10 +47,30 @@ class LexiconResult:
     def reasons(self) -> tuple[str, ...]:
         out: list[str] = []
         for h in self.hits:
-            text = f'{"mentions past: " if h.past else ""}{h.reason} ("{h.phrase}")'
+            words = quote_original(self.text, h.phrase) if self.text else None
+            text = f"{'mentions past: ' if h.past else ''}{h.reason}"
+            if words:
+                text += f' ("{words}")'
             if text not in out:
                 out.append(text)
         return tuple(out)
+
+
+def quote_original(text: str, phrase: str) -> str | None:
+    """The participant's own words that a normalised lexicon phrase matched, or None.
+
+    Reasons shown to staff quote what the person wrote ("don't want to live"), never the
+    lexicon's normalised form ("dont want to live"), which reads like something they did not say.
+    """
+    tokens = phrase.split()
+    if not tokens:
+        return None
+    apos = "['’‘`´]?"
+    word = [apos.join(re.escape(c) + "+" for c in tok) for tok in tokens]
+    found = re.search(
+        r"(?<!\w)" + r"[\W_]+".join(word) + r"(?!\w)", unicodedata.normalize("NFKC", text), re.I
+    )
+    return found.group(0) if found else None
 
 
 def normalise(text: str) -> str:
@@ -128,6 +149,7 @@ class CrisisLexicon:
             negated=tuple(negated),
             idioms=tuple(norm[s:e] for s, e in idiom_spans),
             tokens=tuple(norm.split()),
+            text=text,
         )
 
 

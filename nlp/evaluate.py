@@ -25,6 +25,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from nlp import data
 from nlp.crisis_lexicon import default_lexicon
+from nlp.crisis_train import chat_spans, loko_summary, loko_table, run_loko
 from nlp.model import Model, load_model
 from nlp.types import NlpRuntime
 
@@ -140,8 +141,80 @@ def chat_table(model: Model) -> list[str]:
         f"crisis messages not rated crisis: {missed}/{len(crisis_items)}; "
         f"rated none: {unflagged}/{len(crisis_items)}"
     )
+    elevated = [lv for items in by_cat.values() for e, lv, _ in items if e == "elevated"]
+    ordinary = [lv for items in by_cat.values() for e, lv, _ in items if e == "none"]
+    lines.append(
+        f"elevated rated elevated-or-crisis: {_rate([lv != 'none' for lv in elevated])}; "
+        f"ordinary (none) rated crisis: {_rate([lv == 'crisis' for lv in ordinary])}"
+    )
     lines.append("differences from expectation:")
     lines += misses or ["  (none)"]
+    return lines
+
+
+def _rate(flags: Sequence[bool]) -> str:
+    return f"{sum(flags)}/{len(flags)} = {sum(flags) / max(1, len(flags)):.3f}"
+
+
+def post_flags(model: Model, posts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Per post: its level scored whole (the encoder reads the first 64 tokens; the lexicon all of
+    it), and the highest level of its chat-length spans (as if sent as several messages)."""
+    whole = [s.risk.level for s in score_all(model, posts, batch=64)]
+    spans = [chat_spans(p) or [p] for p in posts]
+    flat = [s for sp in spans for s in sp]
+    levels = iter(s.risk.level for s in score_all(model, flat, batch=128))
+    order = {"none": 0, "elevated": 1, "crisis": 2}
+    by_span = [max((next(levels) for _ in sp), key=order.__getitem__) for sp in spans]
+    return whole, by_span
+
+
+def crisis_targets_table(model: Model, root: Path, limit: int) -> list[str]:
+    """The issue's targets on data never trained on, side by side with what each set is."""
+    rows = run_loko(model, root)
+    lines = ["### Leave one kind out (nlp/data/crisis_chat.jsonl, full system)", ""]
+    lines += loko_table(rows)
+    summary = loko_summary(rows)
+    goodbyes = [r for r in rows if r["kind"] == "goodbye_finality" and r["label"] == "crisis"]
+    humour = [r for r in rows if r["kind"] == "dark_humour" and r["label"] == "none"]
+    lines += [
+        "",
+        f"crisis rated crisis {summary['crisis_rated_crisis']:.3f}, crisis rated none "
+        f"{summary['crisis_rated_none']:.3f}, elevated rated elevated-or-crisis "
+        f"{summary['elevated_rated_elevated_or_crisis']:.3f}, look-alikes rated crisis "
+        f"{summary['lookalikes_rated_crisis']:.3f}",
+        f"goodbye/finality crisis messages scored positive: "
+        f"{_rate([r['sentiment'] == 'positive' for r in goodbyes])}",
+        f"dark-humour jokes rated crisis: {_rate([r['level'] == 'crisis' for r in humour])}",
+        "misses (crisis not rated crisis; look-alikes rated crisis):",
+    ]
+    lines += [
+        f"  [{r['kind']}] {r['label']} -> {r['level']}: {r['text']}"
+        for r in rows
+        if (r["label"] == "crisis") != (r["level"] == "crisis")
+    ] or ["  (none)"]
+
+    posts = [p for p in data.read_cssrs(root) if data.cssrs_is_test_user(p.user)]
+    sw = [p.text for p in posts if p.label in data.CSSRS_POSITIVE]
+    other = [p.text for p in posts if p.label in data.CSSRS_NEGATIVE]
+    ordinary, _ = data.goemotions_single_label_test(root, "test")
+    ordinary = ordinary[: limit or 2000]
+    lines += ["", "### Forum posts of held-out users, and ordinary comments", ""]
+    lines += [
+        "| set | n | flagged (elevated+), whole post | flagged, any chat-length span "
+        "| crisis, any span |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, texts in (
+        ("reddit_cssrs ideation/behavior/attempt (SuicideWatch-type)", sw),
+        ("reddit_cssrs supportive/uninformative (same forums)", other),
+        ("GoEmotions test comments (ordinary Reddit; not teenage-only)", ordinary),
+    ):
+        whole, spans = post_flags(model, texts)
+        lines.append(
+            f"| {name} | {len(texts)} | {_rate([lv != 'none' for lv in whole])} | "
+            f"{_rate([lv != 'none' for lv in spans])} | "
+            f"{_rate([lv == 'crisis' for lv in spans])} |"
+        )
     return lines
 
 
@@ -163,7 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--limit", type=int, default=0, help="first N texts per sentiment set (quick look)"
     )
-    ap.add_argument("--skip", nargs="*", default=[], choices=["sentiment", "cssrs", "chat"])
+    ap.add_argument(
+        "--skip", nargs="*", default=[], choices=["sentiment", "cssrs", "chat", "crisis"]
+    )
     ap.add_argument(
         "--weights", type=Path, help="folder of the overlay to evaluate (default: nlp/weights)"
     )
@@ -183,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "chat" not in args.skip:
         print("## Crisis levels on hand-written chat messages (nlp/eval_messages.jsonl)\n")
         print("\n".join(chat_table(model)), flush=True)
+    if "crisis" not in args.skip:
+        print("\n## Crisis classifier: kinds nobody wrote down, forum posts, ordinary chat\n")
+        print("\n".join(crisis_targets_table(model, root, args.limit)), flush=True)
     return 0
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from nlp.crisis_classifier import CrisisClassifier
 from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.encoder import load_tokenizer
 from nlp.network import WEIGHTS_DIR, PeerchatNet, load_net
@@ -87,6 +88,10 @@ class Model:
         # Embedded by the runner in use, so that messages and references share kernels.
         self._crisis_emb = self.embed(self._crisis_texts)
         self._benign_emb = self.embed(self._benign_texts)
+        # Chat-register crisis classifier on the pooled embedding (nlp/crisis_classifier.py).
+        self.crisis = CrisisClassifier.load()
+        if self.crisis is not None:
+            self.crisis.check_encoder(lambda t: self.embed(t).numpy())
 
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask (int64 arrays), padded to the longest of ``texts``."""
@@ -139,8 +144,11 @@ class Model:
                         float(sim_b[j]),
                         float(clf[j]),
                     )
-                    risk = assess(self.lexicon.scan(texts[i]), sem, self.thresholds)
-                    results[i] = MessageScore(sentiment, emotions, risk)
+                    lex = self.lexicon.scan(texts[i])
+                    score = MessageScore(sentiment, emotions, assess(lex, sem, self.thresholds))
+                    if self.crisis is not None:  # may raise the level; see its docstring
+                        score = self.crisis.refine(texts[i], emb[j].numpy(), lex, score, p)
+                    results[i] = score
         return [r for r in results if r is not None]
 
 

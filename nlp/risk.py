@@ -11,6 +11,7 @@ the past. A miss is worse than a false alarm: when a signal is uncertain, the le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nlp.crisis_lexicon import LexiconResult
 from nlp.types import Risk
@@ -37,34 +38,46 @@ class SemanticSignals:
 
 
 def assess(lex: LexiconResult, sem: SemanticSignals | None, th: RiskThresholds) -> Risk:
-    """Combine the signals into one level with human-readable reasons."""
+    """Combine the signals into one level, with reasons in plain words and model evidence apart.
+
+    A reason quotes only the participant's own words; the crisis statement a message was found
+    close to, similarities and classifier scores go to ``evidence`` (staff must never read a
+    reference sentence as something the person said).
+    """
     level = lex.level
     reasons = list(lex.reasons)
+    evidence: list[dict[str, Any]] = [
+        {"source": "lexicon", "category": h.category, "past": h.past} for h in lex.hits
+    ]
     if sem is not None and (lex.hits or not (lex.idioms or lex.negated)):
         only_past = any(h.past for h in lex.hits) and not any(
             h.level == "crisis" and not h.past for h in lex.hits
         )
         cap = "elevated" if only_past else "crisis"
-        sem_level, sem_reason = "none", ""
+        sem_level = "none"
         if sem.crisis_sim >= th.sim_crisis and sem.crisis_sim >= sem.benign_sim + th.sim_margin:
             sem_level = "crisis"
         elif sem.crisis_sim >= th.sim_elevated and sem.crisis_sim > sem.benign_sim:
             sem_level = "elevated"
         if sem_level != "none":
-            sem_reason = (
-                f'close in meaning to the crisis statement "{sem.crisis_exemplar}" '
-                f"(similarity {sem.crisis_sim:.2f})"
-            )
             if _ORDER[sem_level] > _ORDER[cap]:
                 sem_level = cap
             level = max(level, sem_level, key=_ORDER.__getitem__)
-            reasons.append(sem_reason)
+            reasons.append("wording close in meaning to known crisis statements")
+            evidence.append(
+                {
+                    "source": "reference_sentence",
+                    "text": sem.crisis_exemplar,
+                    "similarity": round(sem.crisis_sim, 3),
+                    "benign_similarity": round(sem.benign_sim, 3),
+                }
+            )
         if sem.clf_prob >= th.clf_elevated:
             level = max(level, "elevated", key=_ORDER.__getitem__)
-            reasons.append(
-                "wording resembles posts expressing suicidal ideation "
-                f"(classifier {sem.clf_prob:.2f})"
+            reasons.append("wording resembles forum posts about suicidal thoughts")
+            evidence.append(
+                {"source": "forum_post_classifier", "probability": round(sem.clf_prob, 3)}
             )
     if level == "none":
-        reasons = []
-    return Risk(level, tuple(reasons))
+        reasons, evidence = [], []
+    return Risk(level, tuple(reasons), tuple(evidence))

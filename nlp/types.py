@@ -37,7 +37,10 @@ class Risk:
     """Crisis-risk level of one message and the human-readable reasons behind it."""
 
     level: str
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # plain words for staff; quoted text is the participant's own
+    # Model evidence (reference sentences, similarities, classifier probabilities), kept apart
+    # from ``reasons`` so that staff never mistake a reference sentence for what was said.
+    evidence: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,5 +56,9 @@ class MessageScore:
         return {
             "sentiment": {"label": self.sentiment.label, "score": self.sentiment.score},
             "emotions": dict(self.emotions),
-            "risk": {"level": self.risk.level, "reasons": list(self.risk.reasons)},
+            "risk": {
+                "level": self.risk.level,
+                "reasons": list(self.risk.reasons),
+                "evidence": [dict(e) for e in self.risk.evidence],
+            },
         }

@@ -22,6 +22,8 @@ STATUS_BY_CODE = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "muted": 403,
+    "group_paused": 409,
     "too_large": 413,
     "locked": 423,
     "rate_limited": 429,

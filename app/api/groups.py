@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.api.deps import CurrentPrincipal, DomainDep, ParticipantCaller, StaffCaller
-from app.api.schemas import GroupIn
-from app.domain import rooms
+from app.api.schemas import GroupIn, GroupUpdateIn, ModerationReasonIn
+from app.domain import groups, rooms
+from app.domain.errors import BadRequest
 
 router = APIRouter(tags=["groups"])
 
@@ -34,3 +35,62 @@ async def join_group(domain: DomainDep, caller: ParticipantCaller, room_id: str)
 async def leave_group(domain: DomainDep, caller: ParticipantCaller, room_id: str) -> dict[str, Any]:
     await rooms.leave_group(domain, participant=caller, room_id=room_id)
     return {"room_id": room_id, "joined": False}
+
+
+@router.patch("/groups/{room_id}")
+async def update_group(
+    domain: DomainDep, caller: StaffCaller, room_id: str, body: GroupUpdateIn
+) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("name", "") is None or changes.get("paused", False) is None:
+        raise BadRequest("name and paused cannot be null")
+    return await groups.update_group(domain, actor=caller, room_id=room_id, changes=changes)
+
+
+@router.post("/groups/{room_id}/close")
+async def close_group(domain: DomainDep, caller: StaffCaller, room_id: str) -> dict[str, Any]:
+    return await groups.close_group(domain, actor=caller, room_id=room_id)
+
+
+@router.get("/groups/{room_id}/members")
+async def group_members(domain: DomainDep, caller: StaffCaller, room_id: str) -> dict[str, Any]:
+    return await groups.members(domain, actor=caller, room_id=room_id)
+
+
+@router.post("/groups/{room_id}/members/{participant_id}/remove")
+async def remove_member(
+    domain: DomainDep,
+    caller: StaffCaller,
+    room_id: str,
+    participant_id: str,
+    body: ModerationReasonIn,
+) -> dict[str, Any]:
+    await groups.remove_member(
+        domain, actor=caller, room_id=room_id, participant_id=participant_id, reason=body.reason
+    )
+    return {"room_id": room_id, "participant_id": participant_id, "removed": True}
+
+
+@router.post("/groups/{room_id}/members/{participant_id}/mute")
+async def mute_member(
+    domain: DomainDep,
+    caller: StaffCaller,
+    room_id: str,
+    participant_id: str,
+    body: ModerationReasonIn,
+) -> dict[str, Any]:
+    await groups.set_muted(
+        domain, actor=caller, room_id=room_id, participant_id=participant_id,
+        muted=True, reason=body.reason,
+    )  # fmt: skip
+    return {"room_id": room_id, "participant_id": participant_id, "muted": True}
+
+
+@router.post("/groups/{room_id}/members/{participant_id}/unmute")
+async def unmute_member(
+    domain: DomainDep, caller: StaffCaller, room_id: str, participant_id: str
+) -> dict[str, Any]:
+    await groups.set_muted(
+        domain, actor=caller, room_id=room_id, participant_id=participant_id, muted=False
+    )
+    return {"room_id": room_id, "participant_id": participant_id, "muted": False}

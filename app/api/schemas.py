@@ -63,6 +63,18 @@ class GroupIn(_Body):
     topic: str | None = Field(default=None, max_length=64)
 
 
+class GroupUpdateIn(_Body):
+    """Only the fields sent change (`topic: null` clears the topic)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    topic: str | None = Field(default=None, max_length=64)
+    paused: bool | None = None
+
+
+class ModerationReasonIn(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class BlockIn(_Body):
     participant_id: str = Field(min_length=1, max_length=64)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.errors import NotFound
+from app.domain.errors import DomainError, Forbidden, GroupPaused, Muted, NotFound
 from app.domain.identity import Principal
 from app.storage.models import Membership, Room
 
@@ -60,11 +61,15 @@ class PostingRoom(Protocol):
     def kind(self) -> str: ...
     @property
     def assigned_to(self) -> str | None: ...
+    @property
+    def paused_at(self) -> datetime | None: ...
 
 
 class PostingMember(Protocol):
     @property
     def role(self) -> str: ...
+    @property
+    def muted_at(self) -> datetime | None: ...
 
 
 def can_post(principal: Principal, room: PostingRoom, member: PostingMember | None) -> bool:
@@ -74,6 +79,22 @@ def can_post(principal: Principal, room: PostingRoom, member: PostingMember | No
     if room.kind == "one_to_one" and principal.role == "peer_worker":
         return room.assigned_to == principal.id
     return True
+
+
+def post_refusal(
+    principal: Principal, room: PostingRoom, member: PostingMember | None
+) -> DomainError | None:
+    """Why this send is refused, or None: a muted member and a participant in a paused group
+    get their own codes so that clients can say so; moderators still post in a paused group,
+    to tell its members why."""
+    if not can_post(principal, room, member):
+        return Forbidden("you cannot post in this room")
+    assert member is not None  # can_post refuses non-members
+    if member.muted_at is not None:
+        return Muted("A moderator has muted you in this group, so you cannot send messages here.")
+    if room.kind == "group" and room.paused_at is not None and member.role == "participant":
+        return GroupPaused("This group is paused by its moderators. Messages can't be sent now.")
+    return None
 
 
 def can_manage(principal: Principal, room: Room) -> bool:

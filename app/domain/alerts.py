@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +24,14 @@ SEVERITIES = ("crisis", "warning")
 EXCERPT_CHARS = 280
 
 
+_QUOTED = re.compile(r'\s*\("[^"]*"\)|"[^"]*"')
+
+
+def without_quotes(reason: str) -> str:
+    """A reason with the participant's quoted words taken out (for erasure, DELETE /me)."""
+    return re.sub(r"\s{2,}", " ", _QUOTED.sub("", reason)).strip()
+
+
 def alert_view(alert: Alert) -> dict[str, Any]:
     return {
         "alert_id": alert.id,
@@ -29,6 +39,7 @@ def alert_view(alert: Alert) -> dict[str, Any]:
         "severity": alert.severity,
         "reason": alert.reason,
         "excerpt": alert.excerpt,
+        "evidence": list(alert.evidence or []),
         "created_at": iso(alert.created_at),
         "status": alert.status,
         "acknowledged_by": alert.acknowledged_by,
@@ -60,6 +71,7 @@ async def raise_or_attach(
     reason: str,
     excerpt: str = "",
     message_seq: int | None = None,
+    evidence: Sequence[Mapping[str, Any]] = (),
 ) -> Raised:
     """One unresolved alert per room and severity: a new cause attaches to the open one instead
     of flooding supervisors. Only a new alert is published; attaching is recorded."""
@@ -87,6 +99,7 @@ async def raise_or_attach(
                     status="open",
                     reason=reason,
                     excerpt=excerpt[:EXCERPT_CHARS],
+                    evidence=[dict(e) for e in evidence],
                     message_seq=message_seq,
                     attached_count=0,
                     created_at=utcnow(),
@@ -268,7 +281,8 @@ async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> R
         domain,
         room_id=room_id,
         severity="crisis",
-        reason=f'{participant.handle} pressed "I need help now"',
+        # No quotes: quoted text in a reason is always the participant's own words.
+        reason=f"{participant.handle} pressed the help-now button",
     )
     if await raise_room_level(domain, room_id=room_id, level="crisis"):
         await domain.events.queue_changed(room_id)

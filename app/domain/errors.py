@@ -34,6 +34,18 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Muted(DomainError):
+    """A group moderator muted this member: they still read, but their sends are refused."""
+
+    code = "muted"
+
+
+class GroupPaused(DomainError):
+    """The group is paused by its moderators: no new members, no participant messages."""
+
+    code = "group_paused"
+
+
 class TooLarge(DomainError):
     code = "too_large"
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from app.domain import access
-from app.domain.errors import Forbidden, NotFound
+from app.domain.errors import NotFound
 from app.domain.identity import Principal
 from app.storage.models import Membership, Message, Room, new_id, utcnow
 
@@ -57,10 +57,12 @@ _EXISTING = select(Message).where(
         bindparam("keys", expanding=True)
     )
 )
-_ROOM_ROWS = select(Room.id, Room.status, Room.kind, Room.assigned_to).where(
+_ROOM_ROWS = select(Room.id, Room.status, Room.kind, Room.assigned_to, Room.paused_at).where(
     Room.id.in_(bindparam("ids", expanding=True))
 )
-_MEMBER_ROWS = select(Membership.room_id, Membership.member_id, Membership.role).where(
+_MEMBER_ROWS = select(
+    Membership.room_id, Membership.member_id, Membership.role, Membership.muted_at
+).where(
     tuple_(Membership.room_id, Membership.member_id).in_(bindparam("pairs", expanding=True)),
     Membership.left_at.is_(None),
 )
@@ -166,8 +168,8 @@ class MessageWriter:
                 room = rooms.get(item.room_id)
                 if room is None:
                     outcomes[n] = NotFound("no such room")
-                elif not access.can_post(item.sender, room, members.get(item.key[:2])):
-                    outcomes[n] = Forbidden("you cannot post in this room")
+                elif refusal := access.post_refusal(item.sender, room, members.get(item.key[:2])):
+                    outcomes[n] = refusal
                 else:
                     first_of[item.key] = n
                     accepted[item.room_id].append(n)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import access, audit
 from app.domain.accounts import clean_tags
 from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.domain.errors import BadRequest, Conflict, Forbidden, GroupPaused, NotFound
 from app.domain.identity import Principal
 from app.domain.messages import (
     clean_text,
@@ -331,7 +331,13 @@ async def list_groups(domain: Domain) -> list[dict[str, Any]]:
             .order_by(Room.created_at)
         )
         return [
-            {"room_id": room.id, "name": room.name, "topic": room.topic, "members": int(count)}
+            {
+                "room_id": room.id,
+                "name": room.name,
+                "topic": room.topic,
+                "members": int(count),
+                "paused": room.paused_at is not None,
+            }
             for room, count in rows.all()
         ]
 
@@ -346,6 +352,19 @@ async def join_group(domain: Domain, *, participant: Principal, room_id: str) ->
             raise Conflict("this group is closed")
         if await access.active_membership(session, room_id, participant.id) is not None:
             return
+        if room.paused_at is not None:
+            raise GroupPaused(
+                "This group is paused by its moderators and isn't taking new members."
+            )
+        past = (
+            await session.execute(
+                select(Membership.removed_at).where(
+                    Membership.room_id == room_id, Membership.member_id == participant.id
+                )
+            )
+        ).scalar_one_or_none()
+        if past is not None:
+            raise Forbidden("A moderator removed you from this group, so you can't rejoin it.")
         await _upsert_membership(
             session, room_id=room_id, member_id=participant.id, role="participant"
         )

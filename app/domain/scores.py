@@ -32,6 +32,7 @@ class ScoreRecord:
     shift_delta: float = 0.0
     shift_signal: str | None = None
     shift_distress: float = 0.0
+    risk_evidence: tuple[dict[str, Any], ...] = ()
 
     def room_risk_event(self) -> dict[str, Any]:
         """The news staff get (never participants): see ws.frames.staff_room_risk."""
@@ -40,7 +41,11 @@ class ScoreRecord:
             "room_id": self.room_id,
             "seq": self.seq,
             "sentiment": {"label": self.sentiment_label, "score": self.sentiment_score},
-            "risk": {"level": self.risk_level, "reasons": list(self.risk_reasons)},
+            "risk": {
+                "level": self.risk_level,
+                "reasons": list(self.risk_reasons),
+                "evidence": [dict(e) for e in self.risk_evidence],
+            },
             "shift": {
                 "detected": self.shift_detected,
                 "kind": self.shift_kind,
@@ -119,6 +124,27 @@ class EarlierScore:
 
 def _earlier(score: float, level: str | None, emotions: dict[str, float] | None) -> EarlierScore:
     return EarlierScore(float(score), level or "none", dict(emotions or {}))
+
+
+async def recent_risk_levels(
+    domain: Domain, *, room_id: str, before_seq: int, limit: int
+) -> list[str]:
+    """Risk levels of the room's latest scored participant messages before ``before_seq``."""
+    async with domain.db.read() as session:
+        rows = (
+            await session.execute(
+                select(Message.risk_level)
+                .where(
+                    Message.room_id == room_id,
+                    Message.sender_role == "participant",
+                    Message.seq < before_seq,
+                    Message.risk_level.is_not(None),
+                )
+                .order_by(Message.seq.desc())
+                .limit(limit)
+            )
+        ).scalars()
+        return [str(level) for level in rows if level is not None]
 
 
 async def recent_participant_scores(

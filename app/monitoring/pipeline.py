@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +14,11 @@ from app.domain import alerts, scores
 from app.domain.context import Domain
 from app.domain.scores import ScoreRecord
 from app.metrics import Metrics
+from app.monitoring.context import RECENT_MESSAGES, cues_of, level_in_context
 from app.monitoring.model_service import ModelService
 from app.monitoring.shift_tracker import ShiftTracker
 from app.storage.models import utcnow
+from nlp.crisis_classifier import not_positive
 from nlp.shift import ShiftKind, ShiftSignal
 from nlp.types import MessageScore, Risk
 
@@ -134,10 +137,13 @@ class ScoringPipeline:
             {(m["room_id"], m["sender"]["id"]) for m, _ in scored
              if m["sender"]["role"] == "participant"}
         )  # fmt: skip
+        levels_now: dict[str, list[str]] = {}  # this batch's levels, newest first, per room
         for message, score in scored:
             from_participant = message["sender"]["role"] == "participant"
             shift = None
             if from_participant:
+                score = await self._in_context(message, score, levels_now.get(message["room_id"]))
+                levels_now.setdefault(message["room_id"], []).insert(0, score.risk.level)
                 shift = await self.shifts.update(
                     room_id=message["room_id"],
                     sender_id=message["sender"]["id"],
@@ -163,6 +169,7 @@ class ScoringPipeline:
                     shift_delta=shift.delta if shift else 0.0,
                     shift_signal=shift.signal if shift else None,
                     shift_distress=shift.distress if shift else 0.0,
+                    risk_evidence=tuple(score.risk.evidence),
                 )
             )
         await scores.record(self.domain, records)
@@ -177,21 +184,56 @@ class ScoringPipeline:
             await self.domain.events.room_risk(record.room_id, record.room_risk_event())
             await self._escalate(message, record)
 
+    async def _in_context(
+        self, message: dict[str, Any], score: MessageScore, earlier: list[str] | None
+    ) -> MessageScore:
+        """The room's recent risk feeds the message's level (app.monitoring.context)."""
+        lexicon = self.model.lexicon
+        if lexicon is None or score.risk.level == "crisis":
+            return score
+        cues = cues_of(message["body"], lexicon)
+        if not cues.farewell or cues.future:
+            return score  # no history needed: spare the query
+        recent = list(earlier or []) + await scores.recent_risk_levels(
+            self.domain,
+            room_id=message["room_id"],
+            before_seq=message["seq"],
+            limit=RECENT_MESSAGES,
+        )
+        level, reason = level_in_context(score.risk.level, cues, recent[:RECENT_MESSAGES])
+        if reason is None:
+            return score
+        evidence = {
+            "source": "conversation",
+            "rule": "farewell_after_distress",
+            "recent_levels": recent[:RECENT_MESSAGES],
+        }
+        risk = Risk(level, (*score.risk.reasons, reason), (*score.risk.evidence, evidence))
+        return replace(score, risk=risk, sentiment=not_positive(score.sentiment, None))
+
     async def _escalate(self, message: dict[str, Any], record: ScoreRecord) -> None:
         excerpt = message["body"][:EXCERPT_CHARS]
         if record.risk_level == "crisis":
             reason = "crisis language: " + "; ".join(record.risk_reasons or ("model",))
-            await self._raise(record.room_id, "crisis", reason, excerpt, record.seq)
+            await self._raise(
+                record.room_id, "crisis", reason, excerpt, record.seq, record.risk_evidence
+            )
         if record.shift_detected:
             reason = shift_reason(record)
             await self._raise(record.room_id, "warning", reason, excerpt, record.seq)
 
     async def _raise(
-        self, room_id: str, severity: str, reason: str, excerpt: str, seq: int
+        self,
+        room_id: str,
+        severity: str,
+        reason: str,
+        excerpt: str,
+        seq: int,
+        evidence: tuple[dict[str, Any], ...] = (),
     ) -> None:
         raised = await alerts.raise_or_attach(
             self.domain, room_id=room_id, severity=severity, reason=reason,
-            excerpt=excerpt, message_seq=seq,
+            excerpt=excerpt, message_seq=seq, evidence=evidence,
         )  # fmt: skip
         if raised.created:
             self.metrics.alerts_raised.labels(severity=severity).inc()
@@ -208,18 +250,18 @@ class ScoringPipeline:
                 risks = await asyncio.to_thread(self._lexicon_risks, [m["body"] for m in batch])
                 for message, risk in zip(batch, risks, strict=True):
                     if risk is not None and risk.level == "crisis":
-                        await self._crisis_now(message, risk.reasons)
+                        await self._crisis_now(message, risk)
             except Exception:
                 log.exception("crisis triage of %d messages failed", len(batch))
 
     def _lexicon_risks(self, bodies: list[str]) -> list[Risk | None]:
         return [self.model.lexicon_risk(body) for body in bodies]
 
-    async def _crisis_now(self, message: dict[str, Any], reasons: tuple[str, ...]) -> None:
+    async def _crisis_now(self, message: dict[str, Any], risk: Risk) -> None:
         room_id = message["room_id"]
-        reason = "crisis language: " + "; ".join(reasons)
+        reason = "crisis language: " + "; ".join(risk.reasons)
         await self._raise(room_id, "crisis", reason, message["body"][:EXCERPT_CHARS],
-                          message["seq"])  # fmt: skip
+                          message["seq"], tuple(risk.evidence))  # fmt: skip
         if await scores.raise_room_level(self.domain, room_id=room_id, level="crisis"):
             await self.domain.events.queue_changed(room_id)
 

@@ -133,6 +133,8 @@ class Room(Base):
     sentiment_trend: Mapped[float | None] = mapped_column(Float)
     # How the participant reaches the service: web | sms (additive: the worker sees it).
     channel: Mapped[str] = mapped_column(String(8), default=Channel.WEB, server_default="web")
+    # A group whose moderators paused it: no new members, no participant messages, until resumed.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_rooms_status_kind", "status", "kind"),)
 
@@ -149,6 +151,10 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(16))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Group moderation (the reasons are in the audit log): a muted member reads but cannot post;
+    # a removed one has left and may not join again.
+    muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("room_id", "member_id", name="uq_memberships_room_member"),)
 
@@ -196,6 +202,9 @@ class Alert(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     reason: Mapped[str] = mapped_column(Text)
     excerpt: Mapped[str] = mapped_column(Text, default="")
+    # Model evidence (reference sentences, similarities, classifier scores); never the
+    # participant's words, so erasing them (DELETE /me) need not touch it.
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     message_seq: Mapped[int | None] = mapped_column(Integer)
     attached_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

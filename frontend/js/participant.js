@@ -199,7 +199,11 @@ async function loadGroups() {
             h("h3", { text: group.name }),
             h("p", {
               class: "muted",
-              text: [topicName(group.topic), group.members === 1 ? t("start.group_people_one") : t("start.group_people", { count: group.members })]
+              text: [
+                topicName(group.topic),
+                group.members === 1 ? t("start.group_people_one") : t("start.group_people", { count: group.members }),
+                group.paused && t("start.group_paused"),
+              ]
                 .filter(Boolean)
                 .join(" · "),
             }),
@@ -209,6 +213,7 @@ async function loadGroups() {
             class: "btn outline",
             text: t("start.join"),
             "aria-label": t("start.join_label", { name: group.name }),
+            disabled: Boolean(group.paused),
             onclick: (e) => busy(e.currentTarget, () => joinGroup(group.room_id)),
           }),
         ),

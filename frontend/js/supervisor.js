@@ -6,6 +6,7 @@
 import { friendlyMessage, sentence } from "./api.js";
 import { barChart, stackedBar } from "./charts.js";
 import { mountCannedAdmin } from "./canned.js";
+import { mountGroupsAdmin } from "./groups-admin.js";
 import { mountProgramme } from "./insights.js";
 import { loadResources, topicName } from "./resources.js";
 import { $, $$, announce, clock, duration, h, shortId, since, store } from "./dom.js";
@@ -60,6 +61,7 @@ function ready({ session, api, socket }) {
   $("#viewer-back").addEventListener("click", () => closeViewer());
   mountProgramme({ api, parent: $("#dashboard") });
   mountCannedAdmin({ api, parent: $("#dashboard") });
+  mountGroupsAdmin({ api, parent: $("#dashboard") });
   loadResources(); // topic names for the dashboard, from its next refresh
 
   socket.subscribe("alerts");
@@ -248,9 +250,39 @@ function alertCard(alert) {
     ),
     h("p", { class: "reason", text: alert.reason || "" }),
     alert.excerpt ? h("blockquote", { text: alert.excerpt }) : null,
+    evidenceBlock(alert.evidence),
     alert.resolution_notes ? h("p", { class: "muted", text: `Notes: ${alert.resolution_notes}` }) : null,
     h("div", { class: "alert-actions" }, actions),
   );
+}
+
+/** Model evidence, folded away and labelled: reference sentences are never the person's words. */
+function evidenceBlock(evidence) {
+  if (!Array.isArray(evidence) || !evidence.length) return null;
+  return h(
+    "details",
+    { class: "evidence" },
+    h("summary", { text: "Model evidence (not the participant's words)" }),
+    h("ul", {}, ...evidence.map((e) => h("li", { class: "muted", text: evidenceLine(e) }))),
+  );
+}
+
+function evidenceLine(e) {
+  const pct = (x) => `${Math.round(Number(x) * 100)}%`;
+  switch (e.source) {
+    case "reference_sentence":
+      return `Similar to the reference sentence “${e.text}” (similarity ${Number(e.similarity).toFixed(2)})`;
+    case "crisis_classifier":
+      return `Crisis classifier: ${e.level} (crisis ${pct(e.p_crisis)}, elevated ${pct(e.p_elevated)})${e.nearest_kind ? `, nearest kind: ${String(e.nearest_kind).replaceAll("_", " ")}` : ""}`;
+    case "forum_post_classifier":
+      return `Forum-post classifier: ${pct(e.probability)}`;
+    case "lexicon":
+      return `Lexicon category: ${String(e.category).replaceAll("_", " ")}${e.past ? " (in the past)" : ""}`;
+    case "conversation":
+      return `Conversation: goodbye after earlier levels ${(e.recent_levels || []).join(", ")}`;
+    default:
+      return JSON.stringify(e);
+  }
 }
 
 async function acknowledge(alert) {

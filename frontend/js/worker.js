@@ -6,6 +6,7 @@ import { sparkline } from "./charts.js";
 import { $, announce, duration, h, since, store } from "./dom.js";
 import { editProfile, profileSummary } from "./profile.js";
 import { mountMyOutcomes } from "./my-outcomes.js";
+import { mountGroupsAdmin } from "./groups-admin.js";
 import { ReportList } from "./reports.js";
 import { loadResources, topicName } from "./resources.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
@@ -59,6 +60,7 @@ function ready({ session, api, socket }) {
   loadResources().then(renderQueue); // topic names, once known
   setupProfile();
   mountMyOutcomes({ api, socket, parent: $("#queue-pane") });
+  mountGroupsAdmin({ api, parent: $("#queue-pane") });
   state.reports = new ReportList({
     api,
     list: $("#reports"),

@@ -20,7 +20,9 @@ async def test_groups(server: RunningServer, http: httpx.AsyncClient) -> None:
     assert (await person.post(f"/api/v1/groups/{room_id}/join")).status_code == 200  # idempotent
     listed = (await person.get("/api/v1/groups")).json()["groups"]
     entry = next(g for g in listed if g["room_id"] == room_id)
-    assert entry == {"room_id": room_id, "name": "Sleep & worry", "topic": "sleep", "members": 1}
+    assert entry == {
+        "room_id": room_id, "name": "Sleep & worry", "topic": "sleep", "members": 1, "paused": False,
+    }  # fmt: skip
     assert (await person.get(f"/api/v1/rooms/{room_id}/messages")).status_code == 200
     assert (await person.post(f"/api/v1/groups/{room_id}/leave")).status_code == 200
     assert (await person.get(f"/api/v1/rooms/{room_id}/messages")).status_code == 403

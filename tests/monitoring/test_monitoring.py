@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.monitoring.context import FAREWELL_AFTER_DISTRESS
 from app.storage.models import Message, Room
 from tests.support.actors import claimed_room, participant, staff, waiting_room
 from tests.support.server import RunningServer, migrate, node_settings, serve
@@ -90,6 +91,9 @@ async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -
         alert = await _alert_for(sup, room_id)
         assert alert["severity"] == "crisis" and alert["message_seq"] == ack["seq"]
         assert alert["excerpt"] == CRISIS and alert["reason"].startswith("crisis language")
+        # plain words for staff; quoted text is the participant's own; model evidence apart
+        assert all(q in CRISIS for q in alert["reason"].split('"')[1::2])
+        assert alert["evidence"] and all("source" in e for e in alert["evidence"])
         risk = await w.expect("room_risk", room_id=room_id, timeout=10)
         assert risk["seq"] == ack["seq"] and risk["risk"]["level"] == "crisis"
         assert risk["risk"]["reasons"] and set(risk["sentiment"]) == {"label", "score"}
@@ -135,6 +139,60 @@ async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -
         assert room is not None and room.risk_level == "crisis"  # the latest message still is
         for client in (sup, queue, p, w):
             await client.close()
+
+
+GOODBYE = "ok thanks for the chat, bye"
+
+
+async def _risk_of(client: WsClient, room_id: str, seq: int) -> dict[str, Any]:
+    while True:
+        frame = await client.expect("room_risk", room_id=room_id, timeout=20)
+        if frame["seq"] == seq:
+            risk: dict[str, Any] = frame["risk"]
+            return risk
+
+
+async def test_a_goodbye_after_distress_is_a_crisis(scored: RunningServer) -> None:
+    """The same goodbye: ordinary in a calm chat, a crisis after distress in the same one."""
+    async with scored.client() as http:
+        calm_person, calm_worker, calm_room = await claimed_room(scored, http)
+        person, worker, room_id = await claimed_room(scored, http)
+        supervisor = await staff(scored, http, "supervisor")
+        sup = await WsClient.connect(scored.ws_url, supervisor.token)
+        await sup.send({"type": "subscribe", "channel": "alerts"})
+        await sup.expect("subscribed")
+        clients = []
+        for who, room in ((calm_person, calm_room), (calm_worker, calm_room),
+                          (person, room_id), (worker, room_id)):  # fmt: skip
+            c = await WsClient.connect(scored.ws_url, who.token)
+            await c.join(room)
+            clients.append(c)
+        cp, cw, p, w = clients
+
+        ack = await cp.say(calm_room, "had a nice walk today, the weather was lovely")
+        assert (await _risk_of(cw, calm_room, ack["seq"]))["level"] == "none"
+        ack = await cp.say(calm_room, GOODBYE)
+        calm = await _risk_of(cw, calm_room, ack["seq"])
+        assert calm["level"] != "crisis", calm
+
+        ack = await p.say(room_id, "i cant do this anymore, everything is falling apart")
+        assert (await _risk_of(w, room_id, ack["seq"]))["level"] == "elevated"
+        ack = await p.say(room_id, GOODBYE)
+        risk = await _risk_of(w, room_id, ack["seq"])
+        assert risk["level"] == "crisis"
+        assert FAREWELL_AFTER_DISTRESS in risk["reasons"]
+        assert any(e["source"] == "conversation" for e in risk["evidence"])
+
+        alert = await _alert_for(sup, room_id, timeout=20)
+        assert alert["severity"] == "crisis" and alert["message_seq"] == ack["seq"]
+        assert FAREWELL_AFTER_DISTRESS in alert["reason"]
+        assert {"source": "conversation"}.items() <= alert["evidence"][-1].items()
+        # quoted words in a reason are always the participant's own
+        assert all(q in GOODBYE for q in alert["reason"].split('"')[1::2])
+        assert not [a for a in (await supervisor.get("/api/v1/alerts")).json()["alerts"]
+                    if a["room_id"] == calm_room]  # fmt: skip
+        for c in (sup, *clients):
+            await c.close()
 
 
 SLIDE = [

@@ -19,7 +19,18 @@ def level(text: str, s: SemanticSignals) -> str:
 def test_similarity_alone_can_raise_crisis_and_explains_why() -> None:
     risk = assess(default_lexicon().scan("i made my peace, tonight i go"), sem(0.8), TH)
     assert risk.level == "crisis"
-    assert "end my life" in risk.reasons[0] and "0.80" in risk.reasons[0]
+    # The reference sentence is evidence, never in the reason staff read as the person's words.
+    assert risk.reasons == ("wording close in meaning to known crisis statements",)
+    assert risk.evidence[0]["text"] == "I have decided to end my life"
+    assert risk.evidence[0]["similarity"] == 0.8
+
+
+def test_lexicon_reasons_quote_only_the_participants_own_words() -> None:
+    text = "I   DON'T want to live anymore!!"
+    risk = assess(default_lexicon().scan(text), sem(0.9), TH)
+    quoted = [r.split('"')[1] for r in risk.reasons if '"' in r]
+    assert quoted and all(q in text for q in quoted)
+    assert all("end my life" not in r for r in risk.reasons)
 
 
 def test_similarity_between_cutoffs_is_elevated() -> None:

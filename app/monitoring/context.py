@@ -1,0 +1,46 @@
+"""Conversation context for a message's risk: the same words mean more after distress.
+
+"thanks for everything, bye" closes an ordinary chat; after "i cant do this anymore" earlier in
+the same conversation it is the classic last message. The model scores one message at a time
+and cannot know that, so the monitoring pipeline applies this rule with the room's recent risk.
+Pure functions here (testable without a server); the pipeline supplies the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nlp.crisis_classifier import text_cues
+from nlp.crisis_lexicon import CrisisLexicon
+
+RECENT_MESSAGES = 20
+"""How many of the room's latest participant messages count as "recent"."""
+
+FAREWELL_AFTER_DISTRESS = "says goodbye after earlier distress in this conversation"
+
+
+@dataclass(frozen=True, slots=True)
+class ContextCues:
+    farewell: bool  # "bye", "thanks for everything", "take care of each other", ...
+    future: bool  # "see you tomorrow", "talk later": an ordinary end of a chat
+
+
+def cues_of(text: str, lexicon: CrisisLexicon) -> ContextCues:
+    found = text_cues(text, lexicon.scan(text))
+    return ContextCues(farewell=found["farewell"], future=found["future"])
+
+
+def level_in_context(
+    level: str, cues: ContextCues, recent_levels: Sequence[str]
+) -> tuple[str, str | None]:
+    """The message's level given the room's recent levels; a reason when context raised it.
+
+    A goodbye after distress (any recent elevated or crisis message) is a crisis, unless it
+    names a time to come back ("see you tomorrow"): a miss here is the worst miss there is.
+    """
+    if level == "crisis" or not cues.farewell or cues.future:
+        return level, None
+    if any(lv in ("elevated", "crisis") for lv in recent_levels):
+        return "crisis", FAREWELL_AFTER_DISTRESS
+    return level, None

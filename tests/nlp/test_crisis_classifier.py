@@ -1,0 +1,158 @@
+"""The chat-register crisis classifier: its rules (no weights needed) and the shipped weights."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from nlp.crisis_classifier import CrisisClassifier, Verdict, combine, not_positive, text_cues
+from nlp.crisis_lexicon import default_lexicon, quote_original
+from nlp.model import Model
+from nlp.risk import RiskThresholds, assess
+from nlp.types import MessageScore, Sentiment
+
+
+def verdict(level: str, p_none: float = 0.1, kind: str | None = None) -> Verdict:
+    p_crisis = 0.8 if level == "crisis" else 0.1
+    return Verdict(level, (p_none, 1 - p_none - p_crisis, p_crisis), kind, 0.6)
+
+
+def base(text: str, sentiment: Sentiment | None = None) -> MessageScore:
+    risk = assess(default_lexicon().scan(text), None, RiskThresholds())
+    return MessageScore(sentiment or Sentiment("neutral", 0.0), {}, risk)
+
+
+def apply(text: str, v: Verdict, sentiment: Sentiment | None = None) -> MessageScore:
+    return combine(text, default_lexicon().scan(text), base(text, sentiment), v)
+
+
+def test_classifier_raises_an_unlisted_goodbye_to_crisis_in_plain_words() -> None:
+    text = "signing off for good. look after each other"
+    assert base(text).risk.level == "none"
+    out = apply(text, verdict("crisis", kind="goodbye_finality"))
+    assert out.risk.level == "crisis"
+    assert out.risk.reasons == ("sounds like a goodbye or a final message",)
+    assert out.risk.evidence[-1]["source"] == "crisis_classifier"
+    assert out.risk.evidence[-1]["p_crisis"] == 0.8
+
+
+def test_unknown_kind_gets_a_generic_reason_not_a_reference_sentence() -> None:
+    out = apply("i will stop my life tonight, is decided", verdict("crisis"))
+    assert out.risk.level == "crisis" and '"' not in out.risk.reasons[-1]
+
+
+def test_classifier_never_lowers_a_lexicon_crisis_without_a_joke() -> None:
+    assert apply("ngl i might kms tonight", verdict("none", p_none=0.95)).risk.level == "crisis"
+
+
+def test_dark_humour_is_held_at_elevated() -> None:
+    text = "this quiz wants me to unalive myself lol"
+    assert base(text).risk.level == "crisis"  # the lexicon alone pages a supervisor
+    out = apply(text, verdict("none", p_none=0.95))
+    assert out.risk.level == "elevated"
+    assert apply(text, verdict("elevated", p_none=0.3)).risk.level == "elevated"
+    # ... unless the classifier also reads it as a crisis
+    assert apply(text, verdict("crisis")).risk.level == "crisis"
+
+
+def test_negation_and_idiom_keep_the_classifier_out() -> None:
+    assert apply("im not suicidal, just venting", verdict("crisis")).risk.level == "none"
+    assert apply("this homework is killing me", verdict("crisis")).risk.level == "none"
+
+
+def test_past_tense_caps_the_classifier_at_elevated() -> None:
+    out = apply("i used to self-harm, two years clean now", verdict("crisis"))
+    assert out.risk.level == "elevated"
+
+
+def test_goodbyes_and_crises_never_score_positive() -> None:
+    warm = Sentiment("positive", 0.8)
+    out = apply("thank you for everything. goodbye", verdict("crisis"), warm)
+    assert out.sentiment.label != "positive" and out.sentiment.score < 0
+    with_probs = combine(
+        "thank you for everything. goodbye",
+        default_lexicon().scan("thank you for everything. goodbye"),
+        base("x", warm),
+        verdict("crisis"),
+        (0.05, 0.15, 0.8),
+    )
+    assert with_probs.sentiment == Sentiment("negative", -0.85)
+    assert not_positive(Sentiment("neutral", -0.1), None) == Sentiment("neutral", -0.1)
+    # a goodbye is not positive even where nothing raised its level ...
+    quiet = apply("signing off for good. look after each other", verdict("none", 0.9), warm)
+    assert quiet.risk.level == "none" and quiet.sentiment.label != "positive"
+    # ... unless it names a time to come back
+    assert apply("bye, see you tomorrow!", verdict("none", 0.9), warm).sentiment == warm
+
+
+def test_none_means_no_reasons_and_no_evidence() -> None:
+    out = apply("what are you having for dinner?", verdict("none", p_none=0.9))
+    assert out.risk.level == "none" and out.risk.reasons == () and out.risk.evidence == ()
+
+
+def test_cues() -> None:
+    lex = default_lexicon()
+    cues = text_cues("ok bye, see you tomorrow lol", lex.scan("ok bye, see you tomorrow lol"))
+    assert cues["farewell"] and cues["future"] and cues["humour"]
+    assert not text_cues("bye forever", lex.scan("bye forever"))["future"]
+
+
+def test_quotes_are_the_participants_own_spelling() -> None:
+    assert quote_original("I DON'T want to liiive", "dont want to live") == "DON'T want to liiive"
+    assert quote_original("nothing here", "want to die") is None
+
+
+# ---- the shipped weights, on the real model --------------------------------------------------
+
+
+def test_shipped_classifier_matches_the_shipped_encoder(real_model: Model) -> None:
+    """Fails when the encoder was retrained or replaced without retraining the classifier
+    (python -m nlp.crisis_train): serving would then run on the lexicon alone."""
+    assert real_model.crisis is not None and real_model.crisis.enabled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this quiz wants me to unalive myself lol",
+        "kms this exam was brutal 💀",
+        "signing off for the night, talk tomorrow",
+        "how many ibuprofen can i take for a headache",
+        "gonna kill him in fortnite tonight",
+    ],
+)
+def test_lookalikes_do_not_reach_crisis(real_model: Model, text: str) -> None:
+    assert real_model.score_batch([text])[0].risk.level != "crisis"
+
+
+def test_reasons_quote_only_the_message(real_model: Model) -> None:
+    texts = [
+        "I don't want to live anymore",
+        "i have the pills ready, tonight",
+        "gave my cat to my sister, she'll need her more than me soon",
+        "my sister just said she swallowed the whole pack",
+    ]
+    for text, score in zip(texts, real_model.score_batch(texts), strict=True):
+        for reason in score.risk.reasons:
+            quoted = reason.split('"')[1::2]
+            assert all(q in text for q in quoted), (text, reason)
+        refs = [e["text"] for e in score.risk.evidence if e["source"] == "reference_sentence"]
+        assert not any(r in " ".join(score.risk.reasons) for r in refs)
+
+
+def test_classifier_costs_well_under_a_fifth_of_a_millisecond(real_model: Model) -> None:
+    clf = real_model.crisis
+    assert isinstance(clf, CrisisClassifier)
+    lex = default_lexicon().scan("picked the spot. saturday")
+    emb = np.random.default_rng(0).standard_normal(384).astype(np.float32)
+    score = base("picked the spot. saturday")
+    clf.refine("picked the spot. saturday", emb, lex, score)
+    rounds = []
+    for _ in range(5):  # best of five: the CPU is shared
+        n, t0 = 200, time.perf_counter()
+        for _ in range(n):
+            clf.refine("picked the spot. saturday", emb, lex, score, (0.2, 0.5, 0.3))
+        rounds.append((time.perf_counter() - t0) / n)
+    assert min(rounds) < 0.0002, f"{min(rounds) * 1e3:.3f} ms per message"
