@@ -74,7 +74,7 @@ async def test_support_claim_chat_and_help_now_reaches_the_supervisor(
     )
 
     card = supervisor.page.locator(".alert-card", has_text=handle)
-    await expect(card).to_contain_text('pressed "I need help now"')
+    await expect(card).to_contain_text("pressed the help-now button")
     await expect(card.locator(".severity")).to_have_text("Crisis")
     await expect(supervisor.page.locator("#alert-banner")).to_be_visible()
     await card.get_by_role("button", name="Acknowledge").click()
