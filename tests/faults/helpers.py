@@ -18,7 +18,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,8 @@ import websockets
 from sqlalchemy import text
 
 from tests.support import services
-from tests.support.processes import free_port, private_redis, wait_port  # noqa: F401
-from tests.support.server import RunningServer, node_settings
+from tests.support.processes import free_port, private_redis, wait_port
+from tests.support.server import RunningServer, node_settings, serve
 
 SECRET = "faults-test-secret-0123456789-abcdefghijkl"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -383,3 +383,29 @@ async def running_senders(
 def sigkill(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+
+
+@asynccontextmanager
+async def two_nodes_with_own_redis(
+    db: str, prefix: str
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], RunningServer, RunningServer]]:
+    """Two nodes on ``db`` sharing a Redis of their own, which the test may hang (SIGSTOP)
+    without touching anyone else's; the Redis is resumed before it is stopped, so a failing
+    test never leaves a frozen server behind."""
+    port = free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    with ExitStack() as procs:
+        redis = procs.enter_context(private_redis(port))
+        procs.callback(lambda: redis.poll() is None and redis.send_signal(signal.SIGCONT))
+        await wait_port(port)
+        async with AsyncExitStack() as stack:
+            a, b = [
+                await stack.enter_async_context(
+                    serve(
+                        settings_for(db, redis_url=redis_url, redis_namespace=namespace, node_id=n)
+                    )
+                )
+                for n in ("node-a", "node-b")
+            ]
+            yield redis, a, b

@@ -8,16 +8,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import uuid
-from contextlib import AsyncExitStack, ExitStack
 
 import pytest
 import websockets
 
 from app.domain.identity import Principal
-from tests.faults.helpers import free_port, private_redis, settings_for, wait_port
+from tests.faults.helpers import two_nodes_with_own_redis
 from tests.support.actors import participant, staff
-from tests.support.server import serve
 from tests.support.wsclient import WsClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -37,48 +34,36 @@ async def _close_code(ws: WsClient, timeout: float) -> tuple[int | None, float]:
 
 
 async def test_disabled_and_expired_sockets_close_on_every_node(faults_db: str) -> None:
-    port = free_port()
-    redis_url = f"redis://127.0.0.1:{port}/0"
-    namespace = f"revoke-{uuid.uuid4().hex[:8]}"
-    with ExitStack() as procs:
-        redis = procs.enter_context(private_redis(port))
-        procs.callback(lambda: redis.poll() is None and redis.send_signal(signal.SIGCONT))
-        await wait_port(port)
-        async with AsyncExitStack() as stack:
-            nodes = []
-            for name in ("node-a", "node-b"):
-                settings = settings_for(
-                    faults_db, redis_url=redis_url, redis_namespace=namespace, node_id=name
-                )
-                nodes.append(await stack.enter_async_context(serve(settings)))
-            a, b = nodes
-            http = await stack.enter_async_context(a.client())
-            admin = await staff(a, http, "admin")
-            sup = await staff(a, http, "supervisor")
-            person = await participant(a, http)
-            sockets = {
-                "supervisor@a": await WsClient.connect(a.ws_url, sup.token),
-                "supervisor@b": await WsClient.connect(b.ws_url, sup.token),
-            }
-            await sockets["supervisor@b"].send({"type": "subscribe", "channel": "alerts"})
-            await sockets["supervisor@b"].expect("subscribed")
-            short = a.domain.signer.issue(
-                Principal(id=person.id, role="participant", handle=person.handle), 3
-            )
-            expiring = await WsClient.connect(b.ws_url, short)
-            expires_at = time.time() + 3
+    async with (
+        two_nodes_with_own_redis(faults_db, "revoke") as (redis, a, b),
+        a.client() as http,
+    ):
+        admin = await staff(a, http, "admin")
+        sup = await staff(a, http, "supervisor")
+        person = await participant(a, http)
+        sockets = {
+            "supervisor@a": await WsClient.connect(a.ws_url, sup.token),
+            "supervisor@b": await WsClient.connect(b.ws_url, sup.token),
+        }
+        await sockets["supervisor@b"].send({"type": "subscribe", "channel": "alerts"})
+        await sockets["supervisor@b"].expect("subscribed")
+        short = a.domain.signer.issue(
+            Principal(id=person.id, role="participant", handle=person.handle), 3
+        )
+        expiring = await WsClient.connect(b.ws_url, short)
+        expires_at = time.time() + 3
 
-            redis.send_signal(signal.SIGSTOP)  # nothing here may depend on the bus
-            disabled = await admin.post(f"/api/v1/users/{sup.id}/disable")
-            assert disabled.status_code == 200, disabled.text
-            results = await asyncio.gather(
-                *(_close_code(ws, LIMIT_SECONDS + 1) for ws in sockets.values())
-            )
-            expired_code, _ = await _close_code(expiring, 10)
-            expired_late = time.time() - expires_at
-            redis.send_signal(signal.SIGCONT)
-            for ws in [*sockets.values(), expiring]:
-                await ws.close()
+        redis.send_signal(signal.SIGSTOP)  # nothing here may depend on the bus
+        disabled = await admin.post(f"/api/v1/users/{sup.id}/disable")
+        assert disabled.status_code == 200, disabled.text
+        results = await asyncio.gather(
+            *(_close_code(ws, LIMIT_SECONDS + 1) for ws in sockets.values())
+        )
+        expired_code, _ = await _close_code(expiring, 10)
+        expired_late = time.time() - expires_at
+        redis.send_signal(signal.SIGCONT)
+        for ws in [*sockets.values(), expiring]:
+            await ws.close()
 
     problems = [
         f"{name}: closed with {code} after {took:.1f}s"

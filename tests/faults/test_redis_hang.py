@@ -14,7 +14,6 @@ import contextlib
 import signal
 import time
 import uuid
-from contextlib import AsyncExitStack, ExitStack
 
 import pytest
 
@@ -26,13 +25,12 @@ from tests.faults.helpers import (
     delivery_problems,
     free_port,
     private_redis,
-    settings_for,
     stored_messages,
+    two_nodes_with_own_redis,
     wait_port,
     wait_ready,
 )
 from tests.support.actors import participant, staff
-from tests.support.server import serve
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 HANG_SECONDS = 4.0
@@ -43,79 +41,67 @@ ALERT_LIMIT_SECONDS = 5.0
 
 
 async def test_a_hung_redis_stalls_no_ack_and_loses_no_alert(faults_db: str) -> None:
-    port = free_port()
-    redis_url = f"redis://127.0.0.1:{port}/0"
-    namespace = f"hang-{uuid.uuid4().hex[:8]}"
-    with ExitStack() as procs:
-        redis = procs.enter_context(private_redis(port))
-        procs.callback(lambda: redis.poll() is None and redis.send_signal(signal.SIGCONT))
-        await wait_port(port)
-        async with AsyncExitStack() as stack:
-            nodes = []
-            for name in ("node-a", "node-b"):
-                settings = settings_for(
-                    faults_db, redis_url=redis_url, redis_namespace=namespace, node_id=name
-                )
-                nodes.append(await stack.enter_async_context(serve(settings)))
-            a, b = nodes
-            http = await stack.enter_async_context(a.client())
-            worker = await staff(a, http, "peer_worker")
-            sup = await staff(a, http, "supervisor")
-            room_id = (await worker.post("/api/v1/groups", json={"name": "hang"})).json()["room_id"]
-            p0, p1 = [await participant(a, http) for _ in range(2)]
-            for person in (p0, p1):
-                assert (await person.post(f"/api/v1/groups/{room_id}/join")).status_code == 200
-            sender = Member("p0@a", p0.token, p0.id, room_id)
-            reader = Member("p1@b", p1.token, p1.id, room_id)
-            await sender.connect(a.ws_url, after_seq=0)
-            await reader.connect(b.ws_url, after_seq=0)
-            watcher = Member("supervisor@b", sup.token, sup.id, room_id)
-            await watcher.connect(b.ws_url, after_seq=0)
-            await watcher.conn.send('{"type": "subscribe", "channel": "alerts"}')
-            await sender.send("before the hang")
-            await reader.wait_for(lambda: len(reader.books.frames) >= 1, 10, "the first message")
+    async with (
+        two_nodes_with_own_redis(faults_db, "hang") as (redis, a, b),
+        a.client() as http,
+    ):
+        worker = await staff(a, http, "peer_worker")
+        sup = await staff(a, http, "supervisor")
+        room_id = (await worker.post("/api/v1/groups", json={"name": "hang"})).json()["room_id"]
+        p0, p1 = [await participant(a, http) for _ in range(2)]
+        for person in (p0, p1):
+            assert (await person.post(f"/api/v1/groups/{room_id}/join")).status_code == 200
+        sender = Member("p0@a", p0.token, p0.id, room_id)
+        reader = Member("p1@b", p1.token, p1.id, room_id)
+        await sender.connect(a.ws_url, after_seq=0)
+        await reader.connect(b.ws_url, after_seq=0)
+        watcher = Member("supervisor@b", sup.token, sup.id, room_id)
+        await watcher.connect(b.ws_url, after_seq=0)
+        await watcher.conn.send('{"type": "subscribe", "channel": "alerts"}')
+        await sender.send("before the hang")
+        await reader.wait_for(lambda: len(reader.books.frames) >= 1, 10, "the first message")
 
-            redis.send_signal(signal.SIGSTOP)
-            hung_at = time.monotonic()
-            latencies: list[float] = []
-            for i in range(20):
-                began = time.monotonic()
-                cid = await sender.send(f"during the hang {i}")
-                await sender.wait_for(lambda cid=cid: cid in sender.books.acks, 5, f"ack {i}")
-                latencies.append(time.monotonic() - began)
-            acks_took = time.monotonic() - hung_at
-            stalled = [
-                await wait_ready(node.base_url, status=503, check="bus", value="stalled", timeout=5)
-                for node in (a, b)
-            ]
-            async with a.client() as plain:
-                metrics_hung = (await plain.get("/metrics")).text
+        redis.send_signal(signal.SIGSTOP)
+        hung_at = time.monotonic()
+        latencies: list[float] = []
+        for i in range(20):
             began = time.monotonic()
-            helped = await p0.post(f"/api/v1/rooms/{room_id}/help")
-            help_took = time.monotonic() - began
-            assert helped.status_code == 201, helped.text
-            await asyncio.sleep(max(0.0, HANG_SECONDS - (time.monotonic() - hung_at)))
+            cid = await sender.send(f"during the hang {i}")
+            await sender.wait_for(lambda cid=cid: cid in sender.books.acks, 5, f"ack {i}")
+            latencies.append(time.monotonic() - began)
+        acks_took = time.monotonic() - hung_at
+        stalled = [
+            await wait_ready(node.base_url, status=503, check="bus", value="stalled", timeout=5)
+            for node in (a, b)
+        ]
+        async with a.client() as plain:
+            metrics_hung = (await plain.get("/metrics")).text
+        began = time.monotonic()
+        helped = await p0.post(f"/api/v1/rooms/{room_id}/help")
+        help_took = time.monotonic() - began
+        assert helped.status_code == 201, helped.text
+        await asyncio.sleep(max(0.0, HANG_SECONDS - (time.monotonic() - hung_at)))
 
-            redis.send_signal(signal.SIGCONT)
-            resumed_at = time.monotonic()
-            alert_after: float | None = None
-            for _ in range(int(ALERT_LIMIT_SECONDS * 2 / 0.05)):
-                if any(f["type"] == "alert" for f in watcher.other):
-                    alert_after = time.monotonic() - resumed_at
-                    break
-                await asyncio.sleep(0.05)
-            for node in (a, b):
-                await wait_ready(node.base_url, status=200, timeout=10)
-            async with a.client() as plain:
-                metrics_back = (await plain.get("/metrics")).text
-            stored = await stored_messages(a, room_id)
-            total = len(stored)
-            with contextlib.suppress(TimeoutError):
-                await reader.wait_for(
-                    lambda: reader.books.seen() >= set(range(1, total + 1)), 15, "every message"
-                )
-            for m in (sender, reader, watcher):
-                await m.close()
+        redis.send_signal(signal.SIGCONT)
+        resumed_at = time.monotonic()
+        alert_after: float | None = None
+        for _ in range(int(ALERT_LIMIT_SECONDS * 2 / 0.05)):
+            if any(f["type"] == "alert" for f in watcher.other):
+                alert_after = time.monotonic() - resumed_at
+                break
+            await asyncio.sleep(0.05)
+        for node in (a, b):
+            await wait_ready(node.base_url, status=200, timeout=10)
+        async with a.client() as plain:
+            metrics_back = (await plain.get("/metrics")).text
+        stored = await stored_messages(a, room_id)
+        total = len(stored)
+        with contextlib.suppress(TimeoutError):
+            await reader.wait_for(
+                lambda: reader.books.seen() >= set(range(1, total + 1)), 15, "every message"
+            )
+        for m in (sender, reader, watcher):
+            await m.close()
 
     problems = delivery_problems(stored, [sender, reader])
     problems += crisis_alert_problems(watcher, room_id, "the supervisor on node B")
