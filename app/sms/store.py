@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,6 +110,24 @@ class Claimed:
     attempts: int
 
 
+async def _claimable_ids(
+    session: AsyncSession,
+    table: type[SmsInbound] | type[SmsOutbox],
+    *conditions: ColumnElement[bool],
+    limit: int,
+) -> list[int]:
+    """The oldest rows meeting ``conditions``, locked for this claim; rows another node is
+    claiming right now are skipped (PostgreSQL), so two nodes never take the same row."""
+    result = await session.execute(
+        select(table.id)
+        .where(*conditions)
+        .order_by(table.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())
+
+
 async def claim_inbound(
     domain: Domain, *, node: str, limit: int, lease_seconds: float
 ) -> list[Claimed]:
@@ -126,17 +144,7 @@ async def claim_inbound(
         earlier.status.in_((InboundStatus.RECEIVED, InboundStatus.PROCESSING)),
     )
     async with domain.db.write() as session:
-        ids = list(
-            (
-                await session.execute(
-                    select(SmsInbound.id)
-                    .where(due, ~blocked)
-                    .order_by(SmsInbound.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-        )
+        ids = await _claimable_ids(session, SmsInbound, due, ~blocked, limit=limit)
         if not ids:
             return []
         rows = await session.execute(
@@ -255,17 +263,7 @@ async def claim_outbox(
         earlier.status.in_(UNSENT),
     )
     async with domain.db.write() as session:
-        ids = list(
-            (
-                await session.execute(
-                    select(SmsOutbox.id)
-                    .where(due, ~blocked)
-                    .order_by(SmsOutbox.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-        )
+        ids = await _claimable_ids(session, SmsOutbox, due, ~blocked, limit=limit)
         if not ids:
             return []
         rows = await session.execute(
