@@ -36,18 +36,13 @@ def _configure_logging(level: str) -> None:
 @asynccontextmanager
 async def _offline_domain(settings: Settings) -> AsyncIterator[Any]:
     """The domain for a one-off command: the configured database, no bus to tell anyone."""
+    from app.assembly import build_domain
     from app.bus.memory import MemoryBus
-    from app.domain.context import Domain
-    from app.domain.events import Events
-    from app.domain.identity import TokenSigner
     from app.storage.database import Database
 
     db = Database(settings.database_url)
     try:
-        yield Domain(
-            settings=settings, db=db, events=Events(MemoryBus()),
-            signer=TokenSigner(settings.signing_key),
-        )  # fmt: skip
+        yield build_domain(settings, db, MemoryBus())
     finally:
         await db.dispose()
 
@@ -93,8 +88,8 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
-    from app.domain import accounts
-    from app.domain.errors import DomainError
+    from app.accounts import sign_in
+    from app.core.errors import DomainError
     from app.storage.migrate import upgrade
 
     if not args.password_stdin:
@@ -111,7 +106,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
     async def create() -> str:
         async with _offline_domain(settings) as domain:
-            user = await accounts.create_staff(
+            user = await sign_in.create_staff(
                 domain,
                 username=args.username,
                 role=args.role,
@@ -143,13 +138,13 @@ def _prepared_settings() -> Settings:
 def cmd_users_list(args: argparse.Namespace) -> int:
     import json
 
-    from app.domain import account_admin
+    from app.accounts import admin
 
     settings = _prepared_settings()
 
     async def run() -> list[dict[str, Any]]:
         async with _offline_domain(settings) as domain:
-            return await account_admin.list_accounts(domain, actor=account_admin.OPERATOR)
+            return await admin.list_accounts(domain, actor=admin.OPERATOR)
 
     accounts = asyncio.run(run())
     if args.json:
@@ -165,8 +160,8 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 def cmd_users_change(args: argparse.Namespace) -> int:
     """disable, enable, set-password: one account, by username, audited as the operator."""
-    from app.domain import account_admin
-    from app.domain.errors import DomainError
+    from app.accounts import admin
+    from app.core.errors import DomainError
 
     password = ""
     if args.users_action == "set-password":
@@ -182,12 +177,12 @@ def cmd_users_change(args: argparse.Namespace) -> int:
 
     async def run() -> dict[str, Any]:
         async with _offline_domain(settings) as domain:
-            actor = account_admin.OPERATOR
+            actor = admin.OPERATOR
             if args.users_action == "set-password":
-                return await account_admin.set_password(
+                return await admin.set_password(
                     domain, actor=actor, password=password, username=args.username
                 )
-            return await account_admin.set_disabled(
+            return await admin.set_disabled(
                 domain, actor=actor, disabled=args.users_action == "disable",
                 username=args.username,
             )  # fmt: skip
@@ -207,7 +202,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from app.domain import retention
+    from app.privacy import retention
 
     settings = _settings_or_exit()
     _configure_logging(settings.log_level)

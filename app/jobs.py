@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import logging
 
-from app.domain import retention
-from app.domain.context import Domain
+from app.core.context import Domain
+from app.privacy import retention
 
 log = logging.getLogger(__name__)
 

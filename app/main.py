@@ -26,16 +26,14 @@ from app.api import (
     users,
 )
 from app.api.middleware import BodyLimit, RefuseNul
+from app.assembly import build_domain
 from app.bus.base import Bus
 from app.bus.memory import MemoryBus
-from app.domain.context import Domain
-from app.domain.events import Events
-from app.domain.identity import TokenSigner
 from app.jobs import RetentionJob
 from app.metrics import Metrics
-from app.monitoring.escalation import AlertResender
 from app.monitoring.model_service import ModelService
 from app.monitoring.pipeline import ScoringPipeline
+from app.safety.escalation import AlertResender
 from app.settings import Settings, load_settings
 from app.sms import routes as sms_routes
 from app.sms.service import SmsService
@@ -74,12 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         bus = make_bus(settings, metrics)
         await bus.start()
-        domain = Domain(
-            settings=settings,
-            db=db,
-            events=Events(bus),
-            signer=TokenSigner(settings.signing_key),
-        )
+        domain = build_domain(settings, db, bus)
         hub = Hub(domain, metrics)
         await hub.start()
         model = ModelService(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from app.api.deps import DomainDep, SupervisorCaller
 from app.api.schemas import NotesIn
-from app.domain import alerts, dashboard
+from app.safety import alerts, dashboard
 
 router = APIRouter(tags=["alerts"])
 

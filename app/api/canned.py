@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import DomainDep, StaffCaller, SupervisorCaller
-from app.domain import canned
+from app.chat import canned
 
 router = APIRouter(tags=["canned-responses"])
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.domain.accounts import resolve_principal
-from app.domain.context import Domain
-from app.domain.errors import Forbidden, Unauthorized
-from app.domain.identity import Principal
+from app.accounts.sign_in import resolve_principal
+from app.core.context import Domain
+from app.core.errors import Forbidden, Unauthorized
+from app.core.identity import Principal
 
 _bearer = HTTPBearer(auto_error=False)
 

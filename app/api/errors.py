@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api.middleware import HttpMiddleware
-from app.domain.errors import DomainError, Locked, RateLimited
+from app.core.errors import DomainError, Locked, RateLimited
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from app.api.deps import CurrentPrincipal, DomainDep, ParticipantCaller, StaffCaller
 from app.api.schemas import GroupIn, GroupUpdateIn, ModerationReasonIn
-from app.domain import groups, rooms
-from app.domain.errors import BadRequest
+from app.chat import groups, rooms
+from app.core.errors import BadRequest
 
 router = APIRouter(tags=["groups"])
 

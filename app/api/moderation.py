@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import DomainDep, ParticipantCaller, StaffCaller
 from app.api.schemas import BlockIn, ReportIn
-from app.domain import moderation
+from app.safety import moderation
 
 router = APIRouter(tags=["moderation"])
 

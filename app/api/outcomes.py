@@ -14,7 +14,7 @@ from app.api.deps import (
     SupervisorCaller,
 )
 from app.api.schemas import CheckInIn
-from app.domain import checkins, insights, outcomes
+from app.outcomes import checkins, insights, reports
 
 router = APIRouter(tags=["outcomes"])
 
@@ -41,12 +41,12 @@ async def create_checkin(
 
 @router.get("/rooms/{room_id}/outcome")
 async def get_outcome(domain: DomainDep, caller: StaffCaller, room_id: str) -> dict[str, Any]:
-    return await outcomes.room_outcome(domain, viewer=caller, room_id=room_id)
+    return await reports.room_outcome(domain, viewer=caller, room_id=room_id)
 
 
 @router.get("/me/outcomes")
 async def my_outcomes(domain: DomainDep, caller: PeerWorkerCaller) -> dict[str, Any]:
-    return await outcomes.my_outcomes(domain, worker=caller)
+    return await reports.my_outcomes(domain, worker=caller)
 
 
 @router.get("/insights")

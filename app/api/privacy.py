@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.api.deps import DomainDep, ParticipantCaller
-from app.domain import privacy
+from app.privacy import deletion
 
 router = APIRouter(tags=["privacy"])
 
@@ -14,5 +14,5 @@ router = APIRouter(tags=["privacy"])
 async def delete_me(domain: DomainDep, caller: ParticipantCaller) -> Response:
     """Redact what the caller wrote, end their conversation, and forget them. The token stops
     working at once, since every request checks that the participant still exists."""
-    await privacy.delete_participant(domain, participant=caller)
+    await deletion.delete_participant(domain, participant=caller)
     return Response(status_code=204)

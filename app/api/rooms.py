@@ -14,8 +14,9 @@ from app.api.deps import (
     StaffCaller,
 )
 from app.api.schemas import NotesIn, SupportRequestIn, TransferIn
-from app.domain import alerts, messages, queue, rooms
-from app.domain.messages import MAX_SEQ
+from app.chat import messages, queue, rooms
+from app.chat.messages import MAX_SEQ
+from app.safety import alerts
 
 router = APIRouter(tags=["rooms"])
 

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
+from app.accounts import sign_in
 from app.api.deps import ClientAddress, CurrentPrincipal, DomainDep
 from app.api.schemas import AnonymousSessionIn, LoginIn
-from app.domain import accounts
 
 router = APIRouter(tags=["sessions"])
 
@@ -20,7 +20,7 @@ async def create_anonymous(
     body: Annotated[AnonymousSessionIn | None, Body()] = None,
 ) -> dict[str, Any]:
     body = body or AnonymousSessionIn()
-    session = await accounts.start_anonymous(
+    session = await sign_in.start_anonymous(
         domain, language=body.language, topics=body.topics, address=address
     )
     return {
@@ -32,7 +32,7 @@ async def create_anonymous(
 
 @router.post("/auth/login")
 async def login(domain: DomainDep, address: ClientAddress, body: LoginIn) -> dict[str, Any]:
-    session = await accounts.login(
+    session = await sign_in.login(
         domain, username=body.username, password=body.password, address=address
     )
     return {

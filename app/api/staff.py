@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from app.accounts import staff
 from app.api.deps import DomainDep, StaffCaller
 from app.api.schemas import ProfileIn
-from app.domain import staff
 
 router = APIRouter(tags=["staff"])
 

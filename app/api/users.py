@@ -7,32 +7,30 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
+from app.accounts import admin
 from app.api.deps import AdminCaller, DomainDep
 from app.api.schemas import PasswordIn
-from app.domain import account_admin
 
 router = APIRouter(tags=["accounts"])
 
 
 @router.get("/users")
 async def list_users(domain: DomainDep, caller: AdminCaller) -> dict[str, Any]:
-    return {"users": await account_admin.list_accounts(domain, actor=caller)}
+    return {"users": await admin.list_accounts(domain, actor=caller)}
 
 
 @router.post("/users/{user_id}/disable")
 async def disable(domain: DomainDep, caller: AdminCaller, user_id: str) -> dict[str, Any]:
-    return await account_admin.set_disabled(domain, actor=caller, disabled=True, user_id=user_id)
+    return await admin.set_disabled(domain, actor=caller, disabled=True, user_id=user_id)
 
 
 @router.post("/users/{user_id}/enable")
 async def enable(domain: DomainDep, caller: AdminCaller, user_id: str) -> dict[str, Any]:
-    return await account_admin.set_disabled(domain, actor=caller, disabled=False, user_id=user_id)
+    return await admin.set_disabled(domain, actor=caller, disabled=False, user_id=user_id)
 
 
 @router.post("/users/{user_id}/password")
 async def set_password(
     domain: DomainDep, caller: AdminCaller, user_id: str, body: Annotated[PasswordIn, Body()]
 ) -> dict[str, Any]:
-    return await account_admin.set_password(
-        domain, actor=caller, password=body.password, user_id=user_id
-    )
+    return await admin.set_password(domain, actor=caller, password=body.password, user_id=user_id)

@@ -10,14 +10,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from app.domain import alerts, scores
-from app.domain.context import Domain
-from app.domain.scores import ScoreRecord
+from app.core.clock import utcnow
+from app.core.context import Domain
 from app.metrics import Metrics
 from app.monitoring.context import RECENT_MESSAGES, cues_of, level_in_context
 from app.monitoring.model_service import ModelService
 from app.monitoring.shift_tracker import ShiftTracker
-from app.storage.models import utcnow
+from app.safety import alerts, scores
+from app.safety.scores import ScoreRecord
 from nlp.crisis_classifier import not_positive
 from nlp.shift import ShiftKind, ShiftSignal
 from nlp.types import MessageScore, Risk
@@ -280,7 +280,7 @@ class ScoringPipeline:
         self.metrics.messages_unscored.set(waiting)
         if self.model.scorer is None or not waiting:
             return
-        from app.domain.messages import message_view
+        from app.chat.views import message_view
 
         for _ in range(50):  # bounded: a message the model keeps failing on cannot spin this
             rows = await scores.unscored(

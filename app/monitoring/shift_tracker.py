@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from app.domain import scores
-from app.domain.context import Domain
-from app.domain.scores import EarlierScore
+from app.core.context import Domain
+from app.safety import scores
+from app.safety.scores import EarlierScore
 from nlp.shift import Shift, ShiftDetector, distress_of
 
 REPLAY = 50

@@ -14,14 +14,19 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from app.domain import alerts, checkins, messages, privacy, rooms
-from app.domain.errors import BadRequest, Conflict, DomainError, TooLarge
-from app.domain.identity import Principal, generate_handle
+from app.chat import messages, rooms
+from app.chat.views import message_view
+from app.core.clock import new_id, utcnow
+from app.core.errors import BadRequest, Conflict, DomainError, TooLarge
+from app.core.identity import Principal, generate_handle
+from app.outcomes import checkins
+from app.privacy import deletion
+from app.safety import alerts
 from app.sms import store
 from app.sms.keywords import Keyword, classify, mood
 from app.sms.models import SmsContact
 from app.sms.provider import SendFailed
-from app.storage.models import Channel, Membership, Participant, Room, new_id, utcnow
+from app.storage.models import Channel, Membership, Participant, Room
 
 if TYPE_CHECKING:
     from app.sms.service import SmsService
@@ -194,7 +199,7 @@ async def _delete(sms: SmsService, contact: SmsContact) -> None:
     number = sms.vault.open(contact.number_sealed) if contact.number_sealed else None
     if contact.participant_id is not None:
         who = Principal(id=contact.participant_id, role="participant", handle="")
-        await privacy.delete_participant(sms.domain, participant=who)
+        await deletion.delete_participant(sms.domain, participant=who)
     async with sms.domain.db.write() as session:  # a contact that never became a participant
         await store.forget_contact(session, contact.id)
     if number is not None and not contact.opted_out:
@@ -238,4 +243,4 @@ async def _notice(sms: SmsService, room_id: str, body: str) -> None:
     """A line for staff in the room (a system message)."""
     async with sms.domain.db.write() as session:
         notice = await messages.insert_system_message(session, room_id=room_id, body=body)
-    await sms.domain.events.message_stored(messages.message_view(notice))
+    await sms.domain.events.message_stored(message_view(notice))

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.storage.models import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.storage.models import Base, UTCDateTime
 
 
 class InboundStatus(StrEnum):

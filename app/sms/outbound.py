@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select, update
 
-from app.domain.messages import messages_after
+from app.chat.messages import messages_after
+from app.core.clock import utcnow
 from app.sms import store
 from app.sms.models import InboundStatus, OutboxStatus, SmsContact, SmsInbound, SmsOutbox
 from app.sms.provider import SendFailed
-from app.storage.models import Room, utcnow
+from app.storage.models import Room
 
 if TYPE_CHECKING:
     from app.sms.service import SmsService

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 
-from app.domain.errors import BadRequest, Forbidden, NotFound
+from app.core.errors import BadRequest, Forbidden, NotFound
 from app.sms import store
 from app.sms.keywords import classify
 from app.sms.provider import BadSignature, BadWebhook

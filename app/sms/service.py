@@ -14,8 +14,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from app.bus.base import Subscription
-from app.domain.context import Domain
-from app.domain.events import ALERTS_CHANNEL, decode
+from app.core.clock import utcnow
+from app.core.context import Domain
+from app.core.events import ALERTS_CHANNEL, decode
 from app.settings import Settings
 from app.sms import inbound, outbound, resources, store
 from app.sms.metrics import SmsMetrics
@@ -23,7 +24,6 @@ from app.sms.models import SmsContact
 from app.sms.numbers import NumberVault
 from app.sms.provider import SmsProvider
 from app.sms.twilio import TwilioProvider
-from app.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 INBOUND_ATTEMPTS = 5

@@ -33,8 +33,8 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from app.core.clock import utcnow
 from app.sms.twilio import signature
-from app.storage.models import utcnow
 
 DEFAULT_PORT = 8099
 

@@ -15,13 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.domain.context import Domain
+from app.core.clock import new_id, utcnow
+from app.core.context import Domain
 from app.sms import segments
 from app.sms.keywords import Keyword
 from app.sms.models import InboundStatus, OutboxStatus, SmsContact, SmsInbound, SmsOutbox
 from app.sms.numbers import NumberVault
 from app.sms.provider import InboundText
-from app.storage.models import new_id, utcnow
 
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketState
 
-from app.domain.identity import Principal
-from app.domain.limits import TokenBucket
-from app.storage.models import new_id
+from app.core.clock import new_id
+from app.core.identity import Principal
+from app.core.limits import TokenBucket
 from app.ws import frames
 
 log = logging.getLogger(__name__)

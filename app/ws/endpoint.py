@@ -8,10 +8,10 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app.domain.accounts import resolve_session
-from app.domain.errors import DomainError
-from app.domain.identity import Verified
-from app.domain.limits import TokenBucket
+from app.accounts.sign_in import resolve_session
+from app.core.errors import DomainError
+from app.core.identity import Verified
+from app.core.limits import TokenBucket
 from app.ws import frames
 from app.ws.connection import Connection
 from app.ws.handlers import handle

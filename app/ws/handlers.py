@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.domain import alerts, messages, moderation, rooms
-from app.domain.errors import DomainError
+from app.chat import messages, rooms
+from app.core.errors import DomainError
+from app.safety import alerts, moderation
 from app.ws import frames
 from app.ws.connection import Connection
 from app.ws.hub import Hub

@@ -16,15 +16,16 @@ from typing import Any
 from sqlalchemy import select
 
 from app.bus.base import Subscription
-from app.domain import alerts as alert_service
-from app.domain import messages as message_service
-from app.domain import queue as queue_service
-from app.domain import rooms as room_service
-from app.domain.context import Domain
-from app.domain.events import ALERTS_CHANNEL, QUEUE_CHANNEL, decode, room_channel
-from app.domain.limits import TokenBucket
-from app.domain.rooms import Joined
+from app.chat import messages as message_service
+from app.chat import queue as queue_service
+from app.chat import rooms as room_service
+from app.chat.rooms import Joined
+from app.chat.views import message_view
+from app.core.context import Domain
+from app.core.events import ALERTS_CHANNEL, QUEUE_CHANNEL, decode, room_channel
+from app.core.limits import TokenBucket
 from app.metrics import Metrics
+from app.safety import alerts as alert_service
 from app.storage.models import User
 from app.ws import frames
 from app.ws.connection import Connection, RoomCursor
@@ -211,7 +212,7 @@ class Hub:
                 break
             for row in rows:
                 if conn.sees(row.sender_id):
-                    await conn.push_waiting(frames.message(message_service.message_view(row)))
+                    await conn.push_waiting(frames.message(message_view(row)))
                 position = row.seq
             cursor.next_seq = position + 1
 
@@ -324,7 +325,7 @@ class Hub:
             if row.seq == cursor.next_seq:
                 own = cursor.pending.pop(row.seq, None) == ""
                 if not own and conn.sees(row.sender_id):
-                    conn.push(frames.message(message_service.message_view(row)))
+                    conn.push(frames.message(message_view(row)))
                 cursor.next_seq += 1
 
     async def recheck_access(self, conns: list[Connection]) -> None:

@@ -17,7 +17,7 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# A copy of the generator's words (app.domain.identity), so that this revision never changes
+# A copy of the generator's words (app.core.identity), so that this revision never changes
 # when the application does.
 _ADJECTIVES = ("calm", "gentle", "bright", "quiet", "steady", "kind", "brave", "warm", "clear")
 _NOUNS = ("otter", "heron", "maple", "river", "harbor", "meadow", "sparrow", "willow", "fern")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.domain import alerts
+from app.safety import alerts
 from tests.support.actors import error_code, participant, staff, waiting_room
 from tests.support.server import RunningServer
 

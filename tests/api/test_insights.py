@@ -13,9 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.domain import accounts, outcomes
-from app.domain.identity import Principal
-from app.storage.models import Alert, CheckIn, Message, Participant, Room, new_id
+from app.accounts import sign_in
+from app.core.clock import new_id
+from app.core.identity import Principal
+from app.outcomes import reports
+from app.storage.models import Alert, CheckIn, Message, Participant, Room
 from tests.support import services
 from tests.support.actors import PASSWORD, Actor, error_code
 from tests.support.server import RunningServer, migrate, node_settings, serve
@@ -168,7 +170,7 @@ async def seeded(
         async with serve(node_settings(url)) as server, server.client() as http:
             domain = server.domain
             for name, role in (("w1", "peer_worker"), ("w2", "peer_worker"), ("sup", "supervisor")):
-                await accounts.create_staff(
+                await sign_in.create_staff(
                     domain, username=name, role=role, password=PASSWORD, handle=name.upper()
                 )
             w1 = await _login(http, "w1", "peer_worker")
@@ -346,7 +348,7 @@ async def test_my_outcomes(seeded: Seeded) -> None:
     # the week (from Monday 5 January) holds c1 to c4 in full and that half of c5.
     w1 = Principal(id=seeded.w1.id, role="peer_worker", handle="W1")
     claimed = JAN + timedelta(days=4, seconds=300)
-    mid = await outcomes.my_outcomes(
+    mid = await reports.my_outcomes(
         seeded.server.domain, worker=w1, now=claimed + timedelta(seconds=1500)
     )
     assert mid["hours_today"] == round(1500 / 3600, 2)

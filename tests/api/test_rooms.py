@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
-from app.domain import messages
-from app.domain.identity import Principal
+from app.chat import messages
+from app.core.identity import Principal
 from app.storage.models import AuditEntry, Room
 from tests.support.actors import claimed_room, error_code, participant, staff, waiting_room
 from tests.support.server import RunningServer

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.domain import accounts
+from app.accounts import sign_in
 from tests.support.server import migrate, node_settings, serve
 
 CHROMIUM = os.environ.get("PEERCHAT_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -66,7 +66,7 @@ class LiveServer:
     staff: dict[str, Staff] = field(default_factory=dict)
 
     async def add_staff(self, username: str, role: str, handle: str | None = None) -> Staff:
-        user = await accounts.create_staff(
+        user = await sign_in.create_staff(
             self.app.state.domain,
             username=username,
             role=role,

@@ -43,7 +43,7 @@ async def feed_scores(
     the pictures show risk words, colours and mood sparklines as staff will see them."""
     from sqlalchemy import select
 
-    from app.domain import scores
+    from app.safety import scores
     from app.storage.models import Message
 
     domain = live.app.state.domain

@@ -12,7 +12,7 @@ import time
 import pytest
 import websockets
 
-from app.domain.identity import Principal
+from app.core.identity import Principal
 from tests.faults.helpers import two_nodes_with_own_redis
 from tests.support.actors import participant, staff
 from tests.support.wsclient import WsClient

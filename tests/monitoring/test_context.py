@@ -33,7 +33,7 @@ def test_not_a_goodbye_is_not_raised_by_history() -> None:
 
 
 def test_erasure_takes_the_participants_quoted_words_out_of_a_reason() -> None:
-    from app.domain.alerts import without_quotes
+    from app.safety.alerts import without_quotes
 
     reason = 'crisis language: expresses a wish to die ("want to die"); sounds like a goodbye'
     assert (

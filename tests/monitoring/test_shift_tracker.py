@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.assembly import build_domain
 from app.bus.memory import MemoryBus
-from app.domain.context import Domain
-from app.domain.events import Events
-from app.domain.identity import TokenSigner
+from app.core.clock import new_id, utcnow
+from app.core.context import Domain
 from app.monitoring.shift_tracker import ShiftTracker
 from app.storage.database import Database
-from app.storage.models import Message, Room, new_id, utcnow
+from app.storage.models import Message, Room
 from nlp.shift import Shift, ShiftKind, ShiftSignal
 from tests.support.server import node_settings
 
@@ -39,10 +39,7 @@ async def domain(database_url: str) -> AsyncIterator[Domain]:
     settings = node_settings(database_url)
     db = Database(database_url)
     try:
-        yield Domain(
-            settings=settings, db=db, events=Events(MemoryBus()),
-            signer=TokenSigner(settings.signing_key),
-        )  # fmt: skip
+        yield build_domain(settings, db, MemoryBus())
     finally:
         await db.dispose()
 

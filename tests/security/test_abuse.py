@@ -32,9 +32,9 @@ async def test_the_right_password_waits_too(database_url: str) -> None:
         database_url, address_rate_limits="on", logins_per_address_per_minute=2
     )
     async with serve(settings) as node, node.client() as http:
-        from app.domain import accounts
+        from app.accounts import sign_in
 
-        await accounts.create_staff(
+        await sign_in.create_staff(
             node.domain, username="kim", role="peer_worker", password=PASSWORD
         )
         for _ in range(2):
@@ -61,9 +61,9 @@ async def test_failures_lock_the_address_out_of_the_account_not_its_owner(
         database_url, address_rate_limits="on", login_failures_before_lock=3, login_lock_seconds=120
     )
     async with serve(settings) as node:
-        from app.domain import accounts
+        from app.accounts import sign_in
 
-        await accounts.create_staff(
+        await sign_in.create_staff(
             node.domain, username="lee", role="supervisor", password=PASSWORD
         )
         async with _from(node, "127.0.0.2") as attacker, _from(node, "127.0.0.3") as owner:
@@ -94,9 +94,9 @@ async def test_a_ceiling_on_failed_sign_ins_stops_spraying(database_url: str) ->
         database_url, address_rate_limits="on", login_failures_per_minute_global=4
     )
     async with serve(settings) as node:
-        from app.domain import accounts
+        from app.accounts import sign_in
 
-        await accounts.create_staff(
+        await sign_in.create_staff(
             node.domain, username="ari", role="peer_worker", password=PASSWORD
         )
         statuses = []

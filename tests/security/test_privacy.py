@@ -15,18 +15,10 @@ import pytest
 import websockets
 from sqlalchemy import select, update
 
-from app.domain import retention
-from app.domain.privacy import REDACTED_BODY
-from app.storage.models import (
-    Alert,
-    AuditEntry,
-    Membership,
-    Message,
-    Participant,
-    Room,
-    new_id,
-    utcnow,
-)
+from app.core.clock import new_id, utcnow
+from app.privacy import retention
+from app.privacy.deletion import REDACTED_BODY
+from app.storage.models import Alert, AuditEntry, Membership, Message, Participant, Room
 from tests.security.helpers import group_with
 from tests.support.actors import error_code, participant, staff, waiting_room
 from tests.support.server import RunningServer, migrate, node_settings, serve

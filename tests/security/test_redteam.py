@@ -24,10 +24,10 @@ import yaml
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
-from app.domain import alerts as alert_service
-from app.domain.events import ALERTS_CHANNEL
-from app.domain.identity import Principal
-from app.domain.privacy import REDACTED_REASON
+from app.core.events import ALERTS_CHANNEL
+from app.core.identity import Principal
+from app.privacy.deletion import REDACTED_REASON
+from app.safety import alerts as alert_service
 from app.settings import Settings, SettingsError
 from app.storage.models import Alert, AuditEntry, Room
 from tests.faults.helpers import peerchat_process

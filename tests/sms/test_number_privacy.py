@@ -16,8 +16,8 @@ import httpx
 from sqlalchemy import select, text
 
 import app.sms.models  # noqa: F401  (the SMS tables in the metadata)
-from app.domain import privacy
-from app.domain.identity import Principal
+from app.core.identity import Principal
+from app.privacy import deletion
 from app.sms.models import SmsContact, SmsOutbox
 from app.storage.models import Base
 from tests.sms.conftest import (
@@ -103,7 +103,7 @@ async def test_deleting_the_participant_deletes_the_number(fresh_db: str) -> Non
             contact = (await session.execute(select(SmsContact))).scalar_one()
         assert contact.participant_id
         who = Principal(id=contact.participant_id, role="participant", handle="x")
-        await privacy.delete_participant(sms.node.domain, participant=who)
+        await deletion.delete_participant(sms.node.domain, participant=who)
         async with sms.node.domain.db.read() as session:
             assert (await session.execute(select(SmsContact))).first() is None
             waiting = list((await session.execute(select(SmsOutbox))).scalars())

@@ -172,8 +172,9 @@ async def test_work_left_by_a_dead_node_is_taken_over_without_repeats(sqlite_url
     from datetime import timedelta
     from email.utils import format_datetime
 
+    from app.core.clock import utcnow
     from app.sms.models import SmsContact, SmsInbound
-    from app.storage.models import Message, utcnow
+    from app.storage.models import Message
 
     async with sms_node(sqlite_url) as sms:
         _worker, room_id = await texted_and_claimed(sms, PHONE)

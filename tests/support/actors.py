@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from app.domain import accounts
+from app.accounts import sign_in
 from tests.support.server import RunningServer
 
 PASSWORD = "correct horse battery"
@@ -49,7 +49,7 @@ async def participant(server: RunningServer, http: httpx.AsyncClient, **body: An
 
 async def staff(server: RunningServer, http: httpx.AsyncClient, role: str, **profile: Any) -> Actor:
     username = f"{role}-{uuid.uuid4().hex[:8]}"
-    await accounts.create_staff(
+    await sign_in.create_staff(
         server.domain, username=username, role=role, password=PASSWORD, **profile
     )
     response = await http.post(

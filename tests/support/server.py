@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.domain.context import Domain
+from app.core.context import Domain
 from app.main import create_app
 from app.server import Server
 from app.settings import Settings

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.domain.identity import Principal
-from app.domain.limits import TokenBucket
+from app.core.identity import Principal
+from app.core.limits import TokenBucket
 from app.ws.connection import Connection, RoomCursor
 
 

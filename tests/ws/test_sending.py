@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from app.domain.identity import Principal
-from app.domain.limits import TokenBucket
+from app.core.identity import Principal
+from app.core.limits import TokenBucket
 from app.ws import frames
 from app.ws.connection import Connection
 

@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import access, audit
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
-from app.domain.identity import Principal
-from app.domain.messages import iso
-from app.domain.scores import raise_room_level, room_risk_score
-from app.storage.models import Alert, Message, Room, new_id, utcnow
+from app.chat import access
+from app.core import audit
+from app.core.clock import iso, new_id, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.core.identity import Principal
+from app.safety.scores import raise_room_level, room_risk_score
+from app.storage.models import Alert, Message, Room
 
 STATUSES = ("open", "acknowledged", "resolved")
 SEVERITIES = ("crisis", "warning")

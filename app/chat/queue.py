@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from app.domain.context import Domain
-from app.domain.errors import Forbidden
-from app.domain.identity import Principal
-from app.domain.messages import iso
-from app.storage.models import Participant, Room, User, utcnow
+from app.core.clock import iso, utcnow
+from app.core.context import Domain
+from app.core.errors import Forbidden
+from app.core.identity import Principal
+from app.storage.models import Participant, Room, User
 
 RISK_RANK = {"crisis": 0, "elevated": 1, "none": 2}
 

@@ -12,12 +12,10 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from app.domain.errors import Unauthorized
+from app.core.enums import OVERSIGHT_ROLES, STAFF_ROLES
+from app.core.errors import Unauthorized
 
 Role = Literal["participant", "peer_worker", "supervisor", "admin"]
-STAFF_ROLES: frozenset[str] = frozenset({"peer_worker", "supervisor", "admin"})
-# Supervisors and admins see every room; admins can do all a supervisor does.
-OVERSIGHT_ROLES: frozenset[str] = frozenset({"supervisor", "admin"})
 
 _TOKEN_ALGORITHM = "HS256"
 _ISSUER = "peerchat"

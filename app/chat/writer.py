@@ -16,10 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from app.domain import access
-from app.domain.errors import NotFound
-from app.domain.identity import Principal
-from app.storage.models import Membership, Message, Room, new_id, utcnow
+from app.chat import access
+from app.chat.views import message_view, view_of
+from app.core.clock import new_id, utcnow
+from app.core.errors import NotFound
+from app.core.events import Events
+from app.core.identity import Principal
+from app.storage.database import Database
+from app.storage.models import Membership, Message, Room
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -88,8 +92,9 @@ Outcome = tuple[dict[str, Any], bool] | BaseException
 
 
 class MessageWriter:
-    def __init__(self, domain: Any) -> None:
-        self._domain = domain
+    def __init__(self, db: Database, events: Events) -> None:
+        self._db = db
+        self._events = events
         self._pending: list[Submitted] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -124,7 +129,7 @@ class MessageWriter:
                 for item, outcome in zip(batch, outcomes, strict=True):
                     if isinstance(outcome, tuple) and not outcome[1]:
                         try:
-                            await self._domain.events.message_stored(outcome[0], origin=item.origin)
+                            await self._events.message_stored(outcome[0], origin=item.origin)
                         except Exception:  # stored all the same; resumes will deliver it
                             log.exception("announcing a stored message failed")
                     if item.future.done():
@@ -153,7 +158,7 @@ class MessageWriter:
 
     async def _write(self, batch: list[Submitted]) -> list[Outcome]:
         outcomes: dict[int, Outcome] = {}
-        async with self._domain.db.write() as session:
+        async with self._db.write() as session:
             existing = await _existing(session, {item.key for item in batch})
             rooms = await _rooms(session, {item.room_id for item in batch})
             members = await _members(session, {(i.room_id, i.sender.id) for i in batch})
@@ -186,8 +191,6 @@ class MessageWriter:
 async def _existing(
     session: AsyncSession, keys: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
-    from app.domain.messages import message_view
-
     found = await session.execute(_EXISTING, {"keys": list(keys)})
     return {
         (m.room_id, m.sender_id, cast(str, m.client_msg_id)): message_view(m)
@@ -213,8 +216,6 @@ async def _store(
 ) -> dict[int, dict[str, Any]]:
     """Take a run of seqs per room (one UPDATE ... RETURNING: the row locks on PostgreSQL, the
     single writer on SQLite), then insert every message in one statement."""
-    from app.domain.messages import iso
-
     rows: list[dict[str, Any]] = []
     views: dict[int, dict[str, Any]] = {}
     now = utcnow()
@@ -236,16 +237,12 @@ async def _store(
                 "sender_handle": item.sender.handle, "sender_role": item.sender.role,
                 "client_msg_id": item.client_msg_id, "body": item.body, "sent_at": now,
             })  # fmt: skip
-            views[n] = {
-                "room_id": room_id,
-                "seq": seq,
-                "message_id": message_id,
-                "client_msg_id": item.client_msg_id,
-                "sender": {"id": item.sender.id, "handle": item.sender.handle,
-                           "role": item.sender.role},
-                "body": item.body,
-                "sent_at": iso(now),
-            }  # fmt: skip
+            views[n] = view_of(
+                room_id=room_id, seq=seq, message_id=message_id,
+                client_msg_id=item.client_msg_id, sender_id=item.sender.id,
+                sender_handle=item.sender.handle, sender_role=item.sender.role,
+                body=item.body, sent_at=now,
+            )  # fmt: skip
     if rows:
         await session.execute(insert(cast(Table, Message.__table__)), rows)
     return views

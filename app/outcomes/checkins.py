@@ -17,12 +17,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain import access
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Forbidden
-from app.domain.identity import Principal
-from app.domain.messages import iso
-from app.storage.models import CheckIn, Membership, new_id, utcnow
+from app.chat import access
+from app.core.clock import iso, new_id, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Forbidden
+from app.core.identity import Principal
+from app.storage.models import CheckIn, Membership
 
 PHASES = ("start", "end")
 COMMENT_MAX_CHARS = 500

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, select
 
-from app.domain.context import Domain
-from app.storage.models import Alert, AuditEntry, Membership, Message, Report, Room, utcnow
+from app.core.clock import utcnow
+from app.core.context import Domain
+from app.storage.models import Alert, AuditEntry, Membership, Message, Report, Room
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.domain.accounts import clean_tags
-from app.domain.context import Domain
-from app.domain.errors import Forbidden, NotFound
-from app.domain.identity import Principal
+from app.accounts.sign_in import clean_tags
+from app.core.context import Domain
+from app.core.errors import Forbidden, NotFound
+from app.core.identity import Principal
 from app.storage.models import Room, User
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.domain import audit
-from app.domain.accounts import check_password
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
-from app.domain.identity import Principal
-from app.domain.messages import iso
-from app.storage.models import User, utcnow
+from app.accounts.sign_in import check_password
+from app.core import audit
+from app.core.clock import iso, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.core.identity import Principal
+from app.storage.models import User
 
 OPERATOR = Principal(id="operator", role="admin", handle="operator")
 """Who the command line acts as in the audit log: whoever runs it holds the database anyway."""

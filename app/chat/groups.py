@@ -13,13 +13,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.domain import access, audit
-from app.domain.accounts import clean_tags
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
-from app.domain.identity import Principal
-from app.domain.messages import clean_text, insert_system_message, iso, message_view
-from app.storage.models import Membership, Participant, Room, User, utcnow
+from app.accounts.sign_in import clean_tags
+from app.chat import access
+from app.chat.messages import clean_text, insert_system_message
+from app.chat.views import message_view
+from app.core import audit
+from app.core.clock import iso, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.core.identity import Principal
+from app.storage.models import Membership, Participant, Room, User
 
 MAX_NAME_CHARS = 120
 MAX_REASON_CHARS = 500

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.domain import audit
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound
-from app.domain.identity import Principal
-from app.domain.messages import iso
-from app.storage.models import CannedResponse, new_id, utcnow
+from app.core import audit
+from app.core.clock import iso, new_id, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.core.identity import Principal
+from app.storage.models import CannedResponse
 
 TITLE_MAX_CHARS = 80
 READERS = ("peer_worker", "supervisor", "admin")

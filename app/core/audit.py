@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.identity import Principal
+from app.core.identity import Principal
 from app.storage.models import AuditEntry
 
 

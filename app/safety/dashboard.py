@@ -6,10 +6,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.domain.context import Domain
-from app.domain.errors import Forbidden
-from app.domain.identity import Principal
-from app.storage.models import Alert, Room, User, utcnow
+from app.core.clock import utcnow
+from app.core.context import Domain
+from app.core.errors import Forbidden
+from app.core.identity import Principal
+from app.storage.models import Alert, Room, User
 
 
 async def snapshot(domain: Domain, *, viewer: Principal) -> dict[str, Any]:

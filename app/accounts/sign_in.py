@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Locked, RateLimited, Unauthorized
-from app.domain.identity import (
+from app.core.clock import new_id
+from app.core.context import Domain
+from app.core.enums import STAFF_ROLES
+from app.core.errors import BadRequest, Conflict, Locked, RateLimited, Unauthorized
+from app.core.identity import (
     MIN_PASSWORD_LENGTH,
-    STAFF_ROLES,
     USERNAME_RE,
     Principal,
     Verified,
     generate_handle,
 )
-from app.storage.models import Participant, User, new_id
+from app.storage.models import Participant, User
 
 MAX_TOPICS = 10
 MAX_PASSWORD_LENGTH = 1024

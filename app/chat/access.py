@@ -8,8 +8,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.errors import DomainError, Forbidden, GroupPaused, Muted, NotFound
-from app.domain.identity import Principal
+from app.core.errors import DomainError, Forbidden, GroupPaused, Muted, NotFound
+from app.core.identity import Principal
 from app.storage.models import Membership, Room
 
 

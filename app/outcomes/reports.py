@@ -3,7 +3,7 @@ model saw, which alerts were raised, and how the participant felt before and aft
 
 The same facts feed three readers: a supervisor or the assigned worker looking at one
 conversation, a peer worker looking at their own recent work (to keep healthy boundaries),
-and the programme view (app/domain/insights.py), which only ever shows them in aggregate.
+and the programme view (app/outcomes/insights.py), which only ever shows them in aggregate.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain import access, audit
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Forbidden
-from app.domain.identity import STAFF_ROLES, Principal
-from app.domain.messages import iso
-from app.storage.models import Alert, AuditEntry, CheckIn, Message, Room, User, utcnow
+from app.chat import access
+from app.core import audit
+from app.core.clock import iso, utcnow
+from app.core.context import Domain
+from app.core.enums import STAFF_ROLES
+from app.core.errors import BadRequest, Forbidden
+from app.core.identity import Principal
+from app.storage.models import Alert, AuditEntry, CheckIn, Message, Room, User
 
 RECENT_LIMIT = 20
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits

@@ -9,27 +9,16 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain import access, audit
-from app.domain.accounts import clean_tags
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Forbidden, GroupPaused, NotFound
-from app.domain.identity import Principal
-from app.domain.messages import (
-    clean_text,
-    insert_message,
-    insert_system_message,
-    message_view,
-)
-from app.storage.models import (
-    Channel,
-    Membership,
-    Message,
-    Participant,
-    Room,
-    User,
-    new_id,
-    utcnow,
-)
+from app.accounts.sign_in import clean_tags
+from app.chat import access
+from app.chat.messages import clean_text, insert_message, insert_system_message
+from app.chat.views import message_view
+from app.core import audit
+from app.core.clock import new_id, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Conflict, Forbidden, GroupPaused, NotFound
+from app.core.identity import Principal
+from app.storage.models import Channel, Membership, Message, Participant, Room, User
 
 MAX_NOTE_CHARS = 4000
 MAX_NAME_CHARS = 120

@@ -12,12 +12,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain import access, audit
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
-from app.domain.identity import Principal
-from app.domain.messages import iso
-from app.storage.models import Block, Membership, Message, Report, Room, new_id, utcnow
+from app.chat import access
+from app.core import audit
+from app.core.clock import iso, new_id, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
+from app.core.identity import Principal
+from app.storage.models import Block, Membership, Message, Report, Room
 
 REPORT_STATUSES = ("open", "resolved")
 EXCERPT_CHARS = 280

@@ -8,8 +8,9 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, tuple_, update
 
-from app.domain.context import Domain
-from app.storage.models import Message, Room, utcnow
+from app.core.clock import utcnow
+from app.core.context import Domain
+from app.storage.models import Message, Room
 
 RISK_RANK = {"none": 0, "elevated": 1, "crisis": 2}
 RISK_VALUE = {"none": 0.0, "elevated": 0.5, "crisis": 1.0}

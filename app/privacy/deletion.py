@@ -11,22 +11,16 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 
-from app.domain import audit, checkins
-from app.domain.context import Domain
-from app.domain.errors import Forbidden
-from app.domain.identity import Principal
-from app.domain.messages import insert_system_message, message_view
+from app.chat.messages import insert_system_message
+from app.chat.views import message_view
+from app.core import audit
+from app.core.clock import utcnow
+from app.core.context import Domain
+from app.core.errors import Forbidden
+from app.core.identity import Principal
+from app.outcomes import checkins
 from app.sms import store as sms_store
-from app.storage.models import (
-    Alert,
-    Block,
-    Membership,
-    Message,
-    Participant,
-    Report,
-    Room,
-    utcnow,
-)
+from app.storage.models import Alert, Block, Membership, Message, Participant, Report, Room
 
 REDACTED_BODY = "(deleted by its author)"
 REDACTED_REASON = "Raised on words the participant has since deleted."

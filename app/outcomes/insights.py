@@ -25,12 +25,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Forbidden
-from app.domain.identity import Principal
-from app.domain.messages import iso
-from app.domain.outcomes import Conversation, load_conversations
-from app.storage.models import Message, Room, User, utcnow
+from app.core.clock import iso, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Forbidden
+from app.core.identity import Principal
+from app.outcomes.reports import Conversation, load_conversations
+from app.storage.models import Message, Room, User
 
 MIN_GROUP = 5
 DEFAULT_DAYS = 30

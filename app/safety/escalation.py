@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 
-from app.domain import alerts
-from app.domain.context import Domain
+from app.core.context import Domain
+from app.safety import alerts
 
 log = logging.getLogger(__name__)
 

@@ -5,42 +5,23 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain import access, audit
-from app.domain.context import Domain
-from app.domain.errors import BadRequest, Forbidden, TooLarge
-from app.domain.identity import Principal
-from app.storage.models import Block, Message, Room, new_id, utcnow
+from app.chat import access
+from app.chat.views import message_view
+from app.core import audit
+from app.core.clock import new_id, utcnow
+from app.core.context import Domain
+from app.core.errors import BadRequest, Forbidden, TooLarge
+from app.core.identity import Principal
+from app.storage.models import Block, Message, Room
 
 SYSTEM_SENDER = Principal(id="system", role="participant", handle="peerchat")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 MAX_CLIENT_MSG_ID = 64
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def message_view(message: Message) -> dict[str, Any]:
-    """The contract's `message`. Scores are deliberately absent: this shape reaches participants."""
-    return {
-        "room_id": message.room_id,
-        "seq": message.seq,
-        "message_id": message.id,
-        "client_msg_id": message.client_msg_id,
-        "sender": {
-            "id": message.sender_id,
-            "handle": message.sender_handle,
-            "role": message.sender_role,
-        },
-        "body": message.body,
-        "sent_at": iso(message.sent_at),
-    }
 
 
 MAX_SEQ = 2**53

@@ -1,0 +1,1 @@
+"""Accounts: anonymous participants, staff sign-in, account administration, the staff list."""

@@ -1,0 +1,1 @@
+"""Chat: who may post where, rooms, groups, the queue, messages and the message writer."""

@@ -1,0 +1,36 @@
+"""What a stored message looks like on the wire: one shape for the WebSocket, the HTTP history,
+the writer's acks and the monitoring's staff frames."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.core.clock import iso
+from app.storage.models import Message
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    """The contract's `message`. Scores are deliberately absent: this shape reaches participants."""
+    return view_of(
+        room_id=message.room_id, seq=message.seq, message_id=message.id,
+        client_msg_id=message.client_msg_id, sender_id=message.sender_id,
+        sender_handle=message.sender_handle, sender_role=message.sender_role,
+        body=message.body, sent_at=message.sent_at,
+    )  # fmt: skip
+
+
+def view_of(
+    *, room_id: str, seq: int, message_id: str, client_msg_id: str | None, sender_id: str,
+    sender_handle: str, sender_role: str, body: str, sent_at: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """The same shape from the writer's own columns, before any ORM object exists."""
+    return {
+        "room_id": room_id,
+        "seq": seq,
+        "message_id": message_id,
+        "client_msg_id": client_msg_id,
+        "sender": {"id": sender_id, "handle": sender_handle, "role": sender_role},
+        "body": body,
+        "sent_at": iso(sent_at),
+    }

@@ -1,0 +1,1 @@
+"""Outcomes: mood check-ins, per-conversation reports and programme insights."""

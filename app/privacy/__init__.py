@@ -1,0 +1,1 @@
+"""Privacy: deleting a participant's data on request, and the retention purge."""

@@ -1,0 +1,1 @@
+"""Safety: risk scores, alerts and their re-sending, moderation, the supervisors' dashboard."""
