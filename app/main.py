@@ -27,8 +27,7 @@ from app.api import (
 )
 from app.api.middleware import BodyLimit, RefuseNul
 from app.assembly import build_domain
-from app.bus.base import Bus
-from app.bus.memory import MemoryBus
+from app.bus.factory import Backend, open_backend
 from app.jobs import RetentionJob
 from app.metrics import Metrics
 from app.monitoring.model_service import ModelService
@@ -40,27 +39,24 @@ from app.sms.service import SmsService
 from app.storage.database import Database
 from app.web import mount_frontend
 from app.ws import endpoint as ws_endpoint
-from app.ws.hub import Hub
+from app.ws.node import WsNode
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def make_bus(settings: Settings, metrics: Metrics) -> Bus:
-    if settings.redis_url:
-        from app.bus.redis import RedisBus
-
-        return RedisBus(
-            settings.redis_url,
-            node_id=settings.node_id,
-            metrics=metrics,
-            namespace=settings.redis_namespace,
-            op_timeout=settings.bus_op_timeout_seconds,
-            queue_size=settings.bus_publish_queue,
-            max_age=settings.bus_event_max_age_seconds,
-            stream_max_age=settings.alert_stream_max_age_seconds,
-        )
-    return MemoryBus()
+def make_bus(settings: Settings, metrics: Metrics) -> Backend:
+    """The bus and presence that settings.redis_url names by its scheme."""
+    return open_backend(
+        settings.redis_url,
+        node_id=settings.node_id,
+        metrics=metrics,
+        namespace=settings.redis_namespace,
+        op_timeout=settings.bus_op_timeout_seconds,
+        queue_size=settings.bus_publish_queue,
+        max_age=settings.bus_event_max_age_seconds,
+        stream_max_age=settings.alert_stream_max_age_seconds,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,11 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        bus = make_bus(settings, metrics)
+        backend = make_bus(settings, metrics)
+        bus = backend.bus
         await bus.start()
         domain = build_domain(settings, db, bus)
-        hub = Hub(domain, metrics)
-        await hub.start()
+        ws = WsNode(domain, metrics, backend.presence)
+        await ws.start()
         model = ModelService(
             enabled=settings.model_enabled,
             threads=settings.model_threads,
@@ -93,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sms.start()
         app.state.sms = sms
         app.state.domain = domain
-        app.state.hub = hub
+        app.state.ws = ws
         retention_job = RetentionJob(domain)
         retention_job.start()
         app.state.model = model
@@ -104,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await retention_job.stop()
             if sms is not None:
                 await sms.stop()
-            await hub.stop()
+            await ws.stop()
             await resender.stop()
             await pipeline.stop()
             await model.stop()

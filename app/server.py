@@ -37,7 +37,7 @@ class Server(uvicorn.Server):
             gc.set_threshold(*GC_THRESHOLDS)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        hub = getattr(self.app.state, "hub", None)
-        if hub is not None:
-            await hub.stop()
+        ws = getattr(self.app.state, "ws", None)
+        if ws is not None:
+            await ws.stop()
         await super().shutdown(sockets=sockets)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.bus.url import BusUrlError, backend_for
 from nlp.types import NlpRuntime
 
 
@@ -46,7 +47,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Unset: in-process bus, one node. Set: Redis carries fan-out between nodes.",
+        description="The bus, by scheme: unset or memory:// is the in-process bus (one node); "
+        "redis://, rediss:// or unix:// is Redis, which carries fan-out between nodes. Any other "
+        "scheme is refused at start-up.",
     )
     redis_namespace: str = Field(
         default="peerchat", description="Prefix of every Redis key and channel peerchat uses."
@@ -222,6 +225,14 @@ class Settings(BaseSettings):
             self.secret_key = dev_secret(Path(self.dev_secret_file))
         elif not self.dev_mode and len(self.secret_key) < 32:
             raise SettingsError("PEERCHAT_SECRET_KEY must be at least 32 characters long.")
+        return self
+
+    @model_validator(mode="after")
+    def _check_bus_url(self) -> Settings:
+        try:
+            backend_for(self.redis_url)
+        except BusUrlError as exc:
+            raise SettingsError(str(exc)) from None
         return self
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -201,3 +202,33 @@ async def resolve_session(domain: Domain, token: str) -> Verified:
         raise Unauthorized("this sign-in has ended (the password changed); sign in again")
     principal = Principal(id=user.id, role=user.role, handle=user.handle)
     return Verified(principal, verified.issued_at, verified.expires_at)
+
+
+async def staff_session_refusals(
+    domain: Domain, sessions: Sequence[tuple[Principal, float]]
+) -> list[str | None]:
+    """For each open staff session (principal, when its token was issued): why it may no longer
+    stay open (account disabled, gone, role or password changed since), or None. One query for
+    all, so that a node re-checks every socket it holds without asking per socket."""
+    ids = sorted({principal.id for principal, _ in sessions})
+    if not ids:
+        return []
+    async with domain.db.read() as session:
+        rows = await session.execute(
+            select(User.id, User.role, User.disabled, User.tokens_valid_after).where(
+                User.id.in_(ids)
+            )
+        )
+        accounts = {row.id: row for row in rows.all()}
+    refusals: list[str | None] = []
+    for principal, issued_at in sessions:
+        account = accounts.get(principal.id)
+        if account is None or account.disabled or account.role != principal.role:
+            refusals.append("this account is no longer active")
+        elif account.tokens_valid_after is not None and issued_at < int(
+            account.tokens_valid_after.timestamp()
+        ):
+            refusals.append("the password changed; sign in again")
+        else:
+            refusals.append(None)
+    return refusals

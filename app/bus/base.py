@@ -1,10 +1,13 @@
 """The one bus interface. Storage is the source of truth; the bus only carries news, so a lost
-event costs latency (clients resume from storage by seq), never data."""
+event costs latency (clients resume from storage by seq), never data.
+
+Presence (who is online) is a separate interface, app/bus/presence.py: it is state with
+expiry, not news."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 Handler = Callable[[bytes], None]
 """Called on the event loop for every event on a channel; must not block or await."""
@@ -58,21 +61,3 @@ class Bus(abc.ABC):
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:  # noqa: B027
         """Called after a lost connection to the bus is back: news may have been missed, so
         listeners catch up from storage. The in-process bus never loses its connection."""
-
-    # Presence: who is online in a room, across nodes. Entries expire unless refreshed, so the
-    # users of a node that crashed drop out by themselves.
-    @abc.abstractmethod
-    async def presence_set(
-        self, room_id: str, entries: Sequence[PresenceEntry], ttl_seconds: float
-    ) -> None: ...
-
-    @abc.abstractmethod
-    async def presence_remove(self, room_id: str, entries: Sequence[PresenceEntry]) -> None: ...
-
-    @abc.abstractmethod
-    async def presence_list(self, room_id: str) -> list[str]:
-        """The handles online in the room, sorted, each once."""
-
-
-PresenceEntry = tuple[str, str]
-"""(connection id, handle): one person may be online from several connections."""

@@ -7,8 +7,8 @@ is back (the reconnect callbacks).
 Nothing a client waits for waits on Redis: `publish` only queues (a bounded queue, sent by one
 task in pipelined batches, each under a time-out), and a watchdog pings Redis so that a server
 that hangs (stopped, swapping, a dead link that still looks open) is noticed within about a
-second, reported in /readyz and /metrics, and skipped by presence until it answers again; then
-every node catches up from storage and resubscribes.
+second, reported in /readyz and /metrics, and skipped by presence (app/bus/presence.py) until it
+answers again; then every node catches up from storage and resubscribes.
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from app.bus.base import Bus, Handler, PresenceEntry, Subscription
+from app.bus.base import Bus, Handler, Subscription
+from app.bus.registry import RegisteredSubscription, Registry
+from app.bus.retry import Backoff
 from app.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -43,16 +45,6 @@ class _Resync(Exception):
 
 _Out = tuple[str, bytes, bool, float]
 """(channel, envelope, durable, monotonic time queued; +inf: never too old to send)"""
-
-
-class _RedisSubscription(Subscription):
-    def __init__(self, bus: RedisBus, channel: str, handler: Handler) -> None:
-        self._bus = bus
-        self._channel = channel
-        self._handler = handler
-
-    async def close(self) -> None:
-        await self._bus._unsubscribe(self._channel, self._handler)
 
 
 class RedisBus(Bus):
@@ -73,7 +65,7 @@ class RedisBus(Bus):
         self._metrics = metrics
         self._ns = namespace
         self._op_timeout = op_timeout
-        self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+        self._registry = Registry()
         self._reconnect_callbacks: list[Callable[[], Awaitable[None]]] = []
         self._redis: Redis | None = None
         self._pubsub: PubSub | None = None
@@ -131,7 +123,7 @@ class RedisBus(Bus):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
-        self._handlers.clear()
+        self._registry.clear()
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._reconnect_callbacks.append(callback)
@@ -148,6 +140,23 @@ class RedisBus(Bus):
     @property
     def stalled(self) -> bool:
         return self._stalled_since is not None
+
+    @property
+    def client(self) -> Redis | None:
+        """The command connection, for what shares this Redis (presence); None before start."""
+        return self._redis
+
+    @property
+    def metrics(self) -> Metrics:
+        return self._metrics
+
+    @property
+    def op_timeout(self) -> float:
+        return self._op_timeout
+
+    def key(self, name: str) -> str:
+        """A key or channel in this service's namespace."""
+        return f"{self._ns}:{name}"
 
     async def _watch(self) -> None:
         """Ping Redis about twice a second. A ping that fails or does not answer in time marks
@@ -184,7 +193,7 @@ class RedisBus(Bus):
     # fan-out
 
     def _key(self, channel: str) -> str:
-        return f"{self._ns}:{channel}"
+        return self.key(channel)
 
     async def publish(
         self, channel: str, data: bytes, *, durable: bool = False, urgent: bool = False
@@ -232,7 +241,7 @@ class RedisBus(Bus):
             await asyncio.wait_for(pipe.execute(), timeout=self._op_timeout)
 
     async def _publish_forever(self) -> None:
-        attempt = 0
+        backoff = Backoff(_RETRY_SECONDS)
         while True:
             if not self._outbox:
                 self._wake.clear()
@@ -249,15 +258,14 @@ class RedisBus(Bus):
                 continue
             try:
                 await self._send_batch(batch)
-                attempt = 0
+                backoff.succeeded()
             except asyncio.CancelledError:
                 self._outbox.extendleft(reversed(batch))
                 raise
             except Exception as exc:
                 self._outbox.extendleft(reversed(batch))  # sent again, in order, when Redis is back
                 self._metrics.bus_errors.inc()
-                delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
-                attempt += 1
+                delay = backoff.failed()
                 log.warning(
                     "redis publish failed (%s); retrying in %.1fs", type(exc).__name__, delay
                 )
@@ -318,14 +326,13 @@ class RedisBus(Bus):
     async def subscribe(
         self, channel: str, handler: Handler, *, durable: bool = False
     ) -> Subscription:
+        subscription = RegisteredSubscription(channel, handler, self._unsubscribe)
+        first = self._registry.add(channel, handler)
         if durable:
-            self._handlers[channel].append(handler)
             self._durable.add(channel)
             if self._stream_reader is None:
                 self._stream_reader = asyncio.create_task(self._read_streams())
-            return _RedisSubscription(self, channel, handler)
-        first = channel not in self._handlers
-        self._handlers[channel].append(handler)
+            return subscription
         if first and self._pubsub is not None and self._connected.is_set() and not self.stalled:
             try:
                 await asyncio.wait_for(
@@ -334,16 +341,11 @@ class RedisBus(Bus):
             except (RedisError, OSError, TimeoutError):
                 self._metrics.bus_errors.inc()
                 self._resync = True  # the reader rebuilds its subscription
-        return _RedisSubscription(self, channel, handler)
+        return subscription
 
     async def _unsubscribe(self, channel: str, handler: Handler) -> None:
-        handlers = self._handlers.get(channel)
-        if not handlers or handler not in handlers:
+        if not self._registry.remove(channel, handler):
             return
-        handlers.remove(handler)
-        if handlers:
-            return
-        del self._handlers[channel]
         if channel in self._durable:
             self._durable.discard(channel)
             return
@@ -354,14 +356,10 @@ class RedisBus(Bus):
                 )
 
     def _deliver(self, channel: str, data: bytes) -> None:
-        for handler in tuple(self._handlers.get(channel, ())):
-            try:
-                handler(data)
-            except Exception:
-                log.exception("bus handler failed on %s", channel)
+        self._registry.deliver(channel, data)
 
     async def _read_forever(self) -> None:
-        attempt = 0
+        backoff = Backoff(_RETRY_SECONDS)
         prefix = f"{self._ns}:"
         while True:
             try:
@@ -369,13 +367,13 @@ class RedisBus(Bus):
                 self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 # A placeholder channel keeps the connection in subscribed mode even when this
                 # node has no rooms yet.
-                channels = [self._key(c) for c in self._handlers if c not in self._durable]
+                channels = [
+                    self._key(c) for c in self._registry.channels() if c not in self._durable
+                ]
                 channels.append(self._key("node:control"))
                 await self._pubsub.subscribe(*channels)
-                recovering = attempt > 0
-                attempt = 0
                 self._connected.set()
-                if recovering:
+                if backoff.succeeded():
                     log.info("redis bus reconnected; catching up from storage")
                     for callback in self._reconnect_callbacks:
                         task = asyncio.ensure_future(callback())
@@ -396,8 +394,9 @@ class RedisBus(Bus):
                 if not resync:
                     self._connected.clear()
                     self._metrics.bus_errors.inc()
-                delay = 0.0 if resync else _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
-                attempt += 1
+                delay = backoff.failed()
+                if resync:
+                    delay = 0.0  # Redis answers: rebuild now (still counted, so listeners catch up)
                 if not resync:
                     log.warning("redis bus lost (%s); retrying in %.1fs", type(exc).__name__, delay)
                 if self._pubsub is not None:
@@ -414,7 +413,7 @@ class RedisBus(Bus):
         assert self._blocking is not None
         redis = self._blocking
         positions: dict[str, str] = {}
-        attempt = 0
+        backoff = Backoff(_STREAM_RETRY_SECONDS)
         while True:
             try:
                 for channel in self._durable:
@@ -424,7 +423,7 @@ class RedisBus(Bus):
                         positions[channel] = last[0][0].decode() if last else "0-0"
                 streams = {self._stream_key(c): positions[c] for c in self._durable}
                 found = await redis.xread(streams, count=100, block=STREAM_BLOCK_MS)  # type: ignore[arg-type]
-                attempt = 0
+                backoff.succeeded()
                 for key, entries in found or ():
                     channel = key.decode().removeprefix(f"{self._ns}:stream:")
                     for entry_id, fields in entries:
@@ -435,8 +434,7 @@ class RedisBus(Bus):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                delay = _STREAM_RETRY_SECONDS[min(attempt, len(_STREAM_RETRY_SECONDS) - 1)]
-                attempt += 1
+                delay = backoff.failed()
                 log.warning("redis stream read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(delay)
 
@@ -448,48 +446,3 @@ class RedisBus(Bus):
         channel = message["channel"].decode()
         if channel.startswith(prefix):
             self._deliver(channel[len(prefix) :], data)
-
-    # presence
-
-    def _presence_key(self, room_id: str) -> str:
-        return f"{self._ns}:presence:{room_id}"
-
-    @staticmethod
-    def _member(entry: PresenceEntry) -> str:
-        return f"{entry[0]}\x1f{entry[1]}"
-
-    async def presence_set(
-        self, room_id: str, entries: Sequence[PresenceEntry], ttl_seconds: float
-    ) -> None:
-        if not entries or self._redis is None or self.stalled:
-            return  # refreshed by the presence sweep once Redis answers again
-        expires = time.time() + ttl_seconds
-        key = self._presence_key(room_id)
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.zadd(key, {self._member(e): expires for e in entries})
-                pipe.expire(key, int(ttl_seconds * 4))
-                await asyncio.wait_for(pipe.execute(), timeout=self._op_timeout)
-        except (RedisError, OSError, TimeoutError):
-            self._metrics.bus_errors.inc()
-
-    async def presence_remove(self, room_id: str, entries: Sequence[PresenceEntry]) -> None:
-        if not entries or self._redis is None or self.stalled:
-            return  # the entries expire by themselves
-        try:
-            await asyncio.wait_for(
-                self._redis.zrem(self._presence_key(room_id), *[self._member(e) for e in entries]),
-                timeout=self._op_timeout,
-            )
-        except (RedisError, OSError, TimeoutError):
-            self._metrics.bus_errors.inc()
-
-    async def presence_list(self, room_id: str) -> list[str]:
-        if self._redis is None or self.stalled:
-            raise ConnectionError("redis bus not started or not answering")
-        key = self._presence_key(room_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zremrangebyscore(key, "-inf", time.time())
-            pipe.zrange(key, 0, -1)
-            _, members = await asyncio.wait_for(pipe.execute(), timeout=self._op_timeout)
-        return sorted({m.decode().split("\x1f", 1)[1] for m in members})

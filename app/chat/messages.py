@@ -17,6 +17,7 @@ from app.core.clock import new_id, utcnow
 from app.core.context import Domain
 from app.core.errors import BadRequest, Forbidden, TooLarge
 from app.core.identity import Principal
+from app.storage.errors import storage_unavailable
 from app.storage.models import Block, Message, Room
 
 SYSTEM_SENDER = Principal(id="system", role="participant", handle="peerchat")
@@ -181,3 +182,15 @@ async def messages_after(
     if hidden_senders is not None:
         query = query.where(Message.sender_id.not_in(hidden_senders))
     return list((await session.execute(query.order_by(Message.seq).limit(limit))).scalars())
+
+
+async def stored_after(
+    domain: Domain, *, room_id: str, after_seq: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of stored messages after `after_seq`, in seq order, for a live connection that
+    resumes or fills a gap: access was checked when it joined (and a revocation ends its
+    cursor), so none is checked here. A storage failure is Unavailable."""
+    with storage_unavailable("reading messages"):
+        async with domain.db.read() as session:
+            rows = await messages_after(session, room_id=room_id, after_seq=after_seq, limit=limit)
+        return [message_view(row) for row in rows]

@@ -15,7 +15,7 @@ from app.core.limits import TokenBucket
 from app.ws import frames
 from app.ws.connection import Connection
 from app.ws.handlers import handle
-from app.ws.hub import Hub
+from app.ws.node import WsNode
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -32,8 +32,8 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     return origin in own or origin in allowed
 
 
-async def _authenticate(websocket: WebSocket, hub: Hub) -> Verified | None:
-    settings = hub.domain.settings
+async def _authenticate(websocket: WebSocket, node: WsNode) -> Verified | None:
+    settings = node.domain.settings
     try:
         text = await asyncio.wait_for(
             websocket.receive_text(), timeout=settings.auth_timeout_seconds
@@ -42,7 +42,7 @@ async def _authenticate(websocket: WebSocket, hub: Hub) -> Verified | None:
         token = frame.get("token")
         if frame["type"] != "auth" or not isinstance(token, str):
             raise frames.FrameError("unauthorized", "the first frame must be auth with a token")
-        return await resolve_session(hub.domain, token)
+        return await resolve_session(node.domain, token)
     except (TimeoutError, frames.FrameError, DomainError, KeyError, RuntimeError):
         with contextlib.suppress(Exception):
             await websocket.send_text(
@@ -56,13 +56,14 @@ async def _authenticate(websocket: WebSocket, hub: Hub) -> Verified | None:
 
 @router.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
-    hub: Hub = websocket.app.state.hub
-    settings = hub.domain.settings
+    node: WsNode = websocket.app.state.ws
+    hub = node.hub
+    settings = node.domain.settings
     if not origin_allowed(websocket, settings.allowed_origins):
         await websocket.close(frames.CLOSE_POLICY)  # before accept: the handshake gets 403
         return
     await websocket.accept()
-    verified = await _authenticate(websocket, hub)
+    verified = await _authenticate(websocket, node)
     if verified is None:
         return
     principal = verified.principal
@@ -102,14 +103,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conn.sender_task = asyncio.create_task(conn.run_sender())
     conn.sender_task.add_done_callback(sender_done)
     try:
-        await _receive(hub, conn)
+        await _receive(node, conn)
     finally:
         conn.close(conn.close_code, conn.close_reason)
         await conn.finish()
-        await hub.remove(conn)
+        await node.remove(conn)
 
 
-async def _receive(hub: Hub, conn: Connection) -> None:
+async def _receive(node: WsNode, conn: Connection) -> None:
     websocket = conn.websocket
     while not conn.closing:
         message = await websocket.receive()
@@ -129,7 +130,7 @@ async def _receive(hub: Hub, conn: Connection) -> None:
             conn.push(frames.error(exc.code, exc.detail))
             continue
         try:
-            await handle(hub, conn, frame)
+            await handle(node, conn, frame)
         except Exception:
             log.exception("frame %s failed", frame.get("type"))
             conn.push(frames.error("internal", "something went wrong on our side; try again"))

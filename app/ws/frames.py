@@ -77,6 +77,10 @@ def typing(room_id: str, handle: str) -> str:
     return encode({"type": "typing", "room_id": room_id, "handle": handle})
 
 
+def room_closed(room_id: str) -> str:
+    return encode({"type": "room_closed", "room_id": room_id})
+
+
 # Frames for staff only.
 
 
