@@ -113,9 +113,7 @@ class RedisBus(Bus):
         await self._flush(self._op_timeout)
         for task in (self._reader, self._stream_reader, self._publisher, self._watchdog):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await _end(task)
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -446,3 +444,15 @@ class RedisBus(Bus):
         channel = message["channel"].decode()
         if channel.startswith(prefix):
             self._deliver(channel[len(prefix) :], data)
+
+
+async def _end(task: asyncio.Task[None]) -> None:
+    """Cancel a loop and wait until it has ended. Cancelled again until it has: on Python 3.11
+    a wait_for whose operation finishes just as the cancel arrives returns its result and loses
+    the cancel, and the loop would then wait on forever (a stop that never returns)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.exception()

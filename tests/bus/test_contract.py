@@ -17,6 +17,7 @@ from app.bus.redis import RedisBus
 from app.bus.retry import Backoff
 from app.bus.url import BusUrlError, backend_for
 from app.metrics import Metrics
+from app.settings import SettingsError
 from tests.bus.conftest import OpenNode
 from tests.support.server import node_settings
 
@@ -208,7 +209,7 @@ def test_an_unknown_scheme_is_a_start_up_error(url: str) -> None:
         backend_for(url)
     with pytest.raises(BusUrlError):
         open_backend(url, node_id="n", metrics=Metrics())
-    with pytest.raises(ValueError, match="PEERCHAT_REDIS_URL has an unknown scheme"):
+    with pytest.raises(SettingsError, match="PEERCHAT_REDIS_URL has an unknown scheme"):
         node_settings("sqlite+aiosqlite:///:memory:", redis_url=url)
 
 
