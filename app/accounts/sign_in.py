@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.clock import new_id
 from app.core.context import Domain
-from app.core.enums import STAFF_ROLES
+from app.core.enums import STAFF_ROLES, Role
 from app.core.errors import BadRequest, Conflict, Locked, RateLimited, Unauthorized
 from app.core.identity import (
     MIN_PASSWORD_LENGTH,
@@ -80,7 +80,7 @@ async def start_anonymous(
     )
     async with domain.db.write() as session:
         session.add(participant)
-    principal = Principal(id=participant.id, role="participant", handle=participant.handle)
+    principal = Principal(id=participant.id, role=Role.PARTICIPANT, handle=participant.handle)
     token = domain.signer.issue(principal, domain.settings.participant_token_ttl_seconds)
     return Session(token=token, principal=principal)
 
@@ -117,7 +117,7 @@ async def login(
         guard.failed(user.id if user is not None else "", where)
         raise Unauthorized(_BAD_LOGIN)
     guard.succeeded(user.id, where)
-    principal = Principal(id=user.id, role=user.role, handle=user.handle)  # type: ignore[arg-type]
+    principal = Principal(id=user.id, role=Role(user.role), handle=user.handle)
     return Session(domain.signer.issue(principal, settings.token_ttl_seconds), principal)
 
 
@@ -190,7 +190,7 @@ async def resolve_session(domain: Domain, token: str) -> Verified:
             found = await session.get(Participant, claimed.id)
             if found is None:
                 raise Unauthorized("this session has ended")
-            principal = Principal(id=found.id, role="participant", handle=found.handle)
+            principal = Principal(id=found.id, role=Role.PARTICIPANT, handle=found.handle)
             return Verified(principal, verified.issued_at, verified.expires_at)
         user = await session.get(User, claimed.id)
     if user is None or user.disabled or user.role != claimed.role:
@@ -199,5 +199,5 @@ async def resolve_session(domain: Domain, token: str) -> Verified:
         user.tokens_valid_after.timestamp()
     ):
         raise Unauthorized("this sign-in has ended (the password changed); sign in again")
-    principal = Principal(id=user.id, role=user.role, handle=user.handle)
+    principal = Principal(id=user.id, role=Role(user.role), handle=user.handle)
     return Verified(principal, verified.issued_at, verified.expires_at)

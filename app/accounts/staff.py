@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.accounts.sign_in import clean_tags
 from app.core.context import Domain
+from app.core.enums import RoomStatus
 from app.core.errors import Forbidden, NotFound
 from app.core.identity import Principal
 from app.storage.models import Room, User
@@ -28,7 +29,7 @@ def _profile(user: User, active_rooms: int) -> dict[str, Any]:
 async def _active_counts(session: Any) -> dict[str, int]:
     rows = await session.execute(
         select(Room.assigned_to, func.count())
-        .where(Room.status == "active", Room.assigned_to.is_not(None))
+        .where(Room.status == RoomStatus.ACTIVE, Room.assigned_to.is_not(None))
         .group_by(Room.assigned_to)
     )
     return {user_id: int(count) for user_id, count in rows.all()}

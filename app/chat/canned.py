@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import OVERSIGHT_ROLES, STAFF_ROLES
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
 from app.storage.models import CannedResponse
 
 TITLE_MAX_CHARS = 80
-READERS = ("peer_worker", "supervisor", "admin")
-MANAGERS = ("supervisor", "admin")
+READERS = STAFF_ROLES
+MANAGERS = OVERSIGHT_ROLES
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -58,7 +59,7 @@ def _position(value: object) -> int | None:
     return value
 
 
-def _require(actor: Principal, roles: tuple[str, ...], what: str) -> None:
+def _require(actor: Principal, roles: frozenset[str], what: str) -> None:
     if actor.role not in roles:
         raise Forbidden(what)
 

@@ -20,6 +20,7 @@ from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
+from app.core.enums import RoomKind, RoomStatus
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
 from app.storage.models import Membership, Participant, Room, User
@@ -58,7 +59,7 @@ def _reason(value: object) -> str:
 
 async def _group(session: Any, room_id: str, *, for_update: bool = True) -> Room:
     room = await access.load_room(session, room_id, for_update=for_update)
-    if room.kind != "group":
+    if room.kind != RoomKind.GROUP:
         raise NotFound("no such group")
     return room
 
@@ -87,7 +88,7 @@ async def update_group(
     notice = None
     async with domain.db.write() as session:
         room = await _group(session, room_id)
-        if room.status == "closed":
+        if room.status == RoomStatus.CLOSED:
             raise Conflict("this group is closed")
         done: dict[str, Any] = {}
         if "name" in changes:
@@ -124,9 +125,9 @@ async def close_group(domain: Domain, *, actor: Principal, room_id: str) -> dict
     _require_staff(actor)
     async with domain.db.write() as session:
         room = await _group(session, room_id)
-        if room.status == "closed":
+        if room.status == RoomStatus.CLOSED:
             raise Conflict("this group is already closed")
-        room.status = "closed"
+        room.status = RoomStatus.CLOSED
         room.closed_at = utcnow()
         room.closed_by = actor.id
         ended = await insert_system_message(

@@ -15,11 +15,12 @@ from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import Role
 from app.core.errors import BadRequest, Forbidden, TooLarge
 from app.core.identity import Principal
 from app.storage.models import Block, Message, Room
 
-SYSTEM_SENDER = Principal(id="system", role="participant", handle="peerchat")
+SYSTEM_SENDER = Principal(id="system", role=Role.PARTICIPANT, handle="peerchat")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 MAX_CLIENT_MSG_ID = 64
 

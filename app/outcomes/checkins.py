@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.chat import access
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import RoomKind
 from app.core.errors import BadRequest, Forbidden
 from app.core.identity import Principal
 from app.storage.models import CheckIn, Membership
@@ -131,7 +132,7 @@ async def _upsert(
                 )
             )
         ).scalar_one_or_none()
-        if member is None or room.kind != "one_to_one":
+        if member is None or room.kind != RoomKind.ONE_TO_ONE:
             raise Forbidden("you can only check in on your own one-to-one conversation")
         existing = (
             await session.execute(

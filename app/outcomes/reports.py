@@ -20,14 +20,14 @@ from app.chat import access
 from app.core import audit
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
-from app.core.enums import STAFF_ROLES
+from app.core.enums import STAFF_ROLES, AlertSeverity, Role, RoomKind, RoomStatus
 from app.core.errors import BadRequest, Forbidden
 from app.core.identity import Principal
 from app.storage.models import Alert, AuditEntry, CheckIn, Message, Room, User
 
 RECENT_LIMIT = 20
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
-SEVERITIES = ("crisis", "warning")
+SEVERITIES = tuple(severity.value for severity in AlertSeverity)
 
 
 @dataclass(slots=True)
@@ -117,7 +117,7 @@ async def load_conversations(
             Room.claimed_at,
             Room.closed_at,
         )
-        .where(Room.kind == "one_to_one", *conditions)
+        .where(Room.kind == RoomKind.ONE_TO_ONE, *conditions)
         .order_by(*order_by)
     )
     if limit is not None:
@@ -216,7 +216,7 @@ async def _sentiment(session: AsyncSession, room_id: str) -> dict[str, Any]:
                 select(Message.sentiment_score)
                 .where(
                     Message.room_id == room_id,
-                    Message.sender_role == "participant",
+                    Message.sender_role == Role.PARTICIPANT,
                     Message.sentiment_score.is_not(None),
                 )
                 .order_by(Message.seq)
@@ -250,11 +250,11 @@ async def room_outcome(
     async with domain.db.write() as session:
         room = await access.load_room(session, room_id)
         allowed = viewer.has_oversight or (
-            viewer.role == "peer_worker" and room.assigned_to == viewer.id
+            viewer.role == Role.PEER_WORKER and room.assigned_to == viewer.id
         )
         if not allowed:
             raise Forbidden("only the assigned peer worker or a supervisor can see this outcome")
-        if room.kind != "one_to_one":
+        if room.kind != RoomKind.ONE_TO_ONE:
             raise BadRequest("outcomes are kept for one-to-one conversations only")
         (conv,) = await load_conversations(session, Room.id == room_id)
         worker = await session.get(User, room.assigned_to) if room.assigned_to else None
@@ -284,7 +284,7 @@ async def my_outcomes(
     """A peer worker's own recent conversations and hours, so they can see their load and
     pace themselves. Their own data, so nothing is suppressed; comments stay with supervisors.
     Days and weeks are UTC; a week starts on Monday."""
-    if worker.role != "peer_worker":
+    if worker.role != Role.PEER_WORKER:
         raise Forbidden("only peer workers have their own outcomes")
     now = now or utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -307,7 +307,7 @@ async def my_outcomes(
                 await session.execute(
                     select(func.count())
                     .select_from(Room)
-                    .where(Room.assigned_to == worker.id, Room.status == "active")
+                    .where(Room.assigned_to == worker.id, Room.status == RoomStatus.ACTIVE)
                 )
             ).scalar_one()
         )

@@ -16,6 +16,7 @@ from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.context import Domain
+from app.core.enums import RoomKind, RoomStatus
 from app.core.errors import Forbidden
 from app.core.identity import Principal
 from app.outcomes import checkins
@@ -107,15 +108,15 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
                     .where(
                         Membership.member_id == pid,
                         Membership.left_at.is_(None),
-                        Room.kind == "one_to_one",
-                        Room.status != "closed",
+                        Room.kind == RoomKind.ONE_TO_ONE,
+                        Room.status != RoomStatus.CLOSED,
                     )
                     .with_for_update()
                 )
             ).scalars()
         )
         for room in open_rooms:
-            room.status = "closed"
+            room.status = RoomStatus.CLOSED
             room.closed_at = now
             room.closed_by = pid
             notice = await insert_system_message(session, room_id=room.id, body=CLOSED_NOTICE)

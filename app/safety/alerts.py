@@ -15,13 +15,14 @@ from app.chat import access
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, Role
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
 from app.safety.scores import raise_room_level, room_risk_score
 from app.storage.models import Alert, Message, Room
 
-STATUSES = ("open", "acknowledged", "resolved")
-SEVERITIES = ("crisis", "warning")
+STATUSES = tuple(status.value for status in AlertStatus)
+SEVERITIES = tuple(severity.value for severity in AlertSeverity)
 EXCERPT_CHARS = 280
 
 
@@ -86,7 +87,7 @@ async def raise_or_attach(
                         select(Alert).where(
                             Alert.room_id == room_id,
                             Alert.severity == severity,
-                            Alert.status != "resolved",
+                            Alert.status != AlertStatus.RESOLVED,
                         )
                     )
                 ).scalar_one_or_none()
@@ -97,7 +98,7 @@ async def raise_or_attach(
                     id=new_id("alert"),
                     room_id=room_id,
                     severity=severity,
-                    status="open",
+                    status=AlertStatus.OPEN,
                     reason=reason,
                     excerpt=excerpt[:EXCERPT_CHARS],
                     evidence=[dict(e) for e in evidence],
@@ -153,8 +154,8 @@ async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -
     _require_oversight(supervisor)
     async with domain.db.write() as session:
         alert = await _load(session, alert_id)
-        if alert.status == "open":
-            alert.status = "acknowledged"
+        if alert.status == AlertStatus.OPEN:
+            alert.status = AlertStatus.ACKNOWLEDGED
             alert.acknowledged_by = supervisor.id
             alert.acknowledged_at = utcnow()
             audit.record(
@@ -164,7 +165,7 @@ async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -
                 room_id=alert.room_id,
                 target_id=alert.id,
             )
-        elif alert.status == "resolved":
+        elif alert.status == AlertStatus.RESOLVED:
             raise Conflict("this alert is already resolved")
         view = alert_view(alert)
     await domain.events.alert(view)
@@ -179,13 +180,13 @@ async def resolve(
         raise BadRequest("notes must be a string of at most 4000 characters")
     async with domain.db.write() as session:
         alert = await _load(session, alert_id)
-        if alert.status == "resolved":
+        if alert.status == AlertStatus.RESOLVED:
             raise Conflict("this alert is already resolved")
         now = utcnow()
         if alert.acknowledged_by is None:
             alert.acknowledged_by = supervisor.id
             alert.acknowledged_at = now
-        alert.status = "resolved"
+        alert.status = AlertStatus.RESOLVED
         alert.resolved_by = supervisor.id
         alert.resolved_at = now
         alert.resolution_notes = (notes or "").strip() or None
@@ -208,7 +209,9 @@ async def _settle_room_level(session: Any, room_id: str) -> None:
     participant message says: the queue stops shouting about a situation that was handled."""
     still_open = (
         await session.execute(
-            select(Alert.id).where(Alert.room_id == room_id, Alert.status != "resolved").limit(1)
+            select(Alert.id)
+            .where(Alert.room_id == room_id, Alert.status != AlertStatus.RESOLVED)
+            .limit(1)
         )
     ).first()
     if still_open is not None:
@@ -218,7 +221,7 @@ async def _settle_room_level(session: Any, room_id: str) -> None:
             select(Message.risk_level)
             .where(
                 Message.room_id == room_id,
-                Message.sender_role == "participant",
+                Message.sender_role == Role.PARTICIPANT,
                 Message.risk_level.is_not(None),
             )
             .order_by(Message.seq.desc())
@@ -227,7 +230,7 @@ async def _settle_room_level(session: Any, room_id: str) -> None:
     ).scalar_one_or_none()
     room = await session.get(Room, room_id)
     if room is not None:
-        room.risk_level = latest or "none"
+        room.risk_level = latest or RiskLevel.NONE
         room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
 
 
@@ -242,7 +245,7 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
             (
                 await session.execute(
                     select(Alert.id, Alert.last_sent_at).where(
-                        Alert.status == "open", Alert.last_sent_at <= cutoff
+                        Alert.status == AlertStatus.OPEN, Alert.last_sent_at <= cutoff
                     )
                 )
             ).all()
@@ -255,7 +258,7 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
                     update(Alert)
                     .where(
                         Alert.id == alert_id,
-                        Alert.status == "open",
+                        Alert.status == AlertStatus.OPEN,
                         Alert.last_sent_at == last_sent,
                     )
                     .values(last_sent_at=now)
@@ -281,11 +284,11 @@ async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> R
     raised = await raise_or_attach(
         domain,
         room_id=room_id,
-        severity="crisis",
+        severity=AlertSeverity.CRISIS,
         # No quotes: quoted text in a reason is always the participant's own words.
         reason=f"{participant.handle} pressed the help-now button",
     )
-    if await raise_room_level(domain, room_id=room_id, level="crisis"):
+    if await raise_room_level(domain, room_id=room_id, level=RiskLevel.CRISIS):
         await domain.events.queue_changed(room_id)
     return raised
 

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from app.chat import messages, rooms
 from app.chat.views import message_view
 from app.core.clock import new_id, utcnow
+from app.core.enums import Role, RoomStatus
 from app.core.errors import BadRequest, Conflict, DomainError, TooLarge
 from app.core.identity import Principal, generate_handle
 from app.outcomes import checkins
@@ -102,7 +103,7 @@ async def _room(sms: SmsService, contact: SmsContact) -> Room | None:
 
 
 def _open(room: Room | None) -> bool:
-    return room is not None and room.status != "closed"
+    return room is not None and room.status != RoomStatus.CLOSED
 
 
 async def _participant(sms: SmsService, contact: SmsContact) -> Principal:
@@ -111,7 +112,7 @@ async def _participant(sms: SmsService, contact: SmsContact) -> Principal:
         if contact.participant_id is not None:
             person = await session.get(Participant, contact.participant_id)
             if person is not None:
-                return Principal(id=person.id, role="participant", handle=person.handle)
+                return Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
         person = Participant(id=new_id("p"), handle=generate_handle(), topics=[])
         session.add(person)
         await session.execute(
@@ -120,7 +121,7 @@ async def _participant(sms: SmsService, contact: SmsContact) -> Principal:
             .values(participant_id=person.id, updated_at=utcnow())
         )
     contact.participant_id = person.id
-    return Principal(id=person.id, role="participant", handle=person.handle)
+    return Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
 
 
 async def _conversation(sms: SmsService, contact: SmsContact, who: Principal) -> tuple[str, bool]:
@@ -185,7 +186,7 @@ async def _stop(sms: SmsService, contact: SmsContact) -> None:
         async with sms.domain.db.read() as session:
             person = await session.get(Participant, contact.participant_id)
         if person is not None:
-            who = Principal(id=person.id, role="participant", handle=person.handle)
+            who = Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
             try:
                 await rooms.leave(sms.domain, participant=who, room_id=room.id)
             except DomainError as exc:
@@ -198,7 +199,7 @@ async def _delete(sms: SmsService, contact: SmsContact) -> None:
     rest, and the number must not outlive the request to delete it."""
     number = sms.vault.open(contact.number_sealed) if contact.number_sealed else None
     if contact.participant_id is not None:
-        who = Principal(id=contact.participant_id, role="participant", handle="")
+        who = Principal(id=contact.participant_id, role=Role.PARTICIPANT, handle="")
         await deletion.delete_participant(sms.domain, participant=who)
     async with sms.domain.db.write() as session:  # a contact that never became a participant
         await store.forget_contact(session, contact.id)
@@ -224,7 +225,7 @@ async def _checkin(sms: SmsService, contact: SmsContact, score: int, reply_key: 
         person = await session.get(Participant, contact.participant_id)
     if person is None:
         return "contact_deleted"
-    who = Principal(id=person.id, role="participant", handle=person.handle)
+    who = Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
     try:
         await checkins.record(
             sms.domain, participant=who, room_id=contact.checkin_room_id, phase="end", mood=score

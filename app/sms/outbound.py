@@ -19,6 +19,7 @@ from sqlalchemy import exists, select, update
 
 from app.chat.messages import messages_after
 from app.core.clock import utcnow
+from app.core.enums import RoomStatus
 from app.sms import store
 from app.sms.models import InboundStatus, OutboxStatus, SmsContact, SmsInbound, SmsOutbox
 from app.sms.provider import SendFailed
@@ -90,7 +91,7 @@ async def _forward_one(sms: SmsService, contact_id: str) -> int:
             contact.room_seq = message.seq
         if (
             sendable
-            and room.status == "closed"
+            and room.status == RoomStatus.CLOSED
             and contact.room_seq >= room.last_seq
             and room.claimed_at is not None
             and room.closed_by != contact.participant_id
@@ -200,7 +201,10 @@ async def forget_numbers(sms: SmsService) -> int:
                         SmsContact.number_sealed.is_not(None),
                         SmsContact.updated_at < quiet_since,
                         (Room.id.is_(None))
-                        | ((Room.status == "closed") & (SmsContact.room_seq >= Room.last_seq)),
+                        | (
+                            (Room.status == RoomStatus.CLOSED)
+                            & (SmsContact.room_seq >= Room.last_seq)
+                        ),
                         ~unsent,
                         ~unread,
                     )
