@@ -18,11 +18,10 @@ from app.core.identity import (
     Verified,
     generate_handle,
 )
+from app.core.text import clean_language, clean_tags
 from app.storage.models import Participant, User
 
-MAX_TOPICS = 10
 MAX_PASSWORD_LENGTH = 1024
-MAX_TAG_CHARS = 64
 _BAD_LOGIN = "username or password is incorrect"
 
 
@@ -30,32 +29,6 @@ _BAD_LOGIN = "username or password is incorrect"
 class Session:
     token: str
     principal: Principal
-
-
-def clean_tags(values: object, *, field: str) -> list[str]:
-    """Topics, languages and tags: short lowercase words, de-duplicated, order kept."""
-    if values is None:
-        return []
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise BadRequest(f"{field} must be a list of strings")
-    if len(values) > MAX_TOPICS:
-        raise BadRequest(f"{field} may hold at most {MAX_TOPICS} entries")
-    out: list[str] = []
-    for value in values:
-        tag = value.strip().lower()
-        if not tag or len(tag) > MAX_TAG_CHARS:
-            raise BadRequest(f"each of {field} must be 1 to {MAX_TAG_CHARS} characters")
-        if tag not in out:
-            out.append(tag)
-    return out
-
-
-def clean_language(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 2 <= len(value.strip()) <= 16:
-        raise BadRequest("language must be a language tag such as 'en' or 'pt-BR'")
-    return value.strip().lower()
 
 
 def _check_address(domain: Domain, kind: str, address: str | None, per_minute: int) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.sign_in import clean_tags
+from app.accounts.staff import active_rooms
 from app.chat import access
-from app.chat.messages import clean_text, insert_message, insert_system_message
+from app.chat.closing import announce_closed, close_room
+from app.chat.messages import insert_message, insert_system_message
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import new_id, utcnow
@@ -19,6 +20,7 @@ from app.core.context import Domain
 from app.core.enums import RiskLevel, Role, RoomKind, RoomStatus
 from app.core.errors import BadRequest, Conflict, Forbidden, GroupPaused, NotFound
 from app.core.identity import Principal
+from app.core.text import clean_tags, clean_text
 from app.storage.models import Channel, Membership, Message, Participant, Room, User
 
 MAX_NOTE_CHARS = 4000
@@ -145,18 +147,6 @@ async def request_support(
     return room
 
 
-async def _active_rooms(session: AsyncSession, user_id: str) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(Room)
-                .where(Room.assigned_to == user_id, Room.status == RoomStatus.ACTIVE)
-            )
-        ).scalar_one()
-    )
-
-
 class ClaimRefusal(StrEnum):
     """Why a claim was refused, in the error's `reason`, so that clients can say it their way."""
 
@@ -181,7 +171,7 @@ async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
     cap = domain.settings.worker_max_rooms
     async with domain.db.write() as session:
         await _lock_worker(session, worker.id)
-        held = await _active_rooms(session, worker.id)
+        held = await active_rooms(session, worker.id)
         if held >= cap:
             raise Conflict(
                 f"You already support {cap} conversations, the most allowed at once. "
@@ -238,7 +228,7 @@ async def transfer(domain: Domain, *, actor: Principal, room_id: str, to_user_id
         target = await session.get(User, to_user_id, with_for_update=True)
         if target is None or target.disabled or target.role != Role.PEER_WORKER:
             raise BadRequest("to_user_id must name an active peer worker")
-        if await _active_rooms(session, target.id) >= cap:
+        if await active_rooms(session, target.id) >= cap:
             raise Conflict(f"{target.handle} already supports {cap} conversations")
         previous = room.assigned_to
         room.assigned_to = target.id
@@ -270,16 +260,12 @@ async def close(domain: Domain, *, actor: Principal, room_id: str, notes: object
             raise Forbidden("only the assigned peer worker or a supervisor can close this room")
         if room.status == RoomStatus.CLOSED:
             raise Conflict("this room is already closed")
-        room.status = RoomStatus.CLOSED
-        room.closed_at = utcnow()
-        room.closed_by = actor.id
         room.close_notes = notes_text
-        ended = await insert_system_message(
-            session, room_id=room_id, body="This conversation has ended. Take care."
+        ended = await close_room(
+            session, room, by=actor.id, notice="This conversation has ended. Take care."
         )
         audit.record(session, actor=actor, action="room_closed", room_id=room_id)
-    await _announce(domain, Announced(room_id, [message_view(ended)]))
-    await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+    await announce_closed(domain.events, room_id, ended)
     return room
 
 
@@ -522,10 +508,6 @@ async def leave(domain: Domain, *, participant: Principal, room_id: str) -> Room
             if room.status == RoomStatus.WAITING
             else f"{participant.handle} has left the conversation."
         )
-        room.status = RoomStatus.CLOSED
-        room.closed_at = utcnow()
-        room.closed_by = participant.id
-        notice = await insert_system_message(session, room_id=room_id, body=body)
-    await _announce(domain, Announced(room_id, [message_view(notice)]))
-    await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+        notice = await close_room(session, room, by=participant.id, notice=body)
+    await announce_closed(domain.events, room_id, notice)
     return room

@@ -13,6 +13,7 @@ from typing import Any
 from app.core.clock import utcnow
 from app.core.context import Domain
 from app.core.enums import AlertSeverity, RiskLevel, Role
+from app.core.text import excerpt as text_excerpt
 from app.metrics import Metrics
 from app.monitoring.context import RECENT_MESSAGES, cues_of, level_in_context
 from app.monitoring.model_service import ModelService
@@ -34,7 +35,6 @@ are not urgent (crisis words are triaged separately, at once), 50 ms is not noti
 BACKFILL_SECONDS = 5.0
 BACKFILL_AGE_SECONDS = 3.0
 """Only messages this old are backfilled, so the node that stored one scores it first."""
-EXCERPT_CHARS = 280
 
 
 def shift_reason(record: ScoreRecord) -> str:
@@ -213,7 +213,7 @@ class ScoringPipeline:
         return replace(score, risk=risk, sentiment=not_positive(score.sentiment, None))
 
     async def _escalate(self, message: dict[str, Any], record: ScoreRecord) -> None:
-        excerpt = message["body"][:EXCERPT_CHARS]
+        excerpt = text_excerpt(message["body"])
         if record.risk_level == RiskLevel.CRISIS:
             reason = "crisis language: " + "; ".join(record.risk_reasons or ("model",))
             await self._raise(
@@ -266,7 +266,7 @@ class ScoringPipeline:
     async def _crisis_now(self, message: dict[str, Any], risk: Risk) -> None:
         room_id = message["room_id"]
         reason = "crisis language: " + "; ".join(risk.reasons)
-        await self._raise(room_id, AlertSeverity.CRISIS, reason, message["body"][:EXCERPT_CHARS],
+        await self._raise(room_id, AlertSeverity.CRISIS, reason, text_excerpt(message["body"]),
                           message["seq"], tuple(risk.evidence))  # fmt: skip
         if await scores.raise_room_level(self.domain, room_id=room_id, level=RiskLevel.CRISIS):
             await self.domain.events.queue_changed(room_id)

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.staff import active_rooms
 from app.chat import access
 from app.core import audit
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
-from app.core.enums import STAFF_ROLES, AlertSeverity, Role, RoomKind, RoomStatus
+from app.core.enums import STAFF_ROLES, AlertSeverity, Role, RoomKind
 from app.core.errors import BadRequest, Forbidden
 from app.core.identity import Principal
 from app.storage.models import Alert, AuditEntry, CheckIn, Message, Room, User
@@ -302,15 +303,7 @@ async def my_outcomes(
             Room.claimed_at.is_not(None),
             or_(Room.closed_at.is_(None), Room.closed_at >= week),
         )
-        active = int(
-            (
-                await session.execute(
-                    select(func.count())
-                    .select_from(Room)
-                    .where(Room.assigned_to == worker.id, Room.status == RoomStatus.ACTIVE)
-                )
-            ).scalar_one()
-        )
+        active = await active_rooms(session, worker.id)
     spans = [span for conv in this_week if (span := conv.active_span(now)) is not None]
     return {
         "at": iso(now),

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 
-from app.chat.messages import insert_system_message
-from app.chat.views import message_view
+from app.chat.closing import announce_closed, close_room
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.context import Domain
@@ -116,11 +115,7 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
             ).scalars()
         )
         for room in open_rooms:
-            room.status = RoomStatus.CLOSED
-            room.closed_at = now
-            room.closed_by = pid
-            notice = await insert_system_message(session, room_id=room.id, body=CLOSED_NOTICE)
-            notices.append(message_view(notice))
+            notices.append(await close_room(session, room, by=pid, notice=CLOSED_NOTICE, at=now))
         member_of = list(
             (
                 await session.execute(
@@ -143,11 +138,8 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
     # The bus keeps alerts for nodes that were away (a Redis stream): those go too.
     await domain.events.forget_alerts(set(forgotten_alerts), set(own_rooms))
     closed = [room.id for room in open_rooms]
-    for message in notices:
-        await domain.events.message_stored(message)
-    for room_id in closed:
-        await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
-        await domain.events.queue_changed(room_id)
+    for room_id, notice in zip(closed, notices, strict=True):
+        await announce_closed(domain.events, room_id, notice)
     for room_id in member_of:  # their open sockets stop receiving these rooms at once
         await domain.events.access_revoked(room_id, pid)
     return Deleted(redacted_messages=int(redacted or 0), closed_rooms=closed)

@@ -18,12 +18,12 @@ from app.core.context import Domain
 from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, Role
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
+from app.core.text import EXCERPT_CHARS
 from app.safety.scores import raise_room_level, room_risk_score
 from app.storage.models import Alert, Message, Room
 
 STATUSES = tuple(status.value for status in AlertStatus)
 SEVERITIES = tuple(severity.value for severity in AlertSeverity)
-EXCERPT_CHARS = 280
 
 
 _QUOTED = re.compile(r'\s*\("[^"]*"\)|"[^"]*"')

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.accounts.staff import in_caseload
 from app.core.clock import utcnow
 from app.core.context import Domain
 from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, RoomKind, RoomStatus
@@ -38,7 +39,7 @@ async def snapshot(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
         per_worker = (
             await session.execute(
                 select(User.id, User.handle, func.count(Room.id))
-                .join(Room, (Room.assigned_to == User.id) & (Room.status == RoomStatus.ACTIVE))
+                .join(Room, (Room.assigned_to == User.id) & in_caseload())
                 .group_by(User.id, User.handle)
                 .order_by(func.count(Room.id).desc())
             )

@@ -19,10 +19,10 @@ from app.core.context import Domain
 from app.core.enums import RoomKind
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
 from app.core.identity import Principal
+from app.core.text import excerpt
 from app.storage.models import Block, Membership, Message, Report, Room
 
 REPORT_STATUSES = ("open", "resolved")
-EXCERPT_CHARS = 280
 
 
 async def blocked_ids(session: AsyncSession, blocker_id: str) -> set[str]:
@@ -198,7 +198,7 @@ async def list_reports(
     async with domain.db.write() as session:
         rows = (await session.execute(query)).all()
         audit.record(session, actor=viewer, action="reports_listed", status=status, count=len(rows))
-    return [report_view(r, (body or "")[:EXCERPT_CHARS]) for r, body in rows]
+    return [report_view(r, excerpt(body)) for r, body in rows]
 
 
 async def resolve_report(domain: Domain, *, actor: Principal, report_id: str) -> dict[str, Any]:

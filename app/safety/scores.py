@@ -13,7 +13,7 @@ from app.core.context import Domain
 from app.core.enums import RiskLevel, Role
 from app.storage.models import Message, Room
 
-RISK_VALUE = {RiskLevel.NONE: 0.0, RiskLevel.ELEVATED: 0.5, RiskLevel.CRISIS: 1.0}
+RISK_VALUE: dict[str, float] = {RiskLevel.NONE: 0.0, RiskLevel.ELEVATED: 0.5, RiskLevel.CRISIS: 1.0}
 
 
 @dataclass(frozen=True, slots=True)
