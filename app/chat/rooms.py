@@ -493,21 +493,25 @@ async def leave(domain: Domain, *, participant: Principal, room_id: str) -> Room
     """A participant ends their own conversation: a waiting request is withdrawn, an active
     one closes, and their supporter is told in plain words. Groups are simply left."""
     _require(participant, Role.PARTICIPANT)
-    if (await room_summary(domain, reader=participant, room_id=room_id))["kind"] == RoomKind.GROUP:
-        await leave_group(domain, participant=participant, room_id=room_id)
-        async with domain.db.read() as session:
-            return await access.load_room(session, room_id)
-    async with domain.db.write() as session:
+    async with domain.db.write() as session:  # one transaction, whatever the room
         room = await access.load_room(session, room_id, for_update=True)
-        if await access.active_membership(session, room_id, participant.id) is None:
-            raise Forbidden("you are not in this room")
-        if room.status == RoomStatus.CLOSED:
+        member = await access.active_membership(session, room_id, participant.id)
+        if not access.can_read(participant, room, member):
+            raise Forbidden("you cannot see this room")
+        if room.kind == RoomKind.GROUP:
+            await _leave(session, room_id=room_id, member_id=participant.id)
+            notice = None
+        elif room.status == RoomStatus.CLOSED:
             return room
-        body = (
-            "The request for support was withdrawn."
-            if room.status == RoomStatus.WAITING
-            else f"{participant.handle} has left the conversation."
-        )
-        notice = await close_room(session, room, by=participant.id, notice=body)
-    await announce_closed(domain.events, room_id, notice)
+        else:
+            body = (
+                "The request for support was withdrawn."
+                if room.status == RoomStatus.WAITING
+                else f"{participant.handle} has left the conversation."
+            )
+            notice = await close_room(session, room, by=participant.id, notice=body)
+    if notice is None:
+        await domain.events.access_revoked(room_id, participant.id)
+    else:
+        await announce_closed(domain.events, room_id, notice)
     return room

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import access
 from app.core import audit
@@ -19,7 +20,7 @@ from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, Role
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
 from app.core.text import EXCERPT_CHARS
-from app.safety.scores import raise_room_level, room_risk_score
+from app.safety.scores import lift_room_level, room_risk_score
 from app.storage.models import Alert, Message, Room
 
 STATUSES = tuple(status.value for status in AlertStatus)
@@ -82,38 +83,63 @@ async def raise_or_attach(
     for _ in range(3):
         try:
             async with domain.db.write() as session:
-                existing = (
-                    await session.execute(
-                        select(Alert).where(
-                            Alert.room_id == room_id,
-                            Alert.severity == severity,
-                            Alert.status != AlertStatus.RESOLVED,
-                        )
-                    )
-                ).scalar_one_or_none()
-                if existing is not None:
-                    existing.attached_count += 1
-                    return Raised(alert_view(existing), created=False)
-                alert = Alert(
-                    id=new_id("alert"),
-                    room_id=room_id,
-                    severity=severity,
-                    status=AlertStatus.OPEN,
-                    reason=reason,
-                    excerpt=excerpt[:EXCERPT_CHARS],
-                    evidence=[dict(e) for e in evidence],
-                    message_seq=message_seq,
-                    attached_count=0,
-                    created_at=utcnow(),
-                    last_sent_at=utcnow(),
-                )
-                session.add(alert)
-            view = alert_view(alert)
-            await domain.events.alert(view)
-            return Raised(view, created=True)
+                alert, created = await _attach_or_add(
+                    session, room_id=room_id, severity=severity, reason=reason,
+                    excerpt=excerpt, message_seq=message_seq, evidence=evidence,
+                )  # fmt: skip
+            return await _published(domain, alert, created)
         except IntegrityError:
             continue  # another node raised the same alert a moment ago: attach to it
     raise Conflict("could not raise the alert; try again")
+
+
+async def _attach_or_add(
+    session: AsyncSession,
+    *,
+    room_id: str,
+    severity: str,
+    reason: str,
+    excerpt: str = "",
+    message_seq: int | None = None,
+    evidence: Sequence[Mapping[str, Any]] = (),
+) -> tuple[Alert, bool]:
+    """The alert, attached to or added in the caller's transaction, and whether it is new. A
+    new one can fail the unique index at the commit: raise_or_attach retries that."""
+    existing = (
+        await session.execute(
+            select(Alert).where(
+                Alert.room_id == room_id,
+                Alert.severity == severity,
+                Alert.status != AlertStatus.RESOLVED,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        existing.attached_count += 1
+        return existing, False
+    alert = Alert(
+        id=new_id("alert"),
+        room_id=room_id,
+        severity=severity,
+        status=AlertStatus.OPEN,
+        reason=reason,
+        excerpt=excerpt[:EXCERPT_CHARS],
+        evidence=[dict(e) for e in evidence],
+        message_seq=message_seq,
+        attached_count=0,
+        created_at=utcnow(),
+        last_sent_at=utcnow(),
+    )
+    session.add(alert)
+    return alert, True
+
+
+async def _published(domain: Domain, alert: Alert, created: bool) -> Raised:
+    """After the commit: only a new alert is published; attaching is recorded."""
+    view = alert_view(alert)
+    if created:
+        await domain.events.alert(view)
+    return Raised(view, created=created)
 
 
 async def list_alerts(
@@ -277,20 +303,28 @@ async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> R
     """The participant's own "I need help now": a crisis alert at once, no model involved."""
     if not participant.is_participant:
         raise Forbidden("only participants ask for help this way")
-    async with domain.db.read() as session:
-        await access.load_room(session, room_id)
-        if await access.active_membership(session, room_id, participant.id) is None:
-            raise Forbidden("you are not in this room")
-    raised = await raise_or_attach(
-        domain,
-        room_id=room_id,
-        severity=AlertSeverity.CRISIS,
-        # No quotes: quoted text in a reason is always the participant's own words.
-        reason=f"{participant.handle} pressed the help-now button",
-    )
-    if await raise_room_level(domain, room_id=room_id, level=RiskLevel.CRISIS):
-        await domain.events.queue_changed(room_id)
-    return raised
+    for _ in range(3):
+        try:
+            # One transaction: the check, the alert and the room's level commit together.
+            async with domain.db.write() as session:
+                await access.load_room(session, room_id)
+                if await access.active_membership(session, room_id, participant.id) is None:
+                    raise Forbidden("you are not in this room")
+                alert, created = await _attach_or_add(
+                    session,
+                    room_id=room_id,
+                    severity=AlertSeverity.CRISIS,
+                    # No quotes: quoted text in a reason is always the participant's own words.
+                    reason=f"{participant.handle} pressed the help-now button",
+                )
+                lifted = await lift_room_level(session, room_id=room_id, level=RiskLevel.CRISIS)
+        except IntegrityError:
+            continue  # another node raised the same alert a moment ago: attach to it
+        raised = await _published(domain, alert, created)
+        if lifted:
+            await domain.events.queue_changed(room_id)
+        return raised
+    raise Conflict("could not raise the alert; try again")
 
 
 async def _load(session: Any, alert_id: str) -> Alert:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.context import Domain
@@ -227,11 +228,16 @@ async def count_unscored(domain: Domain) -> int:
 
 
 async def raise_room_level(domain: Domain, *, room_id: str, level: str) -> bool:
-    """Lift a room's level at once (a participant asked for help). True if it changed."""
+    """Lift a room's level at once (crisis words seen). True if it changed."""
     async with domain.db.write() as session:
-        room = await session.get(Room, room_id)
-        if room is None or RiskLevel(level).rank <= RiskLevel.of(room.risk_level).rank:
-            return False
-        room.risk_level = level
-        room.risk_score = room_risk_score(level, room.last_sentiment)
-        return True
+        return await lift_room_level(session, room_id=room_id, level=level)
+
+
+async def lift_room_level(session: AsyncSession, *, room_id: str, level: str) -> bool:
+    """`raise_room_level` inside the caller's transaction."""
+    room = await session.get(Room, room_id)
+    if room is None or RiskLevel(level).rank <= RiskLevel.of(room.risk_level).rank:
+        return False
+    room.risk_level = level
+    room.risk_score = room_risk_score(level, room.last_sentiment)
+    return True
