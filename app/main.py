@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if sms is not None:
                 await sms.stop()
             await hub.stop()
+            await domain.writer.stop()  # after the transports: nothing submits any more
             await resender.stop()
             await pipeline.stop()
             await model.stop()
