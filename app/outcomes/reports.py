@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +107,20 @@ async def load_conversations(
     limit: int | None = None,
 ) -> list[Conversation]:
     """One-to-one rooms matching the conditions, with their claims, alerts and check-ins."""
+    found = await _rooms(session, conditions, order_by, limit)
+    for ids in _chunks(list(found)):
+        await _add_claims(session, found, ids)
+        await _add_alerts(session, found, ids)
+        await _add_checkins(session, found, ids)
+    return list(found.values())
+
+
+async def _rooms(
+    session: AsyncSession,
+    conditions: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    limit: int | None,
+) -> dict[str, Conversation]:
     query = (
         select(
             Room.id,
@@ -123,7 +137,7 @@ async def load_conversations(
     )
     if limit is not None:
         query = query.limit(limit)
-    found = {
+    return {
         row.id: Conversation(
             room_id=row.id,
             status=row.status,
@@ -136,44 +150,58 @@ async def load_conversations(
         )
         for row in (await session.execute(query)).all()
     }
-    for ids in _chunks(list(found)):
-        claims = await session.execute(
-            select(AuditEntry.room_id, func.min(AuditEntry.at))
-            .where(AuditEntry.action == "room_claimed", AuditEntry.room_id.in_(ids))
-            .group_by(AuditEntry.room_id)
+
+
+async def _add_claims(
+    session: AsyncSession, found: dict[str, Conversation], ids: Sequence[str]
+) -> None:
+    """The first claim, from the audit log: a transfer moves claimed_at on the room."""
+    claims = await session.execute(
+        select(AuditEntry.room_id, func.min(AuditEntry.at))
+        .where(AuditEntry.action == "room_claimed", AuditEntry.room_id.in_(ids))
+        .group_by(AuditEntry.room_id)
+    )
+    for room_id, first in claims.all():
+        conv = found[cast(str, room_id)]  # one of ids: never None
+        conv.claimed_at = _earliest(first, conv.claimed_at)
+
+
+async def _add_alerts(
+    session: AsyncSession, found: dict[str, Conversation], ids: Sequence[str]
+) -> None:
+    alerts = await session.execute(
+        select(
+            Alert.room_id,
+            Alert.severity,
+            func.count(),
+            func.min(Alert.created_at),
+            func.min(Alert.acknowledged_at),
         )
-        for room_id, first in claims.all():
-            conv = found[room_id]
-            conv.claimed_at = _earliest(first, conv.claimed_at)
-        alerts = await session.execute(
-            select(
-                Alert.room_id,
-                Alert.severity,
-                func.count(),
-                func.min(Alert.created_at),
-                func.min(Alert.acknowledged_at),
-            )
-            .where(Alert.room_id.in_(ids))
-            .group_by(Alert.room_id, Alert.severity)
+        .where(Alert.room_id.in_(ids))
+        .group_by(Alert.room_id, Alert.severity)
+    )
+    for room_id, severity, count, first_at, first_ack in alerts.all():
+        conv = found[room_id]
+        conv.alerts[severity] = conv.alerts.get(severity, 0) + int(count)
+        conv.first_alert_at = _earliest(conv.first_alert_at, first_at)
+        conv.first_ack_at = _earliest(conv.first_ack_at, first_ack)
+
+
+async def _add_checkins(
+    session: AsyncSession, found: dict[str, Conversation], ids: Sequence[str]
+) -> None:
+    checkins = await session.execute(
+        select(CheckIn.room_id, CheckIn.phase, CheckIn.mood, CheckIn.comment).where(
+            CheckIn.room_id.in_(ids)
         )
-        for room_id, severity, count, first_at, first_ack in alerts.all():
-            conv = found[room_id]
-            conv.alerts[severity] = conv.alerts.get(severity, 0) + int(count)
-            conv.first_alert_at = _earliest(conv.first_alert_at, first_at)
-            conv.first_ack_at = _earliest(conv.first_ack_at, first_ack)
-        checkins = await session.execute(
-            select(CheckIn.room_id, CheckIn.phase, CheckIn.mood, CheckIn.comment).where(
-                CheckIn.room_id.in_(ids)
-            )
-        )
-        for room_id, phase, mood, comment in checkins.all():
-            conv = found[room_id]
-            if phase == "start":
-                conv.mood_before = int(mood)
-            else:
-                conv.mood_after = int(mood)
-            conv.comments[phase] = comment
-    return list(found.values())
+    )
+    for room_id, phase, mood, comment in checkins.all():
+        conv = found[room_id]
+        if phase == "start":
+            conv.mood_before = int(mood)
+        else:
+            conv.mood_after = int(mood)
+        conv.comments[phase] = comment
 
 
 def _seconds(value: float | None) -> float | None:
