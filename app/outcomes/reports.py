@@ -265,7 +265,7 @@ async def _message_counts(session: AsyncSession, room_id: str) -> dict[str, int]
     )
     by_role = {role: int(count) for role, count in rows.all()}
     return {
-        "participant": by_role.get("participant", 0),
+        "participant": by_role.get(Role.PARTICIPANT, 0),
         "staff": sum(n for role, n in by_role.items() if role in STAFF_ROLES),
     }
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, exists, select
 
 from app.core.clock import utcnow
 from app.core.context import Domain
-from app.core.enums import RoomStatus
+from app.core.enums import AlertStatus, RoomStatus
 from app.storage.models import Alert, AuditEntry, Membership, Message, Report, Room
 
 
@@ -62,7 +62,9 @@ async def purge(domain: Domain, *, days: int | None = None, now: datetime | None
             rooms = _count(await session.execute(delete(Room).where(Room.id.in_(gone))))
         alerts += _count(
             await session.execute(
-                delete(Alert).where(and_(Alert.status == "resolved", Alert.resolved_at < cutoff))
+                delete(Alert).where(
+                    and_(Alert.status == AlertStatus.RESOLVED, Alert.resolved_at < cutoff)
+                )
             )
         )
         reports += _count(
