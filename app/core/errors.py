@@ -64,3 +64,10 @@ class Locked(DomainError):
     def __init__(self, detail: str, *, retry_after: float = 60.0, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Storage could not be reached: nothing was stored, so the same request may be sent again
+    (raised by storage/errors.py, the one place that knows the database library's errors)."""
+
+    code = "unavailable"
