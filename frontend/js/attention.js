@@ -30,6 +30,7 @@ export class Attention {
     this.baseTitle = document.title;
     this.badge = 0;
     this.lastPlayedAt = 0;
+    this.lastTimes = 0;
     this.playedCount = 0; // how many cues actually played: tests and the toggle's title read it
     this.unlock = () => this.tryUnlock();
     document.addEventListener("pointerdown", this.unlock, true);
@@ -95,8 +96,10 @@ export class Attention {
   play(times = 1, { force = false } = {}) {
     if (!this.sound && !force) return false;
     const now = Date.now();
-    if (!force && now - this.lastPlayedAt < 1000) return false;
+    // A louder cue (more beeps) is never swallowed by a softer one just before it.
+    if (!force && now - this.lastPlayedAt < 1000 && times <= this.lastTimes) return false;
     this.lastPlayedAt = now;
+    this.lastTimes = times;
     this.playedCount += 1;
     this.button.dataset.played = String(this.playedCount);
     try {

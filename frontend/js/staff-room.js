@@ -14,6 +14,10 @@ import { busy, notesDialog, openModal, toast } from "./ui.js";
 
 const RISK_ORDER = ["none", "elevated", "crisis"];
 
+/** Staff names by user id, learnt from messages and notes (and the supervisor page's list), so
+ * that "reviewed by" can name the person rather than an id. */
+export const staffHandles = new Map();
+
 const STATUS_WORDS = { waiting: "Waiting", active: "Active", closed: "Ended" };
 
 /** A detected emotional shift in plain words: how fast, and what showed it (protocol.md). */
@@ -138,6 +142,8 @@ export class StaffRoom {
   // --- socket events, routed here by the page ---------------------------------------------
 
   onMessage(message) {
+    const sender = message.sender;
+    if (sender?.id && sender.handle && sender.role && !["participant", "system"].includes(sender.role)) staffHandles.set(sender.id, sender.handle);
     if (!this.chat.addMessage(message)) return;
     if (message.sender?.role === "system") this.refreshSoon();
     else if (message.sender?.id !== this.session.user_id) this.onIncoming(this, message);
@@ -171,6 +177,20 @@ export class StaffRoom {
     this.render();
   }
 
+  /**
+   * The room's entry in a queue update: its risk is the room's (the highest level reached, or
+   * what staff lowered it to), and a help press lifts it there without a room_risk frame.
+   */
+  onQueueEntry(entry) {
+    if (!entry?.risk) return;
+    const level = riskLevel(entry.risk);
+    const before = `${this.level}|${this.review?.at || ""}`;
+    this.summary = { ...this.summary, risk: { ...(this.summary.risk || {}), ...entry.risk } };
+    if (level !== this.risk.level) this.risk = { level, reasons: level === "none" ? [] : this.risk.reasons || [] };
+    this.takeReview(entry.risk);
+    if (`${this.level}|${this.review?.at || ""}` !== before) this.render();
+  }
+
   // --- drawing -------------------------------------------------------------------------------
 
   get level() {
@@ -199,7 +219,7 @@ export class StaffRoom {
     const why = [...(this.risk.reasons || [])];
     if (this.shift?.detected) why.push(shiftWords(this.shift));
     this.reviewLine.hidden = !this.review;
-    this.reviewLine.textContent = this.review ? reviewWords(this.review) : "";
+    this.reviewLine.textContent = this.review ? reviewWords(this.review, this.session) : "";
     this.reasons.textContent = why.length ? `Why: ${why.join("; ")}` : "";
     this.reasons.hidden = !why.length;
     this.spark.replaceChildren(sparkline(this.moods.get(this.roomId)));
@@ -234,13 +254,14 @@ export class StaffRoom {
   /** Keep who reviewed the risk and when, from a room summary's or a room_risk frame's risk. */
   takeReview(risk) {
     if (!risk || typeof risk !== "object" || !("reviewed_by" in risk || "reviewed_at" in risk)) return;
+    this.reviewKnown = true; // this server reports reviews: no review means none yet
     this.review = risk.reviewed_by || risk.reviewed_at ? { by: risk.reviewed_by, at: risk.reviewed_at } : null;
   }
 
   /** Whether closing needs a safety note: a crisis nobody has resolved an alert for yet. */
   get crisisUnresolved() {
     if (this.summary.unresolved_crisis_alert !== undefined) return Boolean(this.summary.unresolved_crisis_alert);
-    return this.level === "crisis" && !this.review;
+    return Boolean(this.reviewKnown) && this.level === "crisis" && !this.review;
   }
 
   async lowerRisk() {
@@ -346,6 +367,7 @@ export class StaffRoom {
       if (mine.pending && note.client_msg_id && note.client_msg_id === mine.client_msg_id) this.notes.delete(key);
     }
     this.notes.set(note.note_id, note);
+    if (note.author?.id && note.author.handle) staffHandles.set(note.author.id, note.author.handle);
     if (render) this.renderNotes();
   }
 
@@ -397,8 +419,11 @@ export class StaffRoom {
 }
 
 /** "Reviewed by Jo at 14:02": who looked at the room's risk after its alert, and when. */
-function reviewWords({ by, at }) {
-  const who = by && typeof by === "object" ? by.handle || by.id : by;
+function reviewWords({ by, at }, session) {
+  let who = by && typeof by === "object" ? by.handle || by.id : by;
+  if (who && who === session?.user_id) who = "you";
+  else if (who && staffHandles.has(who)) who = staffHandles.get(who);
+  else if (who && /^[a-z]+_[0-9a-z]{8,}$/i.test(who)) who = "a supervisor"; // an id we cannot name
   return `Reviewed${who ? ` by ${who}` : ""}${at ? ` at ${clock(at)}` : ""}`;
 }
 

@@ -12,7 +12,7 @@ import { loadResources, topicName } from "./resources.js";
 import { $, $$, announce, clock, duration, h, shortId, since } from "./dom.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
 import { ReportList } from "./reports.js";
-import { StaffRoom, closeWithNotes } from "./staff-room.js";
+import { StaffRoom, closeWithNotes, staffHandles } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
 import { transferDialog } from "./transfer.js";
 import { busy, confirmDialog, notesDialog, toast } from "./ui.js";
@@ -100,7 +100,11 @@ async function refreshAll() {
 async function loadStaff() {
   try {
     const { staff = [] } = await state.api.get("/staff");
-    for (const person of staff) if (person.user_id) state.handles.set(person.user_id, person.handle);
+    for (const person of staff) {
+      if (!person.user_id) continue;
+      state.handles.set(person.user_id, person.handle);
+      staffHandles.set(person.user_id, person.handle);
+    }
     renderDashboard();
   } catch {
     /* ids stay short ids */
@@ -416,6 +420,8 @@ async function loadQueue() {
 
 function setQueue(rooms) {
   state.queue = rooms;
+  const watched = state.viewer && rooms.find((r) => r.room_id === state.viewer.roomId);
+  if (watched) state.viewer.onQueueEntry(watched);
   for (const r of rooms) state.moods.seed(r.room_id, r.sentiment);
   renderDashboard();
 }

@@ -10,7 +10,7 @@ import { mountGroupsAdmin } from "./groups-admin.js";
 import { ReportList } from "./reports.js";
 import { loadResources, topicName } from "./resources.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
-import { StaffRoom, closeWithNotes } from "./staff-room.js";
+import { StaffRoom, closeWithNotes, staffHandles } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
 import { transferDialog } from "./transfer.js";
 import { busy, toast } from "./ui.js";
@@ -56,6 +56,14 @@ function ready({ session, api, socket }) {
     what: "new requests, new messages while this tab is hidden, and crisis in your conversations",
   });
   askForNotificationsOnce();
+  // Names of colleagues, so a room can say who reviewed its risk.
+  api
+    .get("/staff")
+    .then(({ staff = [] }) => {
+      for (const person of staff) if (person.user_id && person.handle) staffHandles.set(person.user_id, person.handle);
+      for (const room of state.rooms.values()) room.render();
+    })
+    .catch(() => {});
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") renderBadge();
   });
@@ -221,6 +229,7 @@ function setQueue(rooms) {
   const me = state.session.user_id;
   const before = new Map(state.queue.map((r) => [r.room_id, riskLevel(r.risk)]));
   state.queue = rooms.filter((r) => r.status === "waiting" || r.assigned_to === me);
+  for (const r of state.queue) state.rooms.get(r.room_id)?.onQueueEntry(r);
   noticeNews(before);
   for (const r of state.queue) state.moods.seed(r.room_id, r.sentiment);
   // Our own conversations open in tabs by themselves (after a reload, or a hand-over to us).
@@ -526,6 +535,7 @@ function renderTabs() {
     }),
   );
   renderViewTabs();
+  renderBadge();
 }
 
 // Arrow keys move between tabs (the ARIA tabs pattern); Home/End jump to the ends.
