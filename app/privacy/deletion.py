@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 
 from app.chat.messages import insert_system_message
+from app.chat.notes import REDACTED_NOTE
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import utcnow
@@ -20,7 +21,16 @@ from app.core.errors import Forbidden
 from app.core.identity import Principal
 from app.outcomes import checkins
 from app.sms import store as sms_store
-from app.storage.models import Alert, Block, Membership, Message, Participant, Report, Room
+from app.storage.models import (
+    Alert,
+    Block,
+    Membership,
+    Message,
+    Participant,
+    Report,
+    Room,
+    StaffNote,
+)
 
 REDACTED_BODY = "(deleted by its author)"
 REDACTED_REASON = "Raised on words the participant has since deleted."
@@ -86,6 +96,11 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
                         .returning(Alert.id)
                     )
                 ).scalars()
+            )
+        # Staff notes on their conversations are about them, and may quote them.
+        if own_rooms:
+            await session.execute(
+                update(StaffNote).where(StaffNote.room_id.in_(own_rooms)).values(body=REDACTED_NOTE)
             )
         # Their request's note, topic and language, and the notes staff closed it with.
         await session.execute(

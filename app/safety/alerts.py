@@ -12,17 +12,22 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.chat import access
+from app.chat.views import room_risk_view
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import AlertSeverity, AlertStatus, RiskLevel
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
-from app.safety.scores import raise_room_level, room_risk_score
-from app.storage.models import Alert, Message, Room
+from app.safety import support
+from app.safety.scores import raise_room_level, risk_event, room_risk_score
+from app.safety.support import Why
+from app.storage.models import Alert, Room
 
-STATUSES = ("open", "acknowledged", "resolved")
-SEVERITIES = ("crisis", "warning")
+STATUSES = tuple(AlertStatus)
+SEVERITIES = tuple(AlertSeverity)
 EXCERPT_CHARS = 280
+MAX_NOTE_CHARS = 4000
 
 
 _QUOTED = re.compile(r'\s*\("[^"]*"\)|"[^"]*"')
@@ -50,6 +55,7 @@ def alert_view(alert: Alert) -> dict[str, Any]:
         "resolution_notes": alert.resolution_notes,
         "message_seq": alert.message_seq,
         "attached_count": alert.attached_count,
+        "help_requests": alert.help_requests or 0,
     }
 
 
@@ -62,6 +68,8 @@ def _require_oversight(principal: Principal) -> None:
 class Raised:
     alert: dict[str, Any]
     created: bool
+    published: bool = False
+    """True when this call sent the alert to supervisors (new, or re-opened by a help request)."""
 
 
 async def raise_or_attach(
@@ -73,46 +81,70 @@ async def raise_or_attach(
     excerpt: str = "",
     message_seq: int | None = None,
     evidence: Sequence[Mapping[str, Any]] = (),
+    help_request: bool = False,
 ) -> Raised:
     """One unresolved alert per room and severity: a new cause attaches to the open one instead
-    of flooding supervisors. Only a new alert is published; attaching is recorded."""
+    of flooding supervisors. Only a new alert is published; attaching is recorded.
+
+    A help request is never silent: it counts on the unresolved alert, re-opens it when it was
+    acknowledged (someone must acknowledge the new request), and goes out again at once and,
+    until acknowledged, at every re-send."""
     if severity not in SEVERITIES:
         raise BadRequest(f"severity must be one of {SEVERITIES}")
     for _ in range(3):
         try:
             async with domain.db.write() as session:
+                now = utcnow()
                 existing = (
                     await session.execute(
                         select(Alert).where(
                             Alert.room_id == room_id,
                             Alert.severity == severity,
-                            Alert.status != "resolved",
+                            Alert.status != AlertStatus.RESOLVED,
                         )
                     )
                 ).scalar_one_or_none()
                 if existing is not None:
                     existing.attached_count += 1
-                    return Raised(alert_view(existing), created=False)
-                alert = Alert(
-                    id=new_id("alert"),
-                    room_id=room_id,
-                    severity=severity,
-                    status="open",
-                    reason=reason,
-                    excerpt=excerpt[:EXCERPT_CHARS],
-                    evidence=[dict(e) for e in evidence],
-                    message_seq=message_seq,
-                    attached_count=0,
-                    created_at=utcnow(),
-                    last_sent_at=utcnow(),
-                )
-                session.add(alert)
+                    if not help_request:
+                        return Raised(alert_view(existing), created=False)
+                    existing.help_requests = (existing.help_requests or 0) + 1
+                    existing.status = AlertStatus.OPEN
+                    existing.acknowledged_by = None
+                    existing.acknowledged_at = None
+                    existing.last_sent_at = now
+                    await _unreview(session, room_id)
+                    alert = existing
+                else:
+                    alert = Alert(
+                        id=new_id("alert"),
+                        room_id=room_id,
+                        severity=severity,
+                        status=AlertStatus.OPEN,
+                        reason=reason,
+                        excerpt=excerpt[:EXCERPT_CHARS],
+                        evidence=[dict(e) for e in evidence],
+                        message_seq=message_seq,
+                        attached_count=0,
+                        help_requests=1 if help_request else 0,
+                        created_at=now,
+                        last_sent_at=now,
+                    )
+                    session.add(alert)
+                    await _unreview(session, room_id)
             view = alert_view(alert)
             await domain.events.alert(view)
-            return Raised(view, created=True)
+            return Raised(view, created=existing is None, published=True)
         except IntegrityError:
             continue  # another node raised the same alert a moment ago: attach to it
     raise Conflict("could not raise the alert; try again")
+
+
+async def _unreview(session: Any, room_id: str) -> None:
+    """A new or re-opened alert makes the room's last review out of date."""
+    await session.execute(
+        update(Room).where(Room.id == room_id).values(risk_reviewed_by=None, risk_reviewed_at=None)
+    )
 
 
 async def list_alerts(
@@ -153,8 +185,8 @@ async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -
     _require_oversight(supervisor)
     async with domain.db.write() as session:
         alert = await _load(session, alert_id)
-        if alert.status == "open":
-            alert.status = "acknowledged"
+        if alert.status == AlertStatus.OPEN:
+            alert.status = AlertStatus.ACKNOWLEDGED
             alert.acknowledged_by = supervisor.id
             alert.acknowledged_at = utcnow()
             audit.record(
@@ -164,7 +196,7 @@ async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -
                 room_id=alert.room_id,
                 target_id=alert.id,
             )
-        elif alert.status == "resolved":
+        elif alert.status == AlertStatus.RESOLVED:
             raise Conflict("this alert is already resolved")
         view = alert_view(alert)
     await domain.events.alert(view)
@@ -179,13 +211,13 @@ async def resolve(
         raise BadRequest("notes must be a string of at most 4000 characters")
     async with domain.db.write() as session:
         alert = await _load(session, alert_id)
-        if alert.status == "resolved":
+        if alert.status == AlertStatus.RESOLVED:
             raise Conflict("this alert is already resolved")
         now = utcnow()
         if alert.acknowledged_by is None:
             alert.acknowledged_by = supervisor.id
             alert.acknowledged_at = now
-        alert.status = "resolved"
+        alert.status = AlertStatus.RESOLVED
         alert.resolved_by = supervisor.id
         alert.resolved_at = now
         alert.resolution_notes = (notes or "").strip() or None
@@ -196,39 +228,19 @@ async def resolve(
             room_id=alert.room_id,
             target_id=alert.id,
         )
-        await _settle_room_level(session, alert.room_id)
+        # Resolving never lowers the room's risk (staff lower it explicitly, lower_risk):
+        # the queue keeps the highest level the conversation reached, marked as reviewed.
+        room = await session.get(Room, alert.room_id)
+        if room is not None:
+            room.risk_reviewed_by = supervisor.id
+            room.risk_reviewed_at = now
         view = alert_view(alert)
+        reviewed = risk_event(room) if room is not None else None
     await domain.events.alert(view)
+    if reviewed is not None:
+        await domain.events.room_risk(view["room_id"], reviewed)
     await domain.events.queue_changed(view["room_id"])
     return view
-
-
-async def _settle_room_level(session: Any, room_id: str) -> None:
-    """Once no alert is left unresolved, the room's level falls back to what its latest
-    participant message says: the queue stops shouting about a situation that was handled."""
-    still_open = (
-        await session.execute(
-            select(Alert.id).where(Alert.room_id == room_id, Alert.status != "resolved").limit(1)
-        )
-    ).first()
-    if still_open is not None:
-        return
-    latest = (
-        await session.execute(
-            select(Message.risk_level)
-            .where(
-                Message.room_id == room_id,
-                Message.sender_role == "participant",
-                Message.risk_level.is_not(None),
-            )
-            .order_by(Message.seq.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    room = await session.get(Room, room_id)
-    if room is not None:
-        room.risk_level = latest or "none"
-        room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
 
 
 async def resend_due(domain: Domain) -> list[dict[str, Any]]:
@@ -242,7 +254,7 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
             (
                 await session.execute(
                     select(Alert.id, Alert.last_sent_at).where(
-                        Alert.status == "open", Alert.last_sent_at <= cutoff
+                        Alert.status == AlertStatus.OPEN, Alert.last_sent_at <= cutoff
                     )
                 )
             ).all()
@@ -255,7 +267,7 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
                     update(Alert)
                     .where(
                         Alert.id == alert_id,
-                        Alert.status == "open",
+                        Alert.status == AlertStatus.OPEN,
                         Alert.last_sent_at == last_sent,
                     )
                     .values(last_sent_at=now)
@@ -271,7 +283,9 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
 
 
 async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> Raised:
-    """The participant's own "I need help now": a crisis alert at once, no model involved."""
+    """The participant's own "I need help now": a crisis alert at once, no model involved, sent
+    to every supervisor even when the room already has one; the staff in the room are told too.
+    """
     if not participant.is_participant:
         raise Forbidden("only participants ask for help this way")
     async with domain.db.read() as session:
@@ -281,13 +295,134 @@ async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> R
     raised = await raise_or_attach(
         domain,
         room_id=room_id,
-        severity="crisis",
+        severity=AlertSeverity.CRISIS,
         # No quotes: quoted text in a reason is always the participant's own words.
         reason=f"{participant.handle} pressed the help-now button",
+        help_request=True,
     )
-    if await raise_room_level(domain, room_id=room_id, level="crisis"):
-        await domain.events.queue_changed(room_id)
+    await raise_room_level(domain, room_id=room_id, level=RiskLevel.CRISIS)
+    await domain.events.room(
+        room_id,
+        {
+            "event": "help_requested",
+            "room_id": room_id,
+            "handle": participant.handle,
+            "alert_id": raised.alert["alert_id"],
+            "help_requests": raised.alert["help_requests"],
+            "at": iso(utcnow()),
+        },
+    )
+    await domain.events.queue_changed(room_id)
+    await support.offer(domain, room_id=room_id, participant_id=participant.id, why=Why.HELP)
     return raised
+
+
+async def unresolved_crisis(domain: Domain, room_id: str) -> list[str]:
+    """Ids of the room's crisis alerts not yet resolved."""
+    async with domain.db.read() as session:
+        return list(
+            (
+                await session.execute(
+                    select(Alert.id).where(
+                        Alert.room_id == room_id,
+                        Alert.severity == AlertSeverity.CRISIS,
+                        Alert.status != AlertStatus.RESOLVED,
+                    )
+                )
+            ).scalars()
+        )
+
+
+async def settle_for_close(
+    domain: Domain, *, actor: Principal, room_id: str, safety_note: object
+) -> list[dict[str, Any]]:
+    """Closing a room in crisis takes a safety note (what was done to keep the person safe):
+    without one, 409; with one, the room's unresolved crisis alerts are resolved with it as
+    their notes, and the close is audited with it. Returns the alerts resolved."""
+    note = safety_note.strip() if isinstance(safety_note, str) else None
+    if safety_note is not None and not isinstance(safety_note, str):
+        raise BadRequest("safety_note must be a string")
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        raise BadRequest(f"safety_note must be at most {MAX_NOTE_CHARS} characters")
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id)
+        if not access.can_manage(actor, room):
+            raise Forbidden("only the assigned peer worker or a supervisor can close this room")
+        open_crisis = list(
+            (
+                await session.execute(
+                    select(Alert).where(
+                        Alert.room_id == room_id,
+                        Alert.severity == AlertSeverity.CRISIS,
+                        Alert.status != AlertStatus.RESOLVED,
+                    )
+                )
+            ).scalars()
+        )
+        if not open_crisis or room.status == "closed":
+            return []
+        if not note:
+            raise Conflict(
+                "This conversation has an unresolved crisis alert. Write a safety note "
+                "(what was done to keep the person safe) to close it.",
+                reason="safety_note_required",
+                alert_ids=[a.id for a in open_crisis],
+            )
+        now = utcnow()
+        for alert in open_crisis:
+            if alert.acknowledged_by is None:
+                alert.acknowledged_by = actor.id
+                alert.acknowledged_at = now
+            alert.status = AlertStatus.RESOLVED
+            alert.resolved_by = actor.id
+            alert.resolved_at = now
+            alert.resolution_notes = note
+        room.risk_reviewed_by = actor.id
+        room.risk_reviewed_at = now
+        audit.record(
+            session, actor=actor, action="room_closed_with_safety_note", room_id=room_id,
+            alert_ids=[a.id for a in open_crisis], safety_note=note,
+        )  # fmt: skip
+        views = [alert_view(a) for a in open_crisis]
+    for view in views:
+        await domain.events.alert(view)
+    return views
+
+
+async def lower_risk(
+    domain: Domain, *, actor: Principal, room_id: str, level: object, note: object
+) -> dict[str, Any]:
+    """Staff with access lower a room's risk on purpose, saying why: the only way it falls."""
+    if not actor.is_staff:
+        raise Forbidden("only staff can review a room's risk")
+    if not isinstance(level, str) or level not in tuple(RiskLevel):
+        raise BadRequest(f"level must be one of {', '.join(RiskLevel)}")
+    if not isinstance(note, str) or not note.strip():
+        raise BadRequest("note is required: say why the risk is lower now")
+    if len(note) > MAX_NOTE_CHARS:
+        raise BadRequest(f"note must be at most {MAX_NOTE_CHARS} characters")
+    target = RiskLevel(level)
+    async with domain.db.write() as session:
+        room = await access.load_room(session, room_id, for_update=True)
+        if not access.can_manage(actor, room):
+            raise Forbidden("only the assigned peer worker or a supervisor can review this room")
+        current = RiskLevel.of(room.risk_level)
+        if target.rank > current.rank:
+            raise BadRequest(f"the room's risk is {current}; this lowers it, never raises it")
+        now = utcnow()
+        room.risk_level = target
+        room.risk_score = room_risk_score(target, room.last_sentiment)
+        room.risk_reviewed_by = actor.id
+        room.risk_reviewed_at = now
+        audit.record(
+            session, actor=actor, action="room_risk_lowered", room_id=room_id,
+            previous=str(current), level=str(target), note=note.strip(),
+        )  # fmt: skip
+        view = room_risk_view(room)
+        event = risk_event(room)
+    await domain.events.room_risk(room_id, event)
+    await domain.events.queue_changed(room_id)
+    return {"room_id": room_id, "risk": view}
 
 
 async def _load(session: Any, alert_id: str) -> Alert:
