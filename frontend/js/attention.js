@@ -93,11 +93,12 @@ export class Attention {
    * Play the cue `times` times (two for the loudest news). Repeats within a second collapse
    * into one, so a burst of frames is one sound, not a siren.
    */
-  play(times = 1, { force = false } = {}) {
+  play(times = 1, { force = false, every = false } = {}) {
     if (!this.sound && !force) return false;
     const now = Date.now();
-    // A louder cue (more beeps) is never swallowed by a softer one just before it.
-    if (!force && now - this.lastPlayedAt < 1000 && times <= this.lastTimes) return false;
+    // A louder cue (more beeps) is never swallowed by a softer one just before it, and
+    // `every` (one call per help press) is never swallowed at all.
+    if (!force && !every && now - this.lastPlayedAt < 1000 && times <= this.lastTimes) return false;
     this.lastPlayedAt = now;
     this.lastTimes = times;
     this.playedCount += 1;

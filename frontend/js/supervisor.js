@@ -79,6 +79,11 @@ function ready({ session, api, socket }) {
     scheduleDashboard();
   });
   socket.addEventListener("room_risk", ({ detail }) => onRisk(detail));
+  socket.addEventListener("dashboard", ({ detail }) => {
+    if (!detail.dashboard) return;
+    state.dash = detail.dashboard;
+    renderDashboard();
+  });
   socket.addEventListener("report", ({ detail }) => {
     if (state.reports.add(detail)) announce("A participant reported a message.");
   });
@@ -213,7 +218,7 @@ function cueHelp(alert) {
     }),
   });
   announce(words);
-  state.attention.play(3);
+  state.attention.play(3, { every: true });
 }
 
 function showBanner(words, { kind, action = null }) {

@@ -37,6 +37,7 @@ const state = {
   attention: null, // sound, the title's count, notifications
   seenWaiting: null, // room ids of waiting requests already announced (null before the first read)
   urgent: new Set(), // rooms of ours with crisis news not yet looked at
+  helpAt: new Map(), // room id -> when its last help_requested frame came
 };
 
 startStaffPage({
@@ -147,6 +148,7 @@ function routeRoomEvents(socket) {
   socket.addEventListener("typing", ({ detail }) => room(detail)?.onTyping(detail.handle));
   socket.addEventListener("presence", ({ detail }) => room(detail)?.onPresence(detail.online || []));
   socket.addEventListener("room_closed", ({ detail }) => room(detail)?.refresh());
+  socket.addEventListener("help_requested", ({ detail }) => onHelpRequested(detail));
   socket.addEventListener("note", ({ detail }) => room(detail)?.onNote(detail));
   socket.addEventListener("note_ack", ({ detail }) => room(detail)?.onNoteAck(detail));
   socket.addEventListener("error", ({ detail }) => {
@@ -183,20 +185,40 @@ function noticeNews(before) {
     const room = state.rooms.get(r.room_id);
     if (was !== undefined && was !== "crisis" && room?.cueLevel !== "crisis") {
       if (room) room.cueLevel = "crisis";
-      crisisInRoom(r.room_id);
+      crisisSoon(r.room_id);
     }
   }
   renderBadge();
 }
 
-function crisisInRoom(roomId) {
+/** A room of ours turned crisis. A help press also sends help_requested, which says more:
+ * give it a moment to arrive, so that one press is one cue. */
+function crisisSoon(roomId) {
+  const at = Date.now();
+  setTimeout(() => {
+    if ((state.helpAt.get(roomId) || 0) < at - 2000) crisisInRoom(roomId);
+  }, 1500);
+}
+
+/** The participant pressed "I need help now" in a room this worker is in (help_requested). */
+function onHelpRequested(frame) {
+  const room = state.rooms.get(frame.room_id);
+  if (!room) return;
+  state.helpAt.set(frame.room_id, Date.now());
+  room.cueLevel = "crisis";
+  crisisInRoom(frame.room_id, { presses: Number(frame.help_requests) || 1 });
+}
+
+function crisisInRoom(roomId, { presses = 0 } = {}) {
   const room = state.rooms.get(roomId);
   const label = room ? room.label() : "one of your conversations";
   state.urgent.add(roomId);
-  const words = `Crisis in your conversation (${label}): the participant may need help now. A supervisor has been alerted too.`;
+  const words = presses
+    ? `Crisis in your conversation (${label}): the participant pressed “I need help now”${presses > 1 ? ` (${presses} times)` : ""}. A supervisor has been alerted too.`
+    : `Crisis in your conversation (${label}): the participant may need help now. A supervisor has been alerted too.`;
   toast(words, "error");
   announce(words);
-  state.attention.play(3);
+  state.attention.play(3, { every: presses > 0 });
   notify("Crisis in your conversation", `${label}: the participant may need help now.`, {
     tag: `crisis-${roomId}`,
     onClick: () => selectTab(roomId),
@@ -255,7 +277,7 @@ function onRisk(frame) {
   const wasCrisis = (room?.cueLevel || "none") === "crisis";
   if (riskLevel(frame.risk) === "crisis") {
     announce("A conversation has been flagged as crisis.");
-    if (room && !wasCrisis) crisisInRoom(room.roomId);
+    if (room && !wasCrisis) crisisSoon(room.roomId);
   }
   if (room) room.cueLevel = riskLevel(frame.risk);
   renderQueue();

@@ -144,7 +144,7 @@ async def test_a_peer_worker_hears_new_requests_and_a_crisis_in_their_room(
     before = await played(page)
     room_id, auth, _ = await participant_by_http(live, "Work has been too much lately.")
     item = page.locator(f'.queue-item[data-room-id="{room_id}"]')
-    await expect(item).to_be_visible()  # TMP
+    await expect(item.locator(".qi-preview")).to_contain_text("Work has been too much lately.")
     await played_more_than(page, before)
     await expect(page).to_have_title(re.compile(r"^\(\d+\) Peer supporter · peerchat$"))
 
@@ -153,7 +153,7 @@ async def test_a_peer_worker_hears_new_requests_and_a_crisis_in_their_room(
     await press_help(live, room_id, auth)
     await expect(
         page.locator(".toast.error", has_text="Crisis in your conversation")
-    ).to_be_visible()
+    ).to_contain_text("pressed “I need help now”")
     await played_more_than(page, before)
     # The tab's title says it too, until the conversation is looked at again.
     await expect(page).to_have_title(re.compile(r"^\(!\) "))
