@@ -7,7 +7,7 @@
 // press; the toggle in the top bar says which of the three it is: on, off, or on but waiting
 // for that first click.
 
-import { store } from "./dom.js";
+import { h, store } from "./dom.js";
 
 const prefs = store("local"); // preferences only; nothing about people
 
@@ -80,7 +80,11 @@ export class Attention {
     const b = this.button;
     b.setAttribute("aria-pressed", String(this.sound));
     b.dataset.sound = state;
-    b.textContent = state === "off" ? "Sound off" : state === "on" ? "Sound on" : "Sound on: click anywhere to allow";
+    // The hint folds away on a phone (the dashed outline and the title still say it).
+    b.replaceChildren(
+      state === "off" ? "Sound off" : "Sound on",
+      state === "waiting" ? h("span", { class: "sound-hint", text: ": click anywhere to allow" }) : "",
+    );
     b.title =
       state === "off"
         ? `No sound for ${this.what}. Press to turn it on.`

@@ -369,7 +369,7 @@ function queueItem(entry) {
         good ? h("span", { class: "match-badge", text: "Good match" }) : null,
       ),
       h("p", { class: "qi-meta muted", text: meta.join(" · ") }),
-      entry.preview
+      entry.preview && entry.status === "waiting"
         ? h("p", { class: "qi-preview" }, h("span", { class: "muted", text: "They wrote: " }), h("q", { text: entry.preview }))
         : null,
       reasons ? h("p", { class: "qi-reasons", text: reasons }) : null,
