@@ -303,7 +303,9 @@ async def run_crisis(out: Path, dark: bool) -> None:
         await p.page.get_by_role("button", name="Yes, alert a supervisor").click()
         await p.page.locator("#resources-dialog").get_by_role("button", name="Close").click()
         await expect(p.page.locator(".support-card")).to_be_visible()
-        await p.page.locator(".support-card").scroll_into_view_if_needed()
+        await p.page.evaluate(
+            "document.querySelector('.support-card').scrollIntoView({ block: 'start' })"
+        )
         await shoot(p.page, out, f"participant-support-phone{suffix}", small)
 
         card = s.page.locator(".alert-card").first
