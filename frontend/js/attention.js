@@ -33,7 +33,7 @@ export class Attention {
     this.lastTimes = 0;
     this.playedCount = 0; // how many cues actually played: tests and the toggle's title read it
     this.unlock = () => this.tryUnlock();
-    document.addEventListener("pointerdown", this.unlock, true);
+    document.addEventListener("click", this.unlock, true);
     document.addEventListener("keydown", this.unlock, true);
     button.hidden = false;
     button.addEventListener("click", () => {
@@ -63,7 +63,7 @@ export class Attention {
       this.audio = null; // no audio on this device: the banner and title still say it
     }
     if (this.unlocked) {
-      document.removeEventListener("pointerdown", this.unlock, true);
+      document.removeEventListener("click", this.unlock, true);
       document.removeEventListener("keydown", this.unlock, true);
     }
     this.render();
@@ -80,11 +80,15 @@ export class Attention {
     const b = this.button;
     b.setAttribute("aria-pressed", String(this.sound));
     b.dataset.sound = state;
-    // The hint folds away on a phone (the dashed outline and the title still say it).
-    b.replaceChildren(
-      state === "off" ? "Sound off" : "Sound on",
-      state === "waiting" ? h("span", { class: "sound-hint", text: ": click anywhere to allow" }) : "",
-    );
+    // The same two spans stay in the button (a press that starts on a removed node is not a
+    // click); the hint folds away on a phone (the dashed outline and the title still say it).
+    if (!this.labelEl) {
+      this.labelEl = h("span", { class: "sound-label" });
+      this.hintEl = h("span", { class: "sound-hint" });
+      b.replaceChildren(this.labelEl, this.hintEl);
+    }
+    this.labelEl.textContent = state === "off" ? "Sound off" : "Sound on";
+    this.hintEl.textContent = state === "waiting" ? ": click anywhere to allow" : "";
     b.title =
       state === "off"
         ? `No sound for ${this.what}. Press to turn it on.`
@@ -103,8 +107,11 @@ export class Attention {
     // A louder cue (more beeps) is never swallowed by a softer one just before it, and
     // `every` (one call per help press) is never swallowed at all.
     if (!force && !every && now - this.lastPlayedAt < 1000 && times <= this.lastTimes) return false;
-    this.lastPlayedAt = now;
-    this.lastTimes = times;
+    if (!force) {
+      // The sample played when sound is turned on never holds back real news.
+      this.lastPlayedAt = now;
+      this.lastTimes = times;
+    }
     this.playedCount += 1;
     this.button.dataset.played = String(this.playedCount);
     try {
