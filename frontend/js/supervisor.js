@@ -175,8 +175,10 @@ function onAlertFrame(frame) {
   const needsAttention = merged.status === "open" && (isNew || frame.resent || moreHelp || before?.status !== "open");
   renderAlerts();
   renderDashboard();
+  const resent = Boolean(frame.resent) && !isNew;
   if (help) cueHelp(merged);
-  else if (needsAttention) cueAlert(merged, Boolean(frame.resent) && !isNew);
+  else if (resent && merged.status === "open" && helpCount(merged) > 0) cueHelp(merged, { resent });
+  else if (needsAttention) cueAlert(merged, resent);
 }
 
 function cueAlert(alert, resent) {
@@ -198,12 +200,13 @@ function cueAlert(alert, resent) {
  * "I need help now": the loudest cue. The banner stays until a supervisor acknowledges or
  * resolves that alert (or opens it from the banner), and plays the sound twice.
  */
-function cueHelp(alert) {
+function cueHelp(alert, { resent = false } = {}) {
   const count = helpCount(alert);
   const room = state.queue.find((r) => r.room_id === alert.room_id);
   const topic = room?.topic ? ` (${topicName(room.topic)})` : "";
-  const words =
-    count > 1
+  const words = resent
+    ? `Still waiting: a participant${topic} pressed “I need help now”${count > 1 ? ` ${count} times` : ""} and nobody has acknowledged it yet.`
+    : count > 1
       ? `Help requested again: a participant${topic} pressed “I need help now” ${count} times. Someone needs to respond.`
       : `Help requested: a participant${topic} pressed “I need help now”. Someone needs to respond.`;
   state.helpBanner = alert.alert_id;
@@ -218,7 +221,7 @@ function cueHelp(alert) {
     }),
   });
   announce(words);
-  state.attention.play(3, { every: true });
+  state.attention.play(3, { every: !resent });
 }
 
 function showBanner(words, { kind, action = null }) {
