@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from app.chat.views import room_risk_view
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
-from app.core.enums import AlertSeverity, AlertStatus, RiskLevel
+from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, RoomStatus
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
 from app.safety import support
@@ -24,6 +25,7 @@ from app.safety.scores import raise_room_level, risk_event, room_risk_score
 from app.safety.support import Why
 from app.storage.models import Alert, Room
 
+log = logging.getLogger(__name__)
 STATUSES = tuple(AlertStatus)
 SEVERITIES = tuple(AlertSeverity)
 EXCERPT_CHARS = 280
@@ -132,12 +134,24 @@ async def raise_or_attach(
                     )
                     session.add(alert)
                     await _unreview(session, room_id)
+                if severity == AlertSeverity.CRISIS:
+                    await _lift_to_crisis(session, room_id)
             view = alert_view(alert)
             await domain.events.alert(view)
+            await domain.events.queue_changed(room_id)  # queue entries show the alert
             return Raised(view, created=existing is None, published=True)
         except IntegrityError:
             continue  # another node raised the same alert a moment ago: attach to it
     raise Conflict("could not raise the alert; try again")
+
+
+async def _lift_to_crisis(session: Any, room_id: str) -> None:
+    """In the alert's own transaction, so that whoever reads the dashboard or the queue on
+    seeing the alert finds the room in crisis too."""
+    room = await session.get(Room, room_id)
+    if room is not None and RiskLevel.of(room.risk_level) != RiskLevel.CRISIS:
+        room.risk_level = RiskLevel.CRISIS
+        room.risk_score = room_risk_score(RiskLevel.CRISIS, room.last_sentiment)
 
 
 async def _unreview(session: Any, room_id: str) -> None:
@@ -200,6 +214,7 @@ async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -
             raise Conflict("this alert is already resolved")
         view = alert_view(alert)
     await domain.events.alert(view)
+    await domain.events.queue_changed(view["room_id"])
     return view
 
 
@@ -313,7 +328,10 @@ async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> R
         },
     )
     await domain.events.queue_changed(room_id)
-    await support.offer(domain, room_id=room_id, participant_id=participant.id, why=Why.HELP)
+    try:
+        await support.offer(domain, room_id=room_id, participant_id=participant.id, why=Why.HELP)
+    except Exception:  # the alert is out: a failed offer must not fail the request for help
+        log.warning("the support offer for a help request failed", exc_info=True)
     return raised
 
 
@@ -359,7 +377,7 @@ async def settle_for_close(
                 )
             ).scalars()
         )
-        if not open_crisis or room.status == "closed":
+        if not open_crisis or room.status == RoomStatus.CLOSED:
             return []
         if not note:
             raise Conflict(

@@ -36,6 +36,8 @@ class HubView(Protocol):
 class CrisisFeeds:
     def __init__(self, hub: HubView) -> None:
         self.hub = hub
+        self._watching: dict[tuple[str, str], Connection] = {}
+        """(connection id, room id) of participants joined to their waiting request."""
         self._waiting_sent: dict[tuple[str, str], int] = {}
         """(connection id, room id) -> the position last sent, so only changes are sent."""
         self._waiting_task: asyncio.Task[None] | None = None
@@ -77,31 +79,33 @@ class CrisisFeeds:
     # a waiting participant's place in the queue
 
     async def send_waiting(self, conn: Connection, room_id: str) -> None:
-        """On joining: the participant's standing now, if their request is waiting."""
+        """On joining: the participant's standing now, if their request is waiting; from then
+        on this connection is watched until the request stops waiting or it leaves."""
         if not conn.principal.is_participant:
             return
         found = await waiting_service.standings(self.hub.domain, {room_id})
         standing = found.get(room_id)
         if standing is not None and room_id in conn.rooms:
+            self._watching[(conn.id, room_id)] = conn
             self._waiting_sent[(conn.id, room_id)] = standing.position
             conn.push(frames.waiting(room_id, standing.position, standing.estimated_wait_seconds))
 
     def queue_changed(self) -> None:
         """Claims, new requests, withdrawals and risk changes move places: re-check them."""
         self._waiting_dirty = True
-        if (self._waiting_task is None or self._waiting_task.done()) and (
-            self._waiting_participants()
-        ):
+        if (self._waiting_task is None or self._waiting_task.done()) and self._watching:
             self._waiting_task = asyncio.create_task(self._refresh_waiting())
         self.alerts_changed()
 
     def _waiting_participants(self) -> list[tuple[Connection, str]]:
-        return [
-            (conn, room_id)
-            for room_id, members in self.hub.rooms.items()
-            for conn in members.values()
-            if conn.principal.is_participant and not conn.closing
-        ]
+        for key, conn in list(self._watching.items()):
+            if conn.closing or key[1] not in conn.rooms:
+                self._forget_key(key)
+        return [(conn, room_id) for (_, room_id), conn in self._watching.items()]
+
+    def _forget_key(self, key: tuple[str, str]) -> None:
+        self._watching.pop(key, None)
+        self._waiting_sent.pop(key, None)
 
     async def _refresh_waiting(self) -> None:
         """Coalesces bursts; a change that lands while one refresh runs gets another."""
@@ -125,7 +129,7 @@ class CrisisFeeds:
             standing = found.get(room_id)
             key = (conn.id, room_id)
             if standing is None:
-                self._waiting_sent.pop(key, None)
+                self._forget_key(key)  # claimed or closed: no longer waiting
             elif self._waiting_sent.get(key) != standing.position:
                 self._waiting_sent[key] = standing.position
                 conn.push(
@@ -133,8 +137,8 @@ class CrisisFeeds:
                 )
 
     def forget(self, conn: Connection) -> None:
-        for key in [k for k in self._waiting_sent if k[0] == conn.id]:
-            del self._waiting_sent[key]
+        for key in [k for k in self._watching if k[0] == conn.id]:
+            self._forget_key(key)
 
     # the supervisors' dashboard
 
