@@ -343,6 +343,13 @@ function queueItem(entry) {
   const match = describeMatch(entry.match);
   const good = Number(entry.match?.score) > 0 && entry.status === "waiting";
   const reasons = entry.risk?.reasons?.length ? `Why: ${entry.risk.reasons.join("; ")}` : "";
+  const presses = Number(entry.alert?.help_requests) || 0;
+  const help = presses
+    ? h("p", {
+        class: "qi-help",
+        text: `Pressed “I need help now”${presses > 1 ? ` ${presses} times` : ""}${entry.alert.status === "open" ? ": no supervisor has acknowledged it yet" : ""}`,
+      })
+    : null;
   const action = mine
     ? h("button", { type: "button", class: "btn outline small", text: "Open", "aria-label": `Open your conversation: ${topicWords(entry.topic)}`, onclick: () => openTab(entry.room_id) })
     : h("button", {
@@ -372,6 +379,7 @@ function queueItem(entry) {
       entry.preview && entry.status === "waiting"
         ? h("p", { class: "qi-preview" }, h("span", { class: "muted", text: "They wrote: " }), h("q", { text: entry.preview }))
         : null,
+      help,
       reasons ? h("p", { class: "qi-reasons", text: reasons }) : null,
       match ? h("p", { class: "qi-match", text: `Why you: ${match}` }) : null,
     ),
