@@ -170,6 +170,9 @@ async def test_a_peer_worker_hears_new_requests_and_a_crisis_in_their_room(
         page.locator(".toast.error", has_text="Crisis in your conversation")
     ).to_contain_text("pressed “I need help now”")
     await played_more_than(page, before)
+    await expect(page.locator(f'.queue-item[data-room-id="{room_id}"] .qi-help')).to_contain_text(
+        "Pressed “I need help now”"
+    )
     # The tab's title says it too, until the conversation is looked at again.
     await expect(page).to_have_title(re.compile(r"^\(!\) "))
     tab = page.locator(f'.room-tab[aria-controls="panel-{room_id}"]')
