@@ -4,6 +4,7 @@ for each peer worker, the rooms that match their profile offered before the othe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -11,12 +12,11 @@ from sqlalchemy import or_, select
 from app.chat.views import room_risk_view
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
-from app.core.enums import AlertSeverity, AlertStatus, Role, RoomKind, RoomStatus
+from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, Role, RoomKind, RoomStatus
 from app.core.errors import Forbidden
 from app.core.identity import Principal
 from app.storage.models import Alert, Message, Participant, Room, User
 
-RISK_RANK = {"crisis": 0, "elevated": 1, "none": 2}
 PREVIEW_CHARS = 140
 
 
@@ -89,6 +89,18 @@ def room_entry(
     return entry
 
 
+def queue_order(room: Room, found: Match | None, never: datetime) -> tuple[Any, ...]:
+    """The sort key: highest risk first, then waiting before claimed, the better match, the
+    longer wait (a room without a start time sorts as if it began ``never``)."""
+    return (
+        -RiskLevel.of(room.risk_level).rank,
+        0 if room.status == RoomStatus.WAITING else 1,
+        -(found.score if found else 0),
+        room.waiting_since or never,
+        room.id,
+    )
+
+
 async def list_queue(domain: Domain, *, viewer: Principal) -> list[dict[str, Any]]:
     """Peer workers see waiting requests and their own conversations; oversight sees all open."""
     if not viewer.is_staff:
@@ -112,7 +124,7 @@ async def list_queue(domain: Domain, *, viewer: Principal) -> list[dict[str, Any
         rows = (await session.execute(query)).all()
         alerts = await _unresolved_alerts(session, [room.id for room, _, _ in rows])
         profile = None
-        if viewer.role == "peer_worker":
+        if viewer.role == Role.PEER_WORKER:
             user = await session.get(User, viewer.id)
             if user is not None:
                 profile = Profile(
@@ -124,14 +136,12 @@ async def list_queue(domain: Domain, *, viewer: Principal) -> list[dict[str, Any
     entries = []
     for room, topics, first in rows:
         found = match(profile, room, list(topics or ())) if profile is not None else None
-        key = (
-            RISK_RANK.get(room.risk_level, 2),
-            0 if room.status == "waiting" else 1,
-            -(found.score if found else 0),
-            room.waiting_since or never,
-            room.id,
+        entries.append(
+            (
+                queue_order(room, found, never),
+                room_entry(room, found, preview=first, alert=alerts.get(room.id)),
+            )
         )
-        entries.append((key, room_entry(room, found, preview=first, alert=alerts.get(room.id))))
     entries.sort(key=lambda pair: pair[0])
     return [entry for _, entry in entries]
 

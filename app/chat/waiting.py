@@ -14,10 +14,9 @@ from statistics import median
 
 from sqlalchemy import select
 
-from app.chat.queue import RISK_RANK
 from app.core.clock import utcnow
 from app.core.context import Domain
-from app.core.enums import RoomKind, RoomStatus
+from app.core.enums import RiskLevel, RoomKind, RoomStatus
 from app.storage.models import Room
 
 RECENT_CLAIMS = 50
@@ -70,7 +69,7 @@ async def standings(domain: Domain, room_ids: set[str] | None = None) -> dict[st
         return {}
     now = utcnow()
     ordered = sorted(
-        rows, key=lambda r: (RISK_RANK.get(r.risk_level, 2), r.waiting_since or now, r.id)
+        rows, key=lambda r: (-RiskLevel.of(r.risk_level).rank, r.waiting_since or now, r.id)
     )
     typical = await recent_median_wait(domain)
     found: dict[str, Standing] = {}

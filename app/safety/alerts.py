@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import access
 from app.chat.views import room_risk_view
@@ -20,16 +21,17 @@ from app.core.context import Domain
 from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, RoomStatus
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
+from app.core.text import EXCERPT_CHARS
 from app.safety import support
-from app.safety.scores import raise_room_level, risk_event, room_risk_score
+from app.safety.scores import lift_room_level, risk_event, room_risk_score
 from app.safety.support import Why
 from app.storage.models import Alert, Room
 
 log = logging.getLogger(__name__)
-STATUSES = tuple(AlertStatus)
-SEVERITIES = tuple(AlertSeverity)
-EXCERPT_CHARS = 280
 MAX_NOTE_CHARS = 4000
+
+STATUSES = tuple(status.value for status in AlertStatus)
+SEVERITIES = tuple(severity.value for severity in AlertSeverity)
 
 
 _QUOTED = re.compile(r'\s*\("[^"]*"\)|"[^"]*"')
@@ -83,82 +85,101 @@ async def raise_or_attach(
     excerpt: str = "",
     message_seq: int | None = None,
     evidence: Sequence[Mapping[str, Any]] = (),
-    help_request: bool = False,
 ) -> Raised:
     """One unresolved alert per room and severity: a new cause attaches to the open one instead
-    of flooding supervisors. Only a new alert is published; attaching is recorded.
-
-    A help request is never silent: it counts on the unresolved alert, re-opens it when it was
-    acknowledged (someone must acknowledge the new request), and goes out again at once and,
-    until acknowledged, at every re-send."""
+    of flooding supervisors. Only a new alert is published; attaching is recorded (a help
+    request is never silent: see _attach_or_add)."""
     if severity not in SEVERITIES:
         raise BadRequest(f"severity must be one of {SEVERITIES}")
     for _ in range(3):
         try:
             async with domain.db.write() as session:
-                now = utcnow()
-                existing = (
-                    await session.execute(
-                        select(Alert).where(
-                            Alert.room_id == room_id,
-                            Alert.severity == severity,
-                            Alert.status != AlertStatus.RESOLVED,
-                        )
-                    )
-                ).scalar_one_or_none()
-                if existing is not None:
-                    existing.attached_count += 1
-                    if not help_request:
-                        return Raised(alert_view(existing), created=False)
-                    existing.help_requests = (existing.help_requests or 0) + 1
-                    existing.status = AlertStatus.OPEN
-                    existing.acknowledged_by = None
-                    existing.acknowledged_at = None
-                    existing.last_sent_at = now
-                    await _unreview(session, room_id)
-                    alert = existing
-                else:
-                    alert = Alert(
-                        id=new_id("alert"),
-                        room_id=room_id,
-                        severity=severity,
-                        status=AlertStatus.OPEN,
-                        reason=reason,
-                        excerpt=excerpt[:EXCERPT_CHARS],
-                        evidence=[dict(e) for e in evidence],
-                        message_seq=message_seq,
-                        attached_count=0,
-                        help_requests=1 if help_request else 0,
-                        created_at=now,
-                        last_sent_at=now,
-                    )
-                    session.add(alert)
-                    await _unreview(session, room_id)
-                if severity == AlertSeverity.CRISIS:
-                    await _lift_to_crisis(session, room_id)
-            view = alert_view(alert)
-            await domain.events.alert(view)
-            await domain.events.queue_changed(room_id)  # queue entries show the alert
-            return Raised(view, created=existing is None, published=True)
+                alert, created, reopened = await _attach_or_add(
+                    session, room_id=room_id, severity=severity, reason=reason,
+                    excerpt=excerpt, message_seq=message_seq, evidence=evidence,
+                )  # fmt: skip
+            return await _published(domain, alert, created, reopened)
         except IntegrityError:
             continue  # another node raised the same alert a moment ago: attach to it
     raise Conflict("could not raise the alert; try again")
 
 
-async def _lift_to_crisis(session: Any, room_id: str) -> None:
-    """In the alert's own transaction, so that whoever reads the dashboard or the queue on
-    seeing the alert finds the room in crisis too."""
-    room = await session.get(Room, room_id)
-    if room is not None and RiskLevel.of(room.risk_level) != RiskLevel.CRISIS:
-        room.risk_level = RiskLevel.CRISIS
-        room.risk_score = room_risk_score(RiskLevel.CRISIS, room.last_sentiment)
+async def _attach_or_add(
+    session: AsyncSession,
+    *,
+    room_id: str,
+    severity: str,
+    reason: str,
+    excerpt: str = "",
+    message_seq: int | None = None,
+    evidence: Sequence[Mapping[str, Any]] = (),
+    help_request: bool = False,
+) -> tuple[Alert, bool, bool]:
+    """The alert, attached to or added in the caller's transaction, whether it is new, and
+    whether a help request re-opened it. A new one can fail the unique index at the commit:
+    raise_or_attach retries that.
+
+    A help request counts on the unresolved alert, re-opens it when it was acknowledged
+    (someone must acknowledge the new request) and is sent again at once and, until
+    acknowledged, at every re-send. A crisis alert lifts the room to crisis in the same
+    transaction, so that whoever reads the dashboard or the queue on seeing it agrees."""
+    now = utcnow()
+    if severity == AlertSeverity.CRISIS:
+        await lift_room_level(session, room_id=room_id, level=RiskLevel.CRISIS)
+    existing = (
+        await session.execute(
+            select(Alert).where(
+                Alert.room_id == room_id,
+                Alert.severity == severity,
+                Alert.status != AlertStatus.RESOLVED,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        existing.attached_count += 1
+        if not help_request:
+            return existing, False, False
+        existing.help_requests = (existing.help_requests or 0) + 1
+        existing.status = AlertStatus.OPEN
+        existing.acknowledged_by = None
+        existing.acknowledged_at = None
+        existing.last_sent_at = now
+        await _unreview(session, room_id)
+        return existing, False, True
+    alert = Alert(
+        id=new_id("alert"),
+        room_id=room_id,
+        severity=severity,
+        status=AlertStatus.OPEN,
+        reason=reason,
+        excerpt=excerpt[:EXCERPT_CHARS],
+        evidence=[dict(e) for e in evidence],
+        message_seq=message_seq,
+        attached_count=0,
+        help_requests=1 if help_request else 0,
+        created_at=now,
+        last_sent_at=now,
+    )
+    session.add(alert)
+    await _unreview(session, room_id)
+    return alert, True, False
 
 
-async def _unreview(session: Any, room_id: str) -> None:
+async def _unreview(session: AsyncSession, room_id: str) -> None:
     """A new or re-opened alert makes the room's last review out of date."""
     await session.execute(
         update(Room).where(Room.id == room_id).values(risk_reviewed_by=None, risk_reviewed_at=None)
     )
+
+
+async def _published(domain: Domain, alert: Alert, created: bool, reopened: bool) -> Raised:
+    """After the commit: a new or re-opened alert is published (through the durable alert
+    stream) and the queue, whose entries show it, changes; attaching is recorded."""
+    view = alert_view(alert)
+    if created or reopened:
+        await domain.events.alert(view)
+        await domain.events.queue_changed(alert.room_id)
+    return Raised(view, created=created, published=created or reopened)
 
 
 async def list_alerts(
@@ -299,40 +320,47 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
 
 async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> Raised:
     """The participant's own "I need help now": a crisis alert at once, no model involved, sent
-    to every supervisor even when the room already has one; the staff in the room are told too.
-    """
+    to every supervisor even when the room already has one; the staff in the room are told,
+    and the participant is offered crisis resources."""
     if not participant.is_participant:
         raise Forbidden("only participants ask for help this way")
-    async with domain.db.read() as session:
-        await access.load_room(session, room_id)
-        if await access.active_membership(session, room_id, participant.id) is None:
-            raise Forbidden("you are not in this room")
-    raised = await raise_or_attach(
-        domain,
-        room_id=room_id,
-        severity=AlertSeverity.CRISIS,
-        # No quotes: quoted text in a reason is always the participant's own words.
-        reason=f"{participant.handle} pressed the help-now button",
-        help_request=True,
-    )
-    await raise_room_level(domain, room_id=room_id, level=RiskLevel.CRISIS)
-    await domain.events.room(
-        room_id,
-        {
-            "event": "help_requested",
-            "room_id": room_id,
-            "handle": participant.handle,
-            "alert_id": raised.alert["alert_id"],
-            "help_requests": raised.alert["help_requests"],
-            "at": iso(utcnow()),
-        },
-    )
-    await domain.events.queue_changed(room_id)
-    try:
-        await support.offer(domain, room_id=room_id, participant_id=participant.id, why=Why.HELP)
-    except Exception:  # the alert is out: a failed offer must not fail the request for help
-        log.warning("the support offer for a help request failed", exc_info=True)
-    return raised
+    for _ in range(3):
+        try:
+            # One transaction: the check, the alert and the room's level commit together.
+            async with domain.db.write() as session:
+                await access.load_room(session, room_id)
+                if await access.active_membership(session, room_id, participant.id) is None:
+                    raise Forbidden("you are not in this room")
+                alert, created, reopened = await _attach_or_add(
+                    session,
+                    room_id=room_id,
+                    severity=AlertSeverity.CRISIS,
+                    # No quotes: quoted text in a reason is always the participant's own words.
+                    reason=f"{participant.handle} pressed the help-now button",
+                    help_request=True,
+                )
+        except IntegrityError:
+            continue  # another node raised the same alert a moment ago: attach to it
+        raised = await _published(domain, alert, created, reopened)
+        await domain.events.room(
+            room_id,
+            {
+                "event": "help_requested",
+                "room_id": room_id,
+                "handle": participant.handle,
+                "alert_id": raised.alert["alert_id"],
+                "help_requests": raised.alert["help_requests"],
+                "at": iso(utcnow()),
+            },
+        )
+        try:
+            await support.offer(
+                domain, room_id=room_id, participant_id=participant.id, why=Why.HELP
+            )
+        except Exception:  # the alert is out: a failed offer must not fail the request for help
+            log.warning("the support offer for a help request failed", exc_info=True)
+        return raised
+    raise Conflict("could not raise the alert; try again")
 
 
 async def unresolved_crisis(domain: Domain, room_id: str) -> list[str]:

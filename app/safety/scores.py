@@ -7,14 +7,15 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.views import room_risk_view
 from app.core.clock import utcnow
 from app.core.context import Domain
-from app.core.enums import RiskLevel
+from app.core.enums import RiskLevel, Role
 from app.storage.models import Message, Room
 
-RISK_VALUE = {"none": 0.0, "elevated": 0.5, "crisis": 1.0}
+RISK_VALUE: dict[str, float] = {RiskLevel.NONE: 0.0, RiskLevel.ELEVATED: 0.5, RiskLevel.CRISIS: 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ async def record(domain: Domain, records: list[ScoreRecord]) -> dict[str, dict[s
         shown: dict[str, dict[str, Any]] = {}
         for room in rooms:
             for r in sorted(by_room[room.id], key=lambda x: x.seq):
-                if RiskLevel.of(r.risk_level).rank > RiskLevel.of(room.risk_level).rank:
+                if RiskLevel(r.risk_level).rank > RiskLevel.of(room.risk_level).rank:
                     room.risk_level = r.risk_level
                     room.risk_reviewed_by = None  # a higher level than anyone reviewed
                     room.risk_reviewed_at = None
@@ -148,7 +149,7 @@ class EarlierScore:
 
 
 def _earlier(score: float, level: str | None, emotions: dict[str, float] | None) -> EarlierScore:
-    return EarlierScore(float(score), level or "none", dict(emotions or {}))
+    return EarlierScore(float(score), level or RiskLevel.NONE, dict(emotions or {}))
 
 
 async def recent_risk_levels(
@@ -161,7 +162,7 @@ async def recent_risk_levels(
                 select(Message.risk_level)
                 .where(
                     Message.room_id == room_id,
-                    Message.sender_role == "participant",
+                    Message.sender_role == Role.PARTICIPANT,
                     Message.seq < before_seq,
                     Message.risk_level.is_not(None),
                 )
@@ -251,13 +252,19 @@ async def count_unscored(domain: Domain) -> int:
 
 
 async def raise_room_level(domain: Domain, *, room_id: str, level: str) -> bool:
-    """Lift a room's level at once (a participant asked for help). True if it changed."""
+    """Lift a room's level at once (crisis words seen). True if it changed."""
     async with domain.db.write() as session:
-        room = await session.get(Room, room_id)
-        if room is None or RiskLevel.of(level).rank <= RiskLevel.of(room.risk_level).rank:
-            return False
-        room.risk_level = level
-        room.risk_reviewed_by = None
-        room.risk_reviewed_at = None
-        room.risk_score = room_risk_score(level, room.last_sentiment)
-        return True
+        return await lift_room_level(session, room_id=room_id, level=level)
+
+
+async def lift_room_level(session: AsyncSession, *, room_id: str, level: str) -> bool:
+    """`raise_room_level` inside the caller's transaction. A higher level than anyone
+    reviewed clears the review."""
+    room = await session.get(Room, room_id)
+    if room is None or RiskLevel(level).rank <= RiskLevel.of(room.risk_level).rank:
+        return False
+    room.risk_level = level
+    room.risk_reviewed_by = None
+    room.risk_reviewed_at = None
+    room.risk_score = room_risk_score(level, room.last_sentiment)
+    return True
