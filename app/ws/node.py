@@ -10,9 +10,11 @@ from collections.abc import Awaitable, Callable
 from app.bus.presence import Presence
 from app.chat.rooms import Joined
 from app.core.context import Domain
+from app.core.enums import RoomStatus
 from app.metrics import Metrics
 from app.ws import frames
 from app.ws.connection import Connection, RoomCursor
+from app.ws.crisis import CrisisFeeds
 from app.ws.hub import Hub
 from app.ws.presence import PresenceFeed
 from app.ws.recovery import Recovery
@@ -28,7 +30,10 @@ class WsNode:
         self.hub = Hub(domain.events.bus, metrics, domain.settings)
         self.recovery = Recovery(self.hub, domain, revoke=self.revoke)
         self.presence = PresenceFeed(self.hub, presence, domain)
-        self.staff = StaffFeeds(self.hub, domain)
+        self.crisis = CrisisFeeds(
+            self.hub, domain, alert_watchers=lambda: list(self.staff.alert_watchers.values())
+        )
+        self.staff = StaffFeeds(self.hub, domain, self.crisis)
         self.sessions = SessionGuard(self.hub, domain, recheck_access=self.recovery.recheck_access)
         self.router = Router(self.hub, self.recovery, self.presence, revoke=self.revoke)
         self.hub.route = self.router.on_room_event
@@ -37,6 +42,7 @@ class WsNode:
 
     async def start(self) -> None:
         await self.staff.start()
+        await self.crisis.start(self.hub.bus)
         self.hub.bus.on_reconnect(self.catch_up)
         self.presence.start()
         self.sessions.start()
@@ -53,10 +59,12 @@ class WsNode:
         self.sessions.stop()
         await self.hub.stop()
         await self.staff.stop()
+        await self.crisis.stop()
 
     async def remove(self, conn: Connection) -> None:
         self.hub.discard(conn)
         self.staff.forget(conn)
+        self.crisis.forget(conn)
         for room_id in list(conn.rooms):
             await self.leave(conn, room_id)
 
@@ -94,6 +102,8 @@ class WsNode:
         if cursor.pending:
             self.hub.spawn(self.recovery.fill_gap(conn, room_id))
         await self.presence.joined(conn, room_id, silent=joined.silent)
+        if joined.status == RoomStatus.WAITING:
+            await self.crisis.send_waiting(conn, room_id)
         return joined
 
     async def leave(self, conn: Connection, room_id: str, *, announce: bool = True) -> None:

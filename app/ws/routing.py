@@ -56,13 +56,15 @@ def to_members(build: Callable[[str, dict[str, Any]], str]) -> RoomRoute:
     return route
 
 
-def to_staff(build: Callable[[dict[str, Any]], str]) -> RoomRoute:
-    """A frame for the room's staff only (scores, reports): never to a participant."""
+def to_staff(build: Callable[[dict[str, Any]], str], *, skip_origin: bool = False) -> RoomRoute:
+    """A frame for the room's staff only (scores, reports, notes): never to a participant.
+    skip_origin: not to the connection it came from (it has its own ack)."""
 
     def route(router: Router, room_id: str, event: Event, members: Members) -> None:
         frame = build(event)
+        origin = event.get("origin") if skip_origin else None
         for conn in members:
-            if conn.is_staff:
+            if conn.is_staff and (origin is None or conn.id != origin):
                 conn.push(frame)
 
     return route
@@ -126,4 +128,6 @@ ROOM_ROUTES: dict[str, RoomRoute] = {
     "room_closed": to_members(lambda room_id, event: frames.room_closed(room_id)),
     "room_risk": to_staff(frames.staff_room_risk),
     "report": to_staff(frames.staff_report),
+    "note": to_staff(lambda event: frames.staff_note(event["note"]), skip_origin=True),
+    "help_requested": to_staff(frames.staff_help_requested),
 }

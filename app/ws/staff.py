@@ -16,15 +16,18 @@ from app.core.events import ALERTS_CHANNEL, QUEUE_CHANNEL, decode
 from app.safety import alerts as alert_service
 from app.ws import frames
 from app.ws.connection import Connection
+from app.ws.crisis import CrisisFeeds
 from app.ws.hub import Hub
 
 QUEUE_DEBOUNCE_SECONDS = 0.1
 
 
 class StaffFeeds:
-    def __init__(self, hub: Hub, domain: Domain) -> None:
+    def __init__(self, hub: Hub, domain: Domain, crisis: CrisisFeeds) -> None:
         self.hub = hub
         self.domain = domain
+        self.crisis = crisis
+        """Told when the queue or the alerts change (waiting positions, the dashboard)."""
         self.queue_watchers: dict[str, Connection] = {}
         self.alert_watchers: dict[str, Connection] = {}
         self._subs: list[Subscription] = []
@@ -79,6 +82,7 @@ class StaffFeeds:
                 if conn.id not in joined_here:
                     conn.push(frame)
         self._schedule_queue_refresh()
+        self.crisis.queue_changed()
 
     def _schedule_queue_refresh(self) -> None:
         if self.queue_watchers and (self._queue_refresh is None or self._queue_refresh.done()):
@@ -105,3 +109,4 @@ class StaffFeeds:
         frame = frames.staff_alert(alert, resent=bool(event.get("resent")))
         for conn in list(self.alert_watchers.values()):
             conn.push(frame)
+        self.crisis.alerts_changed()
