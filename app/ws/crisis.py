@@ -6,6 +6,7 @@ connections. The room events (notes, help requests) are entries of the routing t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -47,7 +48,8 @@ class CrisisFeeds:
 
     async def stop(self) -> None:
         if self._sub is not None:
-            await self._sub.close()
+            with contextlib.suppress(Exception):
+                await self._sub.close()
             self._sub = None
 
     # support offers: to one participant's connections, whichever rooms they have joined
