@@ -732,6 +732,22 @@ class RunSummary:
         }
 
 
+def pyspy_window(pid: int, out: Path, seconds: float) -> Any:
+    """A callback for `run_load`'s measured window: sample `pid` with py-spy for `seconds`,
+    per thread, raw stacks (one line per stack, count last) for later grouping. Non-blocking."""
+    spy = shutil.which("py-spy") or str(Path(PY).with_name("py-spy"))
+
+    def start() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.Popen(  # noqa: S603 - fixed argv
+            [spy, "record", "-p", str(pid), "-r", "200", "-d", str(int(seconds)), "--threads",
+             "-f", "raw", "-o", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    return start
+
+
 def run_load(
     label: str,
     spec: LoadSpec,

@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-full", action="store_true", help="skip the full-speed runs")
     p.add_argument("--env", action="append", default=[], help="extra PEERCHAT_X=Y for peerchat")
     p.add_argument("--json", default=None, help="write results here (default docs/benchmarks/)")
+    p.add_argument(
+        "--pyspy",
+        default=None,
+        metavar="DIR",
+        help="record py-spy profiles (raw, per thread) of peerchat's measured windows here",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.rates, args.duration, args.warmup, args.rounds = "1000", 4.0, 1.0, 1
@@ -122,7 +128,16 @@ def main(argv: list[str] | None = None) -> int:
                         drain=1.5 if args.quick else 2.0,
                         deflate=args.deflate,
                     )
-                    s = common.run_load(name, spec, workloads[name], server.popen.pid, args.procs)
+                    on_window = None
+                    if args.pyspy and name == "peerchat":
+                        out_file = Path(args.pyspy) / f"peerchat-{mode}-{int(rate)}-r{rnd + 1}.txt"
+                        on_window = common.pyspy_window(
+                            server.popen.pid, out_file, args.duration
+                        )
+                    s = common.run_load(
+                        name, spec, workloads[name], server.popen.pid, args.procs,
+                        on_window=on_window,
+                    )  # fmt: skip
                     summaries.append(s)
                     print(
                         common.table([s.row()]).splitlines()[-1] + f"  (round {rnd + 1})",
