@@ -47,8 +47,12 @@ async def _hold(
 
     async def one(i: int, client: common.Client) -> None:
         async with sem:
-            with contextlib.suppress(Exception):
-                sockets.append(await common.open_client(spec, client, offset + i))
+            for attempt in range(4):  # a busy machine drops some handshakes: try again
+                try:
+                    sockets.append(await common.open_client(spec, client, offset + i))
+                    return
+                except Exception:
+                    await asyncio.sleep(0.5 * (attempt + 1))
 
     await asyncio.gather(*(one(i, c) for i, c in enumerate(clients)))
 
@@ -98,6 +102,8 @@ def measure(
     sampler = common.ProcSampler(server.popen.pid)
     before = common.thread_counters(server.popen.pid)
     sampler.start()
+    if args.pyspy and name == "peerchat":
+        common.pyspy_window(server.popen.pid, Path(args.pyspy), args.duration)()
     time.sleep(args.duration)
     cores, rss = sampler.stop()
     delta = common.counters_delta(before, common.thread_counters(server.popen.pid))
@@ -133,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--procs", type=int, default=2, help="socket-holding processes")
     p.add_argument("--servers", default="peerchat,socketio,socketio_node")
     p.add_argument("--model", action="store_true", help="peerchat with its model on")
+    p.add_argument("--pyspy", default=None, metavar="FILE", help="py-spy raw profile of peerchat")
     p.add_argument("--json", default=None, help="write results here (default docs/benchmarks/)")
     args = p.parse_args(argv)
     if args.quick:

@@ -426,8 +426,9 @@ class Hub:
                  if not c.rooms.get(room_id, RoomCursor()).silent}
             )  # fmt: skip
 
-    async def _refresh_presence(self, room_id: str) -> None:
-        await asyncio.sleep(0.02)  # coalesce bursts of joins and leaves
+    async def _refresh_presence(self, room_id: str, *, coalesce: bool = True) -> None:
+        if coalesce:
+            await asyncio.sleep(0.02)  # coalesce bursts of joins and leaves
         self._presence_dirty.discard(room_id)
         members = self.rooms.get(room_id)
         if not members:
@@ -455,7 +456,9 @@ class Hub:
                         if not c.rooms.get(room_id, RoomCursor(silent=True)).silent
                     ]  # fmt: skip
                     await self.bus.presence_set(room_id, entries, self._presence_ttl)
-                    await self._refresh_presence(room_id)
+                    # No coalescing wait here: 20 ms per room, one room after another, kept
+                    # an idle node's loop waking 50 times a second through every sweep.
+                    await self._refresh_presence(room_id, coalesce=False)
             except Exception:
                 log.warning("presence sweep failed", exc_info=True)
 
