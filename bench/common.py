@@ -200,6 +200,8 @@ def bench_env(tmp: str, **extra: str) -> dict[str, str]:
             "PEERCHAT_FRAMES_PER_SECOND": "100000",
             "PEERCHAT_FRAME_BURST": "100000",
             "PEERCHAT_WORKER_MAX_ROOMS": "100000",
+            # The peer worker holds one socket per one-to-one room.
+            "PEERCHAT_MAX_SOCKETS_PER_IDENTITY": "100000",
             "PEERCHAT_SEND_QUEUE_SIZE": "4096",
             "PEERCHAT_LOG_LEVEL": "WARNING",
             "PEERCHAT_MODEL_ENABLED": "true",
