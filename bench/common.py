@@ -960,8 +960,10 @@ def thread_counters(pid: int) -> dict[str, dict[str, float]]:
                         )
                 except OSError:
                     continue
-                # A thread pool's threads are numbered: "db-batch_0", "Thread-12 (_conn...)".
-                key = f"{prefix}/{name.rstrip('0123456789').rstrip('_-')}"
+                # Python's thread names do not reach the kernel: the main thread (the event
+                # loop) apart, the others are told apart by py-spy's per-thread view.
+                kind = "main thread" if int(tid) == proc.pid else f"other threads ({name})"
+                key = f"{prefix}/{kind}"
                 entry = out.setdefault(key, {"cpu_s": 0.0, "switches": 0.0, "threads": 0.0})
                 entry["cpu_s"] += (int(fields[11]) + int(fields[12])) / ticks
                 entry["switches"] += int(status["voluntary_ctxt_switches"]) + int(
