@@ -88,7 +88,6 @@ class Connection:
         "_proto",
         "_sending",
         "blocked",
-        "channels",
         "close_code",
         "close_reason",
         "expires_at",
@@ -117,7 +116,6 @@ class Connection:
         self.websocket = websocket
         self.principal = principal
         self.rooms: dict[str, RoomCursor] = {}
-        self.channels: set[str] = set()
         self.message_bucket = messages
         self.frame_bucket = frames_bucket
         self.close_code = 1000
