@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from app.core.clock import utcnow
 from app.core.context import Domain
 from app.settings import Settings
-from app.storage.models import Participant, Room
+from app.storage.models import Membership, Participant, Room
 
 log = logging.getLogger(__name__)
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "frontend" / "resources.json"
@@ -134,21 +134,23 @@ def message_for(settings: Settings, language: str | None, why: Why) -> str:
 
 
 async def offer(domain: Domain, *, room_id: str, participant_id: str, why: Why) -> bool:
-    """Send the participant the support frame, unless the room had one within the interval.
-    The conditional update lets one node, and one cause, claim each offer. True if sent."""
+    """Send the participant the support frame, unless they had one in this room within the
+    interval. The conditional update lets one node, and one cause, claim each offer. True if
+    sent."""
     settings = domain.settings
     now = utcnow()
     cutoff = now - timedelta(seconds=settings.support_interval_seconds)
     async with domain.db.write() as session:
         claimed = (
             await session.execute(
-                update(Room)
+                update(Membership)
                 .where(
-                    Room.id == room_id,
-                    or_(Room.support_sent_at.is_(None), Room.support_sent_at <= cutoff),
+                    Membership.room_id == room_id,
+                    Membership.member_id == participant_id,
+                    or_(Membership.support_sent_at.is_(None), Membership.support_sent_at <= cutoff),
                 )
                 .values(support_sent_at=now)
-                .returning(Room.language)
+                .returning(Membership.id)
             )
         ).first()
         if claimed is None:
@@ -157,7 +159,9 @@ async def offer(domain: Domain, *, room_id: str, participant_id: str, why: Why) 
             await session.execute(
                 select(Participant.language).where(Participant.id == participant_id)
             )
-        ).scalar_one_or_none() or claimed[0]
+        ).scalar_one_or_none() or (
+            await session.execute(select(Room.language).where(Room.id == room_id))
+        ).scalar_one_or_none()
     await domain.events.support(
         participant_id,
         {

@@ -131,8 +131,6 @@ class Room(Base):
     # (resolved an alert, or lowered it) and when, shown beside the level.
     risk_reviewed_by: Mapped[str | None] = mapped_column(String(40))
     risk_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the participant was last offered crisis resources: at most one offer per interval.
-    support_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_rooms_status_kind", "status", "kind"),)
 
@@ -153,6 +151,9 @@ class Membership(Base):
     # a removed one has left and may not join again.
     muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When this member was last offered crisis resources in this room: at most one offer per
+    # interval per person, so a second participant in crisis in the same group still gets one.
+    support_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("room_id", "member_id", name="uq_memberships_room_member"),)
 

@@ -104,13 +104,19 @@ class Recovery:
     async def recheck_access(self, conns: list[Connection]) -> None:
         """Revoke, from storage, rooms these connections may no longer read: a revocation sent
         while the bus was away may never have arrived."""
+        # One query per identity, not per connection: a peer worker may hold many sockets,
+        # and the session guard runs this every few seconds.
+        by_identity: dict[str, list[Connection]] = {}
         for conn in conns:
             if conn.closing or conn.principal.has_oversight or not conn.rooms:
                 continue
-            joined = list(conn.rooms)
+            by_identity.setdefault(conn.principal.id, []).append(conn)
+        for same in by_identity.values():
+            joined = {room_id for conn in same for room_id in conn.rooms}
             allowed = await room_service.still_readable(
-                self.domain, reader=conn.principal, room_ids=joined
+                self.domain, reader=same[0].principal, room_ids=sorted(joined)
             )
-            for room_id in joined:
-                if room_id not in allowed and room_id in conn.rooms:
-                    self.revoke(conn, room_id)
+            for conn in same:
+                for room_id in list(conn.rooms):  # a room joined meanwhile was not checked
+                    if room_id not in allowed and room_id in joined:
+                        self.revoke(conn, room_id)

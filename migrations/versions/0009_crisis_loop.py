@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Additive only: existing alerts read as "no help requests", rooms as "never reviewed" and
-    # "no support offered yet".
+    # members as "no support offered yet".
     with op.batch_alter_table("alerts") as batch:
         batch.add_column(
             sa.Column("help_requests", sa.Integer(), nullable=False, server_default="0")
@@ -26,6 +26,7 @@ def upgrade() -> None:
     with op.batch_alter_table("rooms") as batch:
         batch.add_column(sa.Column("risk_reviewed_by", sa.String(40), nullable=True))
         batch.add_column(sa.Column("risk_reviewed_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("memberships") as batch:
         batch.add_column(sa.Column("support_sent_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "staff_notes",
@@ -51,8 +52,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_staff_notes_room_created", table_name="staff_notes")
     op.drop_table("staff_notes")
-    with op.batch_alter_table("rooms") as batch:
+    with op.batch_alter_table("memberships") as batch:
         batch.drop_column("support_sent_at")
+    with op.batch_alter_table("rooms") as batch:
         batch.drop_column("risk_reviewed_at")
         batch.drop_column("risk_reviewed_by")
     with op.batch_alter_table("alerts") as batch:

@@ -22,6 +22,7 @@ from tests.crisis.common import (
     queue_entry,
     subscribed,
 )
+from tests.security.helpers import group_with
 from tests.support.actors import claimed_room, error_code, participant, staff, waiting_room
 from tests.support.server import RunningServer, migrate, node_settings, serve
 from tests.support.wsclient import WsClient
@@ -99,6 +100,22 @@ async def test_a_crisis_message_brings_support_to_the_participant_only(
         await p.say(room_id, CRISIS_WORDS + " really")
         assert not [f for f in await p.quiet(0.8) if f["type"] == "support"]
         for client in (p, elsewhere, w):
+            await client.close()
+
+
+async def test_each_person_in_a_group_gets_their_own_offer(node: RunningServer) -> None:
+    async with node.client() as http:
+        group = await group_with(node, http, members=2)
+        first, second = [await WsClient.connect(node.ws_url, m.token) for m in group.members]
+        for client in (first, second):
+            await client.join(group.room_id)
+        await first.say(group.room_id, CRISIS_WORDS)
+        assert_calm_support(await first.expect("support", timeout=3), group.room_id)
+        # the offer is the speaker's alone, and it does not use up the other member's offer
+        assert not [f for f in await second.quiet(0.5) if f["type"] == "support"]
+        await second.say(group.room_id, CRISIS_WORDS + " as well")
+        assert_calm_support(await second.expect("support", timeout=3), group.room_id)
+        for client in (first, second):
             await client.close()
 
 
