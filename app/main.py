@@ -109,6 +109,7 @@ def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
         app.state.sms = sms
         app.state.domain = domain
         app.state.ws = ws
+        app.state.hub = ws.hub  # this node's connections, for tests and diagnostics
         retention_job = RetentionJob(domain)
         retention_job.start()
         app.state.model = model
