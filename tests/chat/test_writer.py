@@ -6,13 +6,13 @@ once and acked with the original."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,8 @@ from app.core.identity import Principal
 from app.storage.database import Database
 from app.storage.models import Membership, Message, Room
 from tests.support.server import migrate
+
+T = TypeVar("T")
 
 
 class CountingDatabase(Database):
@@ -39,6 +41,10 @@ class CountingDatabase(Database):
         self.writes += 1
         async with super().write() as session:
             yield session
+
+    async def run_batch(self, work: Callable[[Connection], T]) -> T:
+        self.writes += 1
+        return await super().run_batch(work)
 
 
 @pytest.fixture(scope="module")
