@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.chat import messages, rooms
+from app.chat import messages, notes, rooms
 from app.core.errors import DomainError
 from app.safety import alerts, moderation
 from app.ws import frames
@@ -116,6 +116,20 @@ async def on_subscribe(hub: Hub, conn: Connection, frame: dict[str, Any]) -> Non
     conn.push(frames.encode({"type": "subscribed", "channel": channel}))
 
 
+async def on_note(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:
+    """A staff note on a room: stored, acked, and shown to the staff in the room."""
+    room_id = frames.room_id_of(frame)
+    if not conn.is_staff:
+        raise frames.FrameError("forbidden", "only staff keep notes on a room")
+    if not conn.message_bucket.take():
+        raise frames.FrameError("rate_limited", "you are sending too fast; wait a moment")
+    noted = await notes.add(
+        hub.domain, author=conn.principal, room_id=room_id,
+        client_msg_id=frame.get("client_msg_id"), body=frame.get("body"), origin=conn.id,
+    )  # fmt: skip
+    conn.push(frames.staff_note_ack(noted.note))
+
+
 async def on_ping(hub: Hub, conn: Connection, frame: dict[str, Any]) -> None:
     conn.push(frames.encode({"type": "pong"}))
 
@@ -131,6 +145,7 @@ HANDLERS: dict[str, Handler] = {
     "leave": on_leave,
     "subscribe": on_subscribe,
     "ping": on_ping,
+    "note": on_note,
     "auth": on_auth,
 }
 
