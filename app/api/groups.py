@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentPrincipal, DomainDep, ParticipantCaller, StaffCaller
 from app.api.responses import (
@@ -31,8 +31,15 @@ async def create_group(domain: DomainDep, caller: StaffCaller, body: GroupIn) ->
 
 
 @router.get("/groups", response_model=GroupsOut)
-async def list_groups(domain: DomainDep, _caller: CurrentPrincipal) -> dict[str, Any]:
-    return {"groups": await rooms.list_groups(domain)}
+async def list_groups(
+    domain: DomainDep,
+    caller: CurrentPrincipal,
+    status: Annotated[
+        Literal["open", "closed"] | None,
+        Query(description="closed: the groups staff have closed, newest first (staff only)"),
+    ] = None,
+) -> dict[str, Any]:
+    return {"groups": await rooms.list_groups(domain, viewer=caller, status=status)}
 
 
 @router.post("/groups/{room_id}/join", response_model=JoinedOut)

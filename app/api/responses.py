@@ -170,12 +170,15 @@ class RoomIdOut(Out):
 
 
 class GroupListed(Out):
+    """`status` and `closed_at` are there when the listing was asked for by `status`."""
+
     room_id: str
     name: str | None
     topic: str | None
     members: int
     paused: bool
     status: RoomStatus | None = None
+    closed_at: str | None = None
 
 
 class GroupsOut(Out):

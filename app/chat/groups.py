@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.accounts.sign_in import clean_tags
 from app.chat import access
 from app.chat.messages import clean_text, insert_system_message
+from app.chat.notices import Notice, in_language
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import iso, utcnow
@@ -106,11 +107,8 @@ async def update_group(
                 notice = await insert_system_message(
                     session,
                     room_id=room_id,
-                    body=(
-                        "The moderators have paused this group for now. "
-                        "No new messages can be sent until it resumes."
-                        if paused
-                        else "This group has resumed. You can send messages again."
+                    body=in_language(
+                        Notice.GROUP_PAUSED if paused else Notice.GROUP_RESUMED, room.language
                     ),
                 )
         audit.record(session, actor=actor, action="group_updated", room_id=room_id, **done)
@@ -130,7 +128,7 @@ async def close_group(domain: Domain, *, actor: Principal, room_id: str) -> dict
         room.closed_at = utcnow()
         room.closed_by = actor.id
         ended = await insert_system_message(
-            session, room_id=room_id, body="This group has been closed. Take care."
+            session, room_id=room_id, body=in_language(Notice.GROUP_CLOSED, room.language)
         )
         audit.record(session, actor=actor, action="group_closed", room_id=room_id)
         view = group_view(room)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 
 from app.chat.messages import insert_system_message
+from app.chat.notices import Notice, in_language
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import utcnow
@@ -24,7 +25,6 @@ from app.storage.models import Alert, Block, Membership, Message, Participant, R
 
 REDACTED_BODY = "(deleted by its author)"
 REDACTED_REASON = "Raised on words the participant has since deleted."
-CLOSED_NOTICE = "The other person has left and deleted their messages. This conversation has ended."
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +118,12 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
             room.status = "closed"
             room.closed_at = now
             room.closed_by = pid
-            notice = await insert_system_message(session, room_id=room.id, body=CLOSED_NOTICE)
-            notices.append(message_view(notice))
+            ended = await insert_system_message(
+                session,
+                room_id=room.id,
+                body=in_language(Notice.PARTICIPANT_DELETED, room.language),
+            )
+            notices.append(message_view(ended))
         member_of = list(
             (
                 await session.execute(
