@@ -234,7 +234,7 @@ async def test_staff_list_closed_groups_and_participants_cannot(
     closed = await worker.get("/api/v1/groups", params={"status": "closed"})
     assert closed.status_code == 200, closed.text
     listed = closed.json()["groups"]
-    entry = next(g for g in listed if g["room_id"] == room_id)
+    entry = dict(next(g for g in listed if g["room_id"] == room_id))
     closed_at = entry.pop("closed_at")
     assert isinstance(closed_at, str) and closed_at.endswith("Z")
     assert entry == {
