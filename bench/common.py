@@ -17,7 +17,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+# One way to find a free port, shared with the tests (re-exported for the benchmarks).
+from tests.support.processes import free_port as free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -76,12 +78,6 @@ def raise_nofile(want: int = 65536) -> int:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ----------------------------------------------------------------------------- tables

@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 import websockets
-from sqlalchemy import text
 
 from tests.support import services
 from tests.support.processes import free_port, private_redis, wait_port
@@ -307,15 +306,6 @@ class Member:
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.reader, 5)
-
-
-async def stored_messages(server: RunningServer, room_id: str) -> list[tuple[int, str | None]]:
-    async with server.domain.db.read() as session:
-        rows = await session.execute(
-            text("SELECT seq, client_msg_id FROM messages WHERE room_id = :r ORDER BY seq"),
-            {"r": room_id},
-        )
-        return [(int(seq), cid) for seq, cid in rows.all()]
 
 
 def delivery_problems(stored: list[tuple[int, str | None]], members: list[Member]) -> list[str]:

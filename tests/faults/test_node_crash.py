@@ -18,11 +18,11 @@ from tests.faults.helpers import (
     running_senders,
     settings_for,
     sigkill,
-    stored_messages,
     wait_ready,
 )
 from tests.support.actors import participant, staff
 from tests.support.server import serve
+from tests.support.storage import stored_seqs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -91,7 +91,7 @@ async def test_sigkilled_node_loses_nothing_and_repeats_nothing(
             await watcher.connect(a.ws_url, after_seq=watcher.books.last_seen, new_segment=True)
             await watcher.conn.send('{"type": "subscribe", "channel": "alerts"}')
 
-            stored = await stored_messages(a, room_id)
+            stored = await stored_seqs(a, room_id)
             total = len(stored)
             for m in members:
                 await m.wait_for(lambda m=m: m.books.seen() >= set(range(1, total + 1)), 20,

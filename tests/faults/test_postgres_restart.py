@@ -16,11 +16,11 @@ from tests.faults.helpers import (
     PrivatePostgres,
     delivery_problems,
     settings_for,
-    stored_messages,
     wait_ready,
 )
 from tests.support.actors import claimed_room
 from tests.support.server import migrate, serve
+from tests.support.storage import stored_seqs
 
 pytestmark = [pytest.mark.postgres]
 RESUMABLE = {1001, 1011, 1012, 1013, 4408}  # close codes a client reconnects and resumes after
@@ -87,7 +87,7 @@ async def test_postgres_restart_fails_sends_visibly_then_resumes(
         await _send_all(w, 5, "after")
         for m in (p, w):
             await m.wait_for(lambda m=m: not m.unacked(), 20, "acks after the restart")
-        stored = await stored_messages(a, room_id)
+        stored = await stored_seqs(a, room_id)
         total = len(stored)
         for m in (p, w):
             await m.wait_for(lambda m=m: m.books.seen() >= set(range(1, total + 1)), 20,

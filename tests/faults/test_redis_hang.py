@@ -25,12 +25,12 @@ from tests.faults.helpers import (
     delivery_problems,
     free_port,
     private_redis,
-    stored_messages,
     two_nodes_with_own_redis,
     wait_port,
     wait_ready,
 )
 from tests.support.actors import participant, staff
+from tests.support.storage import stored_seqs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 HANG_SECONDS = 4.0
@@ -94,7 +94,7 @@ async def test_a_hung_redis_stalls_no_ack_and_loses_no_alert(faults_db: str) -> 
             await wait_ready(node.base_url, status=200, timeout=10)
         async with a.client() as plain:
             metrics_back = (await plain.get("/metrics")).text
-        stored = await stored_messages(a, room_id)
+        stored = await stored_seqs(a, room_id)
         total = len(stored)
         with contextlib.suppress(TimeoutError):
             await reader.wait_for(

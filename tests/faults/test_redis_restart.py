@@ -20,12 +20,12 @@ from tests.faults.helpers import (
     private_redis,
     running_senders,
     settings_for,
-    stored_messages,
     wait_port,
     wait_ready,
 )
 from tests.support.actors import participant, staff
 from tests.support.server import serve
+from tests.support.storage import stored_seqs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 OUTAGE_SECONDS = 2.0
@@ -94,7 +94,7 @@ async def test_redis_restart_mid_conversation(faults_db: str) -> None:
 
             for m in members:
                 await m.wait_for(lambda m=m: not m.unacked(), 20, "every ack")
-            stored = await stored_messages(a, room_id)
+            stored = await stored_seqs(a, room_id)
             total = len(stored)
             for m in members:
                 await m.wait_for(lambda m=m: m.books.seen() >= set(range(1, total + 1)), 20,

@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import func, select
 
-from app.storage.models import Message
 from tests.support.actors import Actor, participant, staff
 from tests.support.server import RunningServer
 from tests.support.wsclient import WsClient
-
-
-async def stored_messages(server: RunningServer, room_id: str | None = None) -> int:
-    query = select(func.count()).select_from(Message)
-    if room_id is not None:
-        query = query.where(Message.room_id == room_id)
-    async with server.domain.db.read() as session:
-        return int((await session.execute(query)).scalar_one())
 
 
 async def still_serving(server: RunningServer) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.security.helpers import group_with, still_serving, stored_messages
+from tests.security.helpers import group_with, still_serving
 from tests.support.actors import PASSWORD, error_code, participant, waiting_room
 from tests.support.server import RunningServer, node_settings, serve
+from tests.support.storage import count_messages
 from tests.support.wsclient import WsClient
 
 
@@ -144,7 +145,7 @@ async def test_message_and_frame_floods_are_limited(database_url: str) -> None:
     async with serve(settings) as node, node.client() as http:
         person = await participant(node, http)
         room_id = await waiting_room(person)
-        before = await stored_messages(node, room_id)
+        before = await count_messages(node, room_id)
         c = await WsClient.connect(node.ws_url, person.token)
         for i in range(6):
             await c.send(
@@ -153,7 +154,7 @@ async def test_message_and_frame_floods_are_limited(database_url: str) -> None:
         answers = [await c.recv() for _ in range(6)]
         assert [a["type"] for a in answers].count("ack") == 3
         assert all(a["code"] == "rate_limited" for a in answers if a["type"] == "error")
-        assert await stored_messages(node, room_id) == before + 3
+        assert await count_messages(node, room_id) == before + 3
         for _ in range(40):
             await c.send({"type": "ping"})
         frames = await c.quiet(0.5)

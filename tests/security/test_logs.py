@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import websockets
 
+from tests.support.processes import free_port
 from tests.support.wsclient import WsClient
 
 BODY = f"zebra-umbrella-{uuid.uuid4().hex[:8]}"
@@ -24,15 +24,8 @@ WRONG_PASSWORD = f"wrong-walrus-{uuid.uuid4().hex[:8]}"
 RIGHT_PASSWORD = f"right-narwhal-{uuid.uuid4().hex[:8]}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def test_debug_logs_hold_no_secrets(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PEERCHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/logs.db",
@@ -117,7 +110,7 @@ async def _converse(base: str) -> list[str]:
 async def test_access_lines_name_no_address_and_no_room(tmp_path: Path) -> None:
     """Addresses are never stored: access and WebSocket lines lose the client's address, and
     paths lose their ids, so no line ties an address or a room to a cry for help or a deletion."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PEERCHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/access.db",
