@@ -22,8 +22,8 @@ DOCS_PATH = "/api/docs"
 ASSETS_PATH = f"{DOCS_PATH}/assets"
 # Only what the page uses; the package also ships an editor and source maps, not served.
 ASSETS = {
-    "swagger-ui.css": "text/css",
-    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "favicon-32x32.png": "image/png",
 }
 
@@ -80,7 +80,11 @@ def install(app: FastAPI, *, openapi_url: str) -> None:
         return HTMLResponse(page, headers={"cache-control": "no-cache"})
 
     async def docs_init() -> Response:
-        return Response(script, media_type="text/javascript", headers={"cache-control": "no-cache"})
+        return Response(
+            script,
+            media_type="text/javascript; charset=utf-8",
+            headers={"cache-control": "no-cache"},
+        )
 
     async def docs_asset(name: str) -> FileResponse:
         media_type = ASSETS.get(name)
