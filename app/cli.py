@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from app.core.enums import Role
 from app.settings import Settings, SettingsError, load_settings
 
 
@@ -245,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     create = users_sub.add_parser("create", help="create a staff account")
     create.add_argument("--username", required=True)
-    create.add_argument("--role", required=True, choices=["peer_worker", "supervisor", "admin"])
+    create.add_argument(
+        "--role", required=True, choices=[Role.PEER_WORKER, Role.SUPERVISOR, Role.ADMIN]
+    )
     create.add_argument(
         "--password-stdin",
         action="store_true",

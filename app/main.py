@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -45,6 +45,7 @@ from app.ws.hub import Hub
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def make_bus(settings: Settings, metrics: Metrics) -> Bus:
@@ -67,6 +68,22 @@ def make_bus(settings: Settings, metrics: Metrics) -> Bus:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     metrics = Metrics()
+    app = FastAPI(
+        title="peerchat",
+        version=__version__,
+        lifespan=_lifespan(settings, metrics),
+        docs_url=None,  # FastAPI's page needs a CDN and an inline script: see app/api/docs.py
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    _install_http(app, settings)
+    return app
+
+
+def _lifespan(settings: Settings, metrics: Metrics) -> Lifespan:
+    """The node's parts, started in dependency order and stopped in the reverse."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,22 +123,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if sms is not None:
                 await sms.stop()
             await hub.stop()
+            await domain.writer.stop()  # after the transports: nothing submits any more
             await resender.stop()
             await pipeline.stop()
             await model.stop()
             await bus.stop()
             await db.dispose()
 
-    app = FastAPI(
-        title="peerchat",
-        version=__version__,
-        lifespan=lifespan,
-        docs_url=None,  # FastAPI's page needs a CDN and an inline script: see app/api/docs.py
-        redoc_url=None,
-        openapi_url=f"{API_PREFIX}/openapi.json",
-    )
-    app.state.settings = settings
-    app.state.metrics = metrics
+    return lifespan
+
+
+def _install_http(app: FastAPI, settings: Settings) -> None:
+    """The error format, the middleware and every router: HTTP, SMS webhooks, WebSocket, and
+    the web app."""
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_frame_bytes)
     app.add_middleware(RefuseNul)
@@ -134,4 +148,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sms_routes.router)
     app.include_router(ws_endpoint.router)
     mount_frontend(app, Path(settings.frontend_dir) if settings.frontend_dir else None)
-    return app

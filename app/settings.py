@@ -263,12 +263,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def sqlite_path(self) -> Path | None:
-        """The database file, so that start-up can create its folder."""
-        if not self.is_sqlite or ":memory:" in self.database_url:
-            return None
-        return Path(self.database_url.split(":///", 1)[1])
-
 
 def dev_secret(path: Path) -> str:
     """Dev mode's signing secret, generated once and kept in `path` (owner-only, 0600), so that

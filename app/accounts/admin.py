@@ -16,11 +16,12 @@ from app.accounts.sign_in import check_password
 from app.core import audit
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
+from app.core.enums import Role
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
 from app.storage.models import User
 
-OPERATOR = Principal(id="operator", role="admin", handle="operator")
+OPERATOR = Principal(id="operator", role=Role.ADMIN, handle="operator")
 """Who the command line acts as in the audit log: whoever runs it holds the database anyway."""
 
 
@@ -36,7 +37,7 @@ def account_view(user: User) -> dict[str, Any]:
 
 
 def _require_admin(actor: Principal) -> None:
-    if actor.role != "admin":
+    if actor.role != Role.ADMIN:
         raise Forbidden("only admins manage accounts")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.clock import new_id
 from app.core.context import Domain
-from app.core.enums import STAFF_ROLES
+from app.core.enums import STAFF_ROLES, Role
 from app.core.errors import BadRequest, Conflict, Locked, RateLimited, Unauthorized
 from app.core.identity import (
     MIN_PASSWORD_LENGTH,
@@ -18,11 +18,10 @@ from app.core.identity import (
     Verified,
     generate_handle,
 )
+from app.core.text import clean_language, clean_tags
 from app.storage.models import Participant, User
 
-MAX_TOPICS = 10
 MAX_PASSWORD_LENGTH = 1024
-MAX_TAG_CHARS = 64
 _BAD_LOGIN = "username or password is incorrect"
 
 
@@ -30,32 +29,6 @@ _BAD_LOGIN = "username or password is incorrect"
 class Session:
     token: str
     principal: Principal
-
-
-def clean_tags(values: object, *, field: str) -> list[str]:
-    """Topics, languages and tags: short lowercase words, de-duplicated, order kept."""
-    if values is None:
-        return []
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise BadRequest(f"{field} must be a list of strings")
-    if len(values) > MAX_TOPICS:
-        raise BadRequest(f"{field} may hold at most {MAX_TOPICS} entries")
-    out: list[str] = []
-    for value in values:
-        tag = value.strip().lower()
-        if not tag or len(tag) > MAX_TAG_CHARS:
-            raise BadRequest(f"each of {field} must be 1 to {MAX_TAG_CHARS} characters")
-        if tag not in out:
-            out.append(tag)
-    return out
-
-
-def clean_language(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 2 <= len(value.strip()) <= 16:
-        raise BadRequest("language must be a language tag such as 'en' or 'pt-BR'")
-    return value.strip().lower()
 
 
 def _check_address(domain: Domain, kind: str, address: str | None, per_minute: int) -> None:
@@ -80,7 +53,7 @@ async def start_anonymous(
     )
     async with domain.db.write() as session:
         session.add(participant)
-    principal = Principal(id=participant.id, role="participant", handle=participant.handle)
+    principal = Principal(id=participant.id, role=Role.PARTICIPANT, handle=participant.handle)
     token = domain.signer.issue(principal, domain.settings.participant_token_ttl_seconds)
     return Session(token=token, principal=principal)
 
@@ -117,7 +90,7 @@ async def login(
         guard.failed(user.id if user is not None else "", where)
         raise Unauthorized(_BAD_LOGIN)
     guard.succeeded(user.id, where)
-    principal = Principal(id=user.id, role=user.role, handle=user.handle)  # type: ignore[arg-type]
+    principal = Principal(id=user.id, role=Role(user.role), handle=user.handle)
     return Session(domain.signer.issue(principal, settings.token_ttl_seconds), principal)
 
 
@@ -190,7 +163,7 @@ async def resolve_session(domain: Domain, token: str) -> Verified:
             found = await session.get(Participant, claimed.id)
             if found is None:
                 raise Unauthorized("this session has ended")
-            principal = Principal(id=found.id, role="participant", handle=found.handle)
+            principal = Principal(id=found.id, role=Role.PARTICIPANT, handle=found.handle)
             return Verified(principal, verified.issued_at, verified.expires_at)
         user = await session.get(User, claimed.id)
     if user is None or user.disabled or user.role != claimed.role:
@@ -199,5 +172,5 @@ async def resolve_session(domain: Domain, token: str) -> Verified:
         user.tokens_valid_after.timestamp()
     ):
         raise Unauthorized("this sign-in has ended (the password changed); sign in again")
-    principal = Principal(id=user.id, role=user.role, handle=user.handle)
+    principal = Principal(id=user.id, role=Role(user.role), handle=user.handle)
     return Verified(principal, verified.issued_at, verified.expires_at)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.sign_in import clean_tags
 from app.core.context import Domain
+from app.core.enums import RoomStatus
 from app.core.errors import Forbidden, NotFound
 from app.core.identity import Principal
+from app.core.text import clean_tags
 from app.storage.models import Room, User
 
 
@@ -25,13 +27,33 @@ def _profile(user: User, active_rooms: int) -> dict[str, Any]:
     }
 
 
-async def _active_counts(session: Any) -> dict[str, int]:
+def in_caseload() -> ColumnElement[bool]:
+    """The one rule for a peer worker's load, which the claim cap, the staff list, the
+    dashboard and their own outcomes all count: rooms assigned to them and still active.
+    A waiting request is nobody's yet; a closed one is done."""
+    return Room.status == RoomStatus.ACTIVE
+
+
+async def active_rooms(session: AsyncSession, user_id: str) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(Room)
+                .where(Room.assigned_to == user_id, in_caseload())
+            )
+        ).scalar_one()
+    )
+
+
+async def active_counts(session: AsyncSession) -> dict[str, int]:
+    """Every worker's load at once (workers holding nothing are absent)."""
     rows = await session.execute(
         select(Room.assigned_to, func.count())
-        .where(Room.status == "active", Room.assigned_to.is_not(None))
+        .where(in_caseload(), Room.assigned_to.is_not(None))
         .group_by(Room.assigned_to)
     )
-    return {user_id: int(count) for user_id, count in rows.all()}
+    return {user_id: int(count) for user_id, count in rows.all() if user_id is not None}
 
 
 async def get_profile(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
@@ -41,7 +63,7 @@ async def get_profile(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
         user = await session.get(User, viewer.id)
         if user is None:
             raise NotFound("no such user")
-        return _profile(user, (await _active_counts(session)).get(user.id, 0))
+        return _profile(user, (await active_counts(session)).get(user.id, 0))
 
 
 async def update_profile(
@@ -65,7 +87,7 @@ async def update_profile(
             user.languages = clean_tags(languages, field="languages")
         if experience_tags is not None:
             user.experience_tags = clean_tags(experience_tags, field="experience_tags")
-        counts = await _active_counts(session)
+        counts = await active_counts(session)
         return _profile(user, counts.get(user.id, 0))
 
 
@@ -79,5 +101,5 @@ async def list_staff(
         query = query.where(User.role == role)
     async with domain.db.read() as session:
         users = (await session.execute(query)).scalars().all()
-        counts = await _active_counts(session)
+        counts = await active_counts(session)
     return [_profile(u, counts.get(u.id, 0)) for u in users]

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.accounts.sign_in import resolve_principal
 from app.core.context import Domain
+from app.core.enums import Role
 from app.core.errors import Forbidden, Unauthorized
 from app.core.identity import Principal
 
@@ -36,7 +37,7 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def _role_dependency(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+def _role_dependency(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}")
@@ -45,11 +46,13 @@ def _role_dependency(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal
     return check
 
 
-ParticipantCaller = Annotated[Principal, Depends(_role_dependency("participant"))]
-PeerWorkerCaller = Annotated[Principal, Depends(_role_dependency("peer_worker"))]
-StaffCaller = Annotated[Principal, Depends(_role_dependency("peer_worker", "supervisor", "admin"))]
-SupervisorCaller = Annotated[Principal, Depends(_role_dependency("supervisor", "admin"))]
-AdminCaller = Annotated[Principal, Depends(_role_dependency("admin"))]
+ParticipantCaller = Annotated[Principal, Depends(_role_dependency(Role.PARTICIPANT))]
+PeerWorkerCaller = Annotated[Principal, Depends(_role_dependency(Role.PEER_WORKER))]
+StaffCaller = Annotated[
+    Principal, Depends(_role_dependency(Role.PEER_WORKER, Role.SUPERVISOR, Role.ADMIN))
+]
+SupervisorCaller = Annotated[Principal, Depends(_role_dependency(Role.SUPERVISOR, Role.ADMIN))]
+AdminCaller = Annotated[Principal, Depends(_role_dependency(Role.ADMIN))]
 
 
 def client_address(request: Request) -> str | None:

@@ -8,6 +8,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.enums import Role, RoomKind, RoomStatus
 from app.core.errors import DomainError, Forbidden, GroupPaused, Muted, NotFound
 from app.core.identity import Principal
 from app.storage.models import Membership, Room
@@ -42,12 +43,12 @@ def can_read(principal: Principal, room: Room, member: Membership | None) -> boo
         return True
     if principal.has_oversight:
         return True
-    if principal.role == "peer_worker":
+    if principal.role == Role.PEER_WORKER:
         # Peer workers moderate groups, and may look at a waiting request before claiming it.
         return (
             room.assigned_to == principal.id
-            or room.kind == "group"
-            or (room.kind == "one_to_one" and room.status == "waiting")
+            or room.kind == RoomKind.GROUP
+            or (room.kind == RoomKind.ONE_TO_ONE and room.status == RoomStatus.WAITING)
         )
     return False
 
@@ -74,9 +75,9 @@ class PostingMember(Protocol):
 
 def can_post(principal: Principal, room: PostingRoom, member: PostingMember | None) -> bool:
     """Members post; observers (a supervisor watching silently) only read."""
-    if room.status == "closed" or member is None or member.role == "observer":
+    if room.status == RoomStatus.CLOSED or member is None or member.role == "observer":
         return False
-    if room.kind == "one_to_one" and principal.role == "peer_worker":
+    if room.kind == RoomKind.ONE_TO_ONE and principal.role == Role.PEER_WORKER:
         return room.assigned_to == principal.id
     return True
 
@@ -92,7 +93,7 @@ def post_refusal(
     assert member is not None  # can_post refuses non-members
     if member.muted_at is not None:
         return Muted("A moderator has muted you in this group, so you cannot send messages here.")
-    if room.kind == "group" and room.paused_at is not None and member.role == "participant":
+    if room.kind == RoomKind.GROUP and room.paused_at is not None and member.role == "participant":
         return GroupPaused("This group is paused by its moderators. Messages can't be sent now.")
     return None
 
@@ -100,5 +101,5 @@ def post_refusal(
 def can_manage(principal: Principal, room: Room) -> bool:
     """Transfer and close: the assigned peer worker or anyone with oversight."""
     return principal.has_oversight or (
-        principal.role == "peer_worker" and room.assigned_to == principal.id
+        principal.role == Role.PEER_WORKER and room.assigned_to == principal.id
     )

@@ -5,8 +5,6 @@ words staff send to people in distress are the programme's responsibility."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,14 +12,15 @@ from sqlalchemy import func, select
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import OVERSIGHT_ROLES, STAFF_ROLES
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
+from app.core.text import clean_text
 from app.storage.models import CannedResponse
 
 TITLE_MAX_CHARS = 80
-READERS = ("peer_worker", "supervisor", "admin")
-MANAGERS = ("supervisor", "admin")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+READERS = STAFF_ROLES
+MANAGERS = OVERSIGHT_ROLES
 
 
 def view(item: CannedResponse) -> dict[str, Any]:
@@ -40,7 +39,7 @@ def _text(value: object, field: str, max_chars: int, *, multiline: bool) -> str:
         raise BadRequest(f"{field} is required")
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a string")
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+    cleaned = clean_text(value)
     if not multiline:
         cleaned = " ".join(cleaned.split())
     if not cleaned:
@@ -58,7 +57,7 @@ def _position(value: object) -> int | None:
     return value
 
 
-def _require(actor: Principal, roles: tuple[str, ...], what: str) -> None:
+def _require(actor: Principal, roles: frozenset[str], what: str) -> None:
     if actor.role not in roles:
         raise Forbidden(what)
 

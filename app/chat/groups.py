@@ -13,16 +13,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.accounts.sign_in import clean_tags
 from app.chat import access
-from app.chat.messages import clean_text, insert_system_message
+from app.chat.closing import announce_closed, close_room
+from app.chat.messages import insert_system_message
 from app.chat.notices import Notice, in_language
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
+from app.core.enums import RoomKind, RoomStatus
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
+from app.core.text import clean_tags, clean_text
 from app.storage.models import Membership, Participant, Room, User
 
 MAX_NAME_CHARS = 120
@@ -59,7 +61,7 @@ def _reason(value: object) -> str:
 
 async def _group(session: Any, room_id: str, *, for_update: bool = True) -> Room:
     room = await access.load_room(session, room_id, for_update=for_update)
-    if room.kind != "group":
+    if room.kind != RoomKind.GROUP:
         raise NotFound("no such group")
     return room
 
@@ -88,7 +90,7 @@ async def update_group(
     notice = None
     async with domain.db.write() as session:
         room = await _group(session, room_id)
-        if room.status == "closed":
+        if room.status == RoomStatus.CLOSED:
             raise Conflict("this group is closed")
         done: dict[str, Any] = {}
         if "name" in changes:
@@ -122,18 +124,17 @@ async def close_group(domain: Domain, *, actor: Principal, room_id: str) -> dict
     _require_staff(actor)
     async with domain.db.write() as session:
         room = await _group(session, room_id)
-        if room.status == "closed":
+        if room.status == RoomStatus.CLOSED:
             raise Conflict("this group is already closed")
-        room.status = "closed"
-        room.closed_at = utcnow()
-        room.closed_by = actor.id
-        ended = await insert_system_message(
-            session, room_id=room_id, body=in_language(Notice.GROUP_CLOSED, room.language)
+        ended = await close_room(
+            session,
+            room,
+            by=actor.id,
+            notice=in_language(Notice.GROUP_CLOSED, room.language),
         )
         audit.record(session, actor=actor, action="group_closed", room_id=room_id)
         view = group_view(room)
-    await domain.events.message_stored(message_view(ended))
-    await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+    await announce_closed(domain.events, room_id, ended, queued=False)
     return view
 
 

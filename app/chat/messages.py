@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import access
+from app.chat.sequencer import RoomSequencer
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import Role
 from app.core.errors import BadRequest, Forbidden, TooLarge
 from app.core.identity import Principal
-from app.storage.models import Block, Message, Room
+from app.core.text import clean_text
+from app.storage.models import Block, Message
 
-SYSTEM_SENDER = Principal(id="system", role="participant", handle="peerchat")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+SYSTEM_SENDER = Principal(id="system", role=Role.PARTICIPANT, handle="peerchat")
 MAX_CLIENT_MSG_ID = 64
 
 
@@ -36,11 +36,6 @@ def check_seq(value: int, *, field: str) -> int:
     return value
 
 
-def clean_text(value: str) -> str:
-    """What clean_body does to a body, for any free text: notes, names."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
-
-
 def clean_body(body: object, *, max_chars: int) -> str:
     """Strip control and direction-override characters (they can disguise text), keep newlines
     and tabs, and refuse empty or oversized bodies."""
@@ -48,7 +43,7 @@ def clean_body(body: object, *, max_chars: int) -> str:
         raise BadRequest("body must be a string")
     if len(body) > max_chars * 4:  # don't normalise megabytes just to refuse them
         raise TooLarge(f"body is longer than {max_chars} characters")
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", body)).strip()
+    cleaned = clean_text(body)
     if not cleaned:
         raise BadRequest("body is empty")
     if len(cleaned) > max_chars:
@@ -81,19 +76,9 @@ async def insert_message(
     client_msg_id: str | None = None,
     sender_role: str | None = None,
 ) -> Message:
-    """Take the room's next seq and insert, inside the caller's transaction.
-
-    The UPDATE ... RETURNING row-locks the room on PostgreSQL (and SQLite has one writer), so
-    concurrent senders queue on the room and a rolled-back insert leaves no gap.
-    """
-    seq = (
-        await session.execute(
-            update(Room)
-            .where(Room.id == room_id)
-            .values(last_seq=Room.last_seq + 1)
-            .returning(Room.last_seq)
-        )
-    ).scalar_one()
+    """Take the room's next seq and insert, inside the caller's transaction, so that a
+    rolled-back insert leaves no gap (see RoomSequencer)."""
+    seq = await RoomSequencer.next(session, room_id)
     message = Message(
         id=new_id("msg"),
         room_id=room_id,

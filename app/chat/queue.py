@@ -4,17 +4,17 @@ for each peer worker, the rooms that match their profile offered before the othe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
+from app.core.enums import RiskLevel, Role, RoomKind, RoomStatus
 from app.core.errors import Forbidden
 from app.core.identity import Principal
 from app.storage.models import Participant, Room, User
-
-RISK_RANK = {"crisis": 0, "elevated": 1, "none": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,18 @@ def room_entry(room: Room, found: Match | None = None) -> dict[str, Any]:
     return entry
 
 
+def queue_order(room: Room, found: Match | None, never: datetime) -> tuple[Any, ...]:
+    """The sort key: highest risk first, then waiting before claimed, the better match, the
+    longer wait (a room without a start time sorts as if it began ``never``)."""
+    return (
+        -RiskLevel.of(room.risk_level).rank,
+        0 if room.status == RoomStatus.WAITING else 1,
+        -(found.score if found else 0),
+        room.waiting_since or never,
+        room.id,
+    )
+
+
 async def list_queue(domain: Domain, *, viewer: Principal) -> list[dict[str, Any]]:
     """Peer workers see waiting requests and their own conversations; oversight sees all open."""
     if not viewer.is_staff:
@@ -78,14 +90,14 @@ async def list_queue(domain: Domain, *, viewer: Principal) -> list[dict[str, Any
     query = (
         select(Room, Participant.topics)
         .outerjoin(Participant, Participant.id == Room.created_by)
-        .where(Room.kind == "one_to_one", Room.status != "closed")
+        .where(Room.kind == RoomKind.ONE_TO_ONE, Room.status != RoomStatus.CLOSED)
     )
     if not viewer.has_oversight:
-        query = query.where(or_(Room.status == "waiting", Room.assigned_to == viewer.id))
+        query = query.where(or_(Room.status == RoomStatus.WAITING, Room.assigned_to == viewer.id))
     async with domain.db.read() as session:
         rows = (await session.execute(query)).all()
         profile = None
-        if viewer.role == "peer_worker":
+        if viewer.role == Role.PEER_WORKER:
             user = await session.get(User, viewer.id)
             if user is not None:
                 profile = Profile(
@@ -97,13 +109,6 @@ async def list_queue(domain: Domain, *, viewer: Principal) -> list[dict[str, Any
     entries = []
     for room, topics in rows:
         found = match(profile, room, list(topics or ())) if profile is not None else None
-        key = (
-            RISK_RANK.get(room.risk_level, 2),
-            0 if room.status == "waiting" else 1,
-            -(found.score if found else 0),
-            room.waiting_since or never,
-            room.id,
-        )
-        entries.append((key, room_entry(room, found)))
+        entries.append((queue_order(room, found, never), room_entry(room, found)))
     entries.sort(key=lambda pair: pair[0])
     return [entry for _, entry in entries]

@@ -9,17 +9,19 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.sign_in import clean_tags
+from app.accounts.staff import active_rooms
 from app.chat import access
-from app.chat.messages import clean_text, insert_message, insert_system_message
+from app.chat.closing import announce_closed, close_room
+from app.chat.messages import insert_message, insert_system_message
 from app.chat.notices import Notice, in_language
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
-from app.core.enums import RoomKind, RoomStatus
+from app.core.enums import RiskLevel, Role, RoomKind, RoomStatus
 from app.core.errors import BadRequest, Conflict, Forbidden, GroupPaused, NotFound
 from app.core.identity import Principal
+from app.core.text import clean_tags, clean_text
 from app.storage.models import Channel, Membership, Message, Participant, Room, User
 
 MAX_NOTE_CHARS = 4000
@@ -40,7 +42,7 @@ def _optional_text(value: object, *, field: str, max_chars: int) -> str | None:
     return value or None
 
 
-def _require(principal: Principal, *roles: str) -> None:
+def _require(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         raise Forbidden(f"only {' or '.join(r.replace('_', ' ') for r in roles)}s can do this")
 
@@ -97,7 +99,7 @@ async def request_support(
     note: object = None,
     channel: Channel = Channel.WEB,
 ) -> Room:
-    _require(participant, "participant")
+    _require(participant, Role.PARTICIPANT)
     topic_tags = clean_tags([topic] if isinstance(topic, str) else topic, field="topic")
     note_text = _optional_text(note, field="note", max_chars=MAX_NOTE_CHARS)
     first: dict[str, Any] | None = None
@@ -109,8 +111,8 @@ async def request_support(
                 .where(
                     Membership.member_id == participant.id,
                     Membership.left_at.is_(None),
-                    Room.kind == "one_to_one",
-                    Room.status != "closed",
+                    Room.kind == RoomKind.ONE_TO_ONE,
+                    Room.status != RoomStatus.CLOSED,
                 )
             )
         ).scalar_one_or_none()
@@ -120,15 +122,15 @@ async def request_support(
         now = utcnow()
         room = Room(
             id=new_id("room"),
-            kind="one_to_one",
-            status="waiting",
+            kind=RoomKind.ONE_TO_ONE,
+            status=RoomStatus.WAITING,
             topic=topic_tags[0] if topic_tags else None,
             language=person.language if person else None,
             created_by=participant.id,
             created_at=now,
             waiting_since=now,
             last_seq=0,
-            risk_level="none",
+            risk_level=RiskLevel.NONE,
             risk_score=0.0,
             channel=channel,
         )
@@ -144,18 +146,6 @@ async def request_support(
             first = message_view(stored)
     await _announce(domain, Announced(room.id, [first] if first else []))
     return room
-
-
-async def _active_rooms(session: AsyncSession, user_id: str) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(Room)
-                .where(Room.assigned_to == user_id, Room.status == "active")
-            )
-        ).scalar_one()
-    )
 
 
 class ClaimRefusal(StrEnum):
@@ -178,11 +168,11 @@ async def _lock_worker(session: AsyncSession, user_id: str) -> User:
 
 async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
     """Atomic: the conditional UPDATE lets exactly one of several concurrent claims win."""
-    _require(worker, "peer_worker")
+    _require(worker, Role.PEER_WORKER)
     cap = domain.settings.worker_max_rooms
     async with domain.db.write() as session:
         await _lock_worker(session, worker.id)
-        held = await _active_rooms(session, worker.id)
+        held = await active_rooms(session, worker.id)
         if held >= cap:
             raise Conflict(
                 f"You already support {cap} conversations, the most allowed at once. "
@@ -194,16 +184,20 @@ async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
         claimed = (
             await session.execute(
                 update(Room)
-                .where(Room.id == room_id, Room.status == "waiting", Room.kind == "one_to_one")
-                .values(status="active", assigned_to=worker.id, claimed_at=utcnow())
+                .where(
+                    Room.id == room_id,
+                    Room.status == RoomStatus.WAITING,
+                    Room.kind == RoomKind.ONE_TO_ONE,
+                )
+                .values(status=RoomStatus.ACTIVE, assigned_to=worker.id, claimed_at=utcnow())
                 .returning(Room.id, Room.language)
             )
         ).one_or_none()
         if claimed is None:
             room = await access.load_room(session, room_id)
-            if room.kind != "one_to_one":
+            if room.kind != RoomKind.ONE_TO_ONE:
                 raise BadRequest("group rooms are not claimed; join them to moderate")
-            if room.status == "active":
+            if room.status == RoomStatus.ACTIVE:
                 raise Conflict(
                     "Someone else has just claimed this conversation.",
                     reason=ClaimRefusal.ALREADY_CLAIMED,
@@ -230,14 +224,14 @@ async def transfer(domain: Domain, *, actor: Principal, room_id: str, to_user_id
         room = await access.load_room(session, room_id, for_update=True)
         if not access.can_manage(actor, room):
             raise Forbidden("only the assigned peer worker or a supervisor can transfer this room")
-        if room.status != "active":
+        if room.status != RoomStatus.ACTIVE:
             raise Conflict("only an active conversation can be transferred")
         if room.assigned_to == to_user_id:
             raise BadRequest("this room is already assigned to that peer worker")
         target = await session.get(User, to_user_id, with_for_update=True)
-        if target is None or target.disabled or target.role != "peer_worker":
+        if target is None or target.disabled or target.role != Role.PEER_WORKER:
             raise BadRequest("to_user_id must name an active peer worker")
-        if await _active_rooms(session, target.id) >= cap:
+        if await active_rooms(session, target.id) >= cap:
             raise Conflict(f"{target.handle} already supports {cap} conversations")
         previous = room.assigned_to
         room.assigned_to = target.id
@@ -266,25 +260,21 @@ async def close(domain: Domain, *, actor: Principal, room_id: str, notes: object
         room = await access.load_room(session, room_id, for_update=True)
         if not access.can_manage(actor, room):
             raise Forbidden("only the assigned peer worker or a supervisor can close this room")
-        if room.status == "closed":
+        if room.status == RoomStatus.CLOSED:
             raise Conflict("this room is already closed")
-        room.status = "closed"
-        room.closed_at = utcnow()
-        room.closed_by = actor.id
         room.close_notes = notes_text
-        ended = await insert_system_message(
-            session, room_id=room_id, body=in_language(Notice.CONVERSATION_ENDED, room.language)
+        ended = await close_room(
+            session, room, by=actor.id, notice=in_language(Notice.CONVERSATION_ENDED, room.language)
         )
         audit.record(session, actor=actor, action="room_closed", room_id=room_id)
-    await _announce(domain, Announced(room_id, [message_view(ended)]))
-    await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+    await announce_closed(domain.events, room_id, ended)
     return room
 
 
 async def create_group(
     domain: Domain, *, creator: Principal, name: object, topic: object = None
 ) -> Room:
-    _require(creator, "peer_worker", "supervisor", "admin")
+    _require(creator, Role.PEER_WORKER, Role.SUPERVISOR, Role.ADMIN)
     group_name = _optional_text(name, field="name", max_chars=MAX_NAME_CHARS)
     if not group_name:
         raise BadRequest("name is required")
@@ -292,13 +282,13 @@ async def create_group(
     async with domain.db.write() as session:
         room = Room(
             id=new_id("room"),
-            kind="group",
-            status="active",
+            kind=RoomKind.GROUP,
+            status=RoomStatus.ACTIVE,
             name=group_name,
             topic=topic_tags[0] if topic_tags else None,
             created_by=creator.id,
             last_seq=0,
-            risk_level="none",
+            risk_level=RiskLevel.NONE,
             risk_score=0.0,
         )
         session.add(room)
@@ -361,12 +351,12 @@ async def list_groups(
 
 
 async def join_group(domain: Domain, *, participant: Principal, room_id: str) -> None:
-    _require(participant, "participant")
+    _require(participant, Role.PARTICIPANT)
     async with domain.db.write() as session:
         room = await access.load_room(session, room_id)
-        if room.kind != "group":
+        if room.kind != RoomKind.GROUP:
             raise NotFound("no such group")
-        if room.status != "active":
+        if room.status != RoomStatus.ACTIVE:
             raise Conflict("this group is closed")
         if await access.active_membership(session, room_id, participant.id) is not None:
             return
@@ -389,10 +379,10 @@ async def join_group(domain: Domain, *, participant: Principal, room_id: str) ->
 
 
 async def leave_group(domain: Domain, *, participant: Principal, room_id: str) -> None:
-    _require(participant, "participant")
+    _require(participant, Role.PARTICIPANT)
     async with domain.db.write() as session:
         room = await access.load_room(session, room_id)
-        if room.kind != "group":
+        if room.kind != RoomKind.GROUP:
             raise NotFound("no such group")
         await _leave(session, room_id=room_id, member_id=participant.id)
     await domain.events.access_revoked(room_id, participant.id)
@@ -461,8 +451,8 @@ def _implicit_role(principal: Principal, room: Room, watch: bool | None) -> str 
     if principal.has_oversight:
         if watch is not False:
             return "observer"
-        return "supporter" if room.kind == "one_to_one" else "moderator"
-    if principal.role == "peer_worker" and room.kind == "group":
+        return "supporter" if room.kind == RoomKind.ONE_TO_ONE else "moderator"
+    if principal.role == Role.PEER_WORKER and room.kind == RoomKind.GROUP:
         return "moderator"
     return None
 
@@ -503,7 +493,7 @@ async def join(
                     if (
                         principal.has_oversight
                         and new_role != "observer"
-                        and room.status != "closed"
+                        and room.status != RoomStatus.CLOSED
                     ):
                         notice = await insert_system_message(
                             session,
@@ -532,26 +522,26 @@ async def join(
 async def leave(domain: Domain, *, participant: Principal, room_id: str) -> Room:
     """A participant ends their own conversation: a waiting request is withdrawn, an active
     one closes, and their supporter is told in plain words. Groups are simply left."""
-    _require(participant, "participant")
-    if (await room_summary(domain, reader=participant, room_id=room_id))["kind"] == "group":
-        await leave_group(domain, participant=participant, room_id=room_id)
-        async with domain.db.read() as session:
-            return await access.load_room(session, room_id)
-    async with domain.db.write() as session:
+    _require(participant, Role.PARTICIPANT)
+    async with domain.db.write() as session:  # one transaction, whatever the room
         room = await access.load_room(session, room_id, for_update=True)
-        if await access.active_membership(session, room_id, participant.id) is None:
-            raise Forbidden("you are not in this room")
-        if room.status == "closed":
+        member = await access.active_membership(session, room_id, participant.id)
+        if not access.can_read(participant, room, member):
+            raise Forbidden("you cannot see this room")
+        if room.kind == RoomKind.GROUP:
+            await _leave(session, room_id=room_id, member_id=participant.id)
+            notice = None
+        elif room.status == RoomStatus.CLOSED:
             return room
-        body = (
-            in_language(Notice.REQUEST_WITHDRAWN, room.language)
-            if room.status == "waiting"
-            else in_language(Notice.PARTICIPANT_LEFT, room.language, handle=participant.handle)
-        )
-        room.status = "closed"
-        room.closed_at = utcnow()
-        room.closed_by = participant.id
-        notice = await insert_system_message(session, room_id=room_id, body=body)
-    await _announce(domain, Announced(room_id, [message_view(notice)]))
-    await domain.events.room(room_id, {"event": "room_closed", "room_id": room_id})
+        else:
+            body = (
+                in_language(Notice.REQUEST_WITHDRAWN, room.language)
+                if room.status == RoomStatus.WAITING
+                else in_language(Notice.PARTICIPANT_LEFT, room.language, handle=participant.handle)
+            )
+            notice = await close_room(session, room, by=participant.id, notice=body)
+    if notice is None:
+        await domain.events.access_revoked(room_id, participant.id)
+    else:
+        await announce_closed(domain.events, room_id, notice)
     return room

@@ -8,15 +8,14 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
 
 from app.chat import access
+from app.chat.sequencer import RoomSequencer
 from app.chat.views import message_view, view_of
 from app.core.clock import new_id, utcnow
 from app.core.errors import NotFound
@@ -27,33 +26,6 @@ from app.storage.models import Membership, Message, Room
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
-_ROOMS = cast(Table, Room.__table__)
-
-
-@lru_cache(maxsize=MAX_BATCH)
-def _take_seqs(rooms: int) -> Any:
-    """One UPDATE ... RETURNING for every room of a batch, built once per number of rooms.
-
-    One statement: each is a round trip to the database's thread (SQLite) or server, and under
-    load a round trip waits for the event loop. Built once: SQL constructs are cyclic garbage,
-    and building them per batch kept the garbage collector busy. On PostgreSQL the rows are
-    locked in id order first (the sub-select), the same order on every node, so that two
-    nodes' batches cannot deadlock; SQLite has a single writer and ignores the lock."""
-    ids: list[BindParameter[str]] = [bindparam(f"r{i}") for i in range(rooms)]
-    locked = (
-        select(_ROOMS.c.id)
-        .where(_ROOMS.c.id.in_(ids))
-        .order_by(_ROOMS.c.id)
-        .with_for_update()
-        .subquery()
-    )
-    counts = case(*((_ROOMS.c.id == ids[i], bindparam(f"c{i}")) for i in range(rooms)), else_=0)
-    return (
-        update(_ROOMS)
-        .where(_ROOMS.c.id == locked.c.id)
-        .values(last_seq=_ROOMS.c.last_seq + counts)
-        .returning(_ROOMS.c.id, _ROOMS.c.last_seq)
-    )
 
 
 _EXISTING = select(Message).where(
@@ -70,7 +42,7 @@ _MEMBER_ROWS = select(
     tuple_(Membership.room_id, Membership.member_id).in_(bindparam("pairs", expanding=True)),
     Membership.left_at.is_(None),
 )
-"""Built once, like ``_take_seqs``: these run for every batch."""
+"""Built once, like the sequencer's statements: these run for every batch."""
 
 
 @dataclass(slots=True)
@@ -214,23 +186,17 @@ async def _members(
 async def _store(
     session: AsyncSession, batch: list[Submitted], accepted: dict[str, list[int]]
 ) -> dict[int, dict[str, Any]]:
-    """Take a run of seqs per room (one UPDATE ... RETURNING: the row locks on PostgreSQL, the
-    single writer on SQLite), then insert every message in one statement."""
+    """Take a run of seqs per room (RoomSequencer: one statement for the batch), then insert
+    every message in one statement."""
     rows: list[dict[str, Any]] = []
     views: dict[int, dict[str, Any]] = {}
     now = utcnow()
-    taken = {}
-    if accepted:
-        params: dict[str, Any] = {}
-        for i, (room_id, indices) in enumerate(accepted.items()):
-            params[f"r{i}"], params[f"c{i}"] = room_id, len(indices)
-        result = await session.execute(_take_seqs(len(accepted)), params)
-        taken = {row.id: row.last_seq for row in result}
+    taken = await RoomSequencer.take(
+        session, {room_id: len(indices) for room_id, indices in accepted.items()}
+    )
     for room_id, indices in sorted(accepted.items()):
-        last = taken[room_id]
-        for offset, n in enumerate(indices):
+        for seq, n in zip(taken[room_id], indices, strict=True):
             item = batch[n]
-            seq = last - len(indices) + 1 + offset
             message_id = new_id("msg")
             rows.append({
                 "id": message_id, "room_id": room_id, "seq": seq, "sender_id": item.sender.id,

@@ -21,6 +21,9 @@ class MessageSubmitter(Protocol):
         origin: str | None,
     ) -> tuple[dict[str, Any], bool]: ...  # fmt: skip
 
+    async def stop(self) -> None:
+        """At shutdown, once nothing submits any more."""
+
 
 @dataclass
 class Domain:

@@ -64,7 +64,3 @@ class Locked(DomainError):
     def __init__(self, detail: str, *, retry_after: float = 60.0, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
-
-
-class Unavailable(DomainError):
-    code = "unavailable"

@@ -6,16 +6,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from app.core.enums import OVERSIGHT_ROLES, STAFF_ROLES
+from app.core.enums import OVERSIGHT_ROLES, STAFF_ROLES, Role
 from app.core.errors import Unauthorized
-
-Role = Literal["participant", "peer_worker", "supervisor", "admin"]
 
 _TOKEN_ALGORITHM = "HS256"
 _ISSUER = "peerchat"
@@ -33,7 +30,7 @@ class Principal:
 
     @property
     def is_participant(self) -> bool:
-        return self.role == "participant"
+        return self.role == Role.PARTICIPANT
 
     @property
     def has_oversight(self) -> bool:
@@ -77,9 +74,10 @@ class TokenSigner:
             raise Unauthorized("token expired; sign in again") from None
         except jwt.PyJWTError:
             raise Unauthorized("invalid token") from None
-        role = claims.get("role")
-        if role not in STAFF_ROLES and role != "participant":
-            raise Unauthorized("invalid token")
+        try:
+            role = Role(str(claims["role"]))
+        except ValueError:
+            raise Unauthorized("invalid token") from None
         principal = Principal(
             id=str(claims["sub"]), role=role, handle=str(claims.get("handle", ""))
         )

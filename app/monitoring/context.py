@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.core.enums import RiskLevel
 from nlp.crisis_classifier import text_cues
 from nlp.crisis_lexicon import CrisisLexicon
 
@@ -39,8 +40,8 @@ def level_in_context(
     A goodbye after distress (any recent elevated or crisis message) is a crisis, unless it
     names a time to come back ("see you tomorrow"): a miss here is the worst miss there is.
     """
-    if level == "crisis" or not cues.farewell or cues.future:
+    if level == RiskLevel.CRISIS or not cues.farewell or cues.future:
         return level, None
-    if any(lv in ("elevated", "crisis") for lv in recent_levels):
-        return "crisis", FAREWELL_AFTER_DISTRESS
+    if any(RiskLevel.of(lv).rank >= RiskLevel.ELEVATED.rank for lv in recent_levels):
+        return RiskLevel.CRISIS, FAREWELL_AFTER_DISTRESS
     return level, None

@@ -12,6 +12,8 @@ from typing import Any
 
 from app.core.clock import utcnow
 from app.core.context import Domain
+from app.core.enums import AlertSeverity, RiskLevel, Role
+from app.core.text import excerpt as text_excerpt
 from app.metrics import Metrics
 from app.monitoring.context import RECENT_MESSAGES, cues_of, level_in_context
 from app.monitoring.model_service import ModelService
@@ -33,7 +35,6 @@ are not urgent (crisis words are triaged separately, at once), 50 ms is not noti
 BACKFILL_SECONDS = 5.0
 BACKFILL_AGE_SECONDS = 3.0
 """Only messages this old are backfilled, so the node that stored one scores it first."""
-EXCERPT_CHARS = 280
 
 
 def shift_reason(record: ScoreRecord) -> str:
@@ -70,7 +71,7 @@ class ScoringPipeline:
     def on_message_stored(self, message: dict[str, Any]) -> None:
         if message["sender"]["role"] == "system" or self.model.status == "disabled":
             return
-        if message["sender"]["role"] == "participant" and len(self._triage) < MAX_QUEUED:
+        if message["sender"]["role"] == Role.PARTICIPANT and len(self._triage) < MAX_QUEUED:
             self._triage.append(message)
             self._triage_wake.set()
         if len(self._queue) >= MAX_QUEUED:
@@ -135,11 +136,11 @@ class ScoringPipeline:
         records = []
         await self.shifts.prefetch(
             {(m["room_id"], m["sender"]["id"]) for m, _ in scored
-             if m["sender"]["role"] == "participant"}
+             if m["sender"]["role"] == Role.PARTICIPANT}
         )  # fmt: skip
         levels_now: dict[str, list[str]] = {}  # this batch's levels, newest first, per room
         for message, score in scored:
-            from_participant = message["sender"]["role"] == "participant"
+            from_participant = message["sender"]["role"] == Role.PARTICIPANT
             shift = None
             if from_participant:
                 score = await self._in_context(message, score, levels_now.get(message["room_id"]))
@@ -189,7 +190,7 @@ class ScoringPipeline:
     ) -> MessageScore:
         """The room's recent risk feeds the message's level (app.monitoring.context)."""
         lexicon = self.model.lexicon
-        if lexicon is None or score.risk.level == "crisis":
+        if lexicon is None or score.risk.level == RiskLevel.CRISIS:
             return score
         cues = cues_of(message["body"], lexicon)
         if not cues.farewell or cues.future:
@@ -212,15 +213,20 @@ class ScoringPipeline:
         return replace(score, risk=risk, sentiment=not_positive(score.sentiment, None))
 
     async def _escalate(self, message: dict[str, Any], record: ScoreRecord) -> None:
-        excerpt = message["body"][:EXCERPT_CHARS]
-        if record.risk_level == "crisis":
+        excerpt = text_excerpt(message["body"])
+        if record.risk_level == RiskLevel.CRISIS:
             reason = "crisis language: " + "; ".join(record.risk_reasons or ("model",))
             await self._raise(
-                record.room_id, "crisis", reason, excerpt, record.seq, record.risk_evidence
+                record.room_id,
+                AlertSeverity.CRISIS,
+                reason,
+                excerpt,
+                record.seq,
+                record.risk_evidence,
             )
         if record.shift_detected:
             reason = shift_reason(record)
-            await self._raise(record.room_id, "warning", reason, excerpt, record.seq)
+            await self._raise(record.room_id, AlertSeverity.WARNING, reason, excerpt, record.seq)
 
     async def _raise(
         self,
@@ -249,7 +255,7 @@ class ScoringPipeline:
             try:
                 risks = await asyncio.to_thread(self._lexicon_risks, [m["body"] for m in batch])
                 for message, risk in zip(batch, risks, strict=True):
-                    if risk is not None and risk.level == "crisis":
+                    if risk is not None and risk.level == RiskLevel.CRISIS:
                         await self._crisis_now(message, risk)
             except Exception:
                 log.exception("crisis triage of %d messages failed", len(batch))
@@ -260,9 +266,9 @@ class ScoringPipeline:
     async def _crisis_now(self, message: dict[str, Any], risk: Risk) -> None:
         room_id = message["room_id"]
         reason = "crisis language: " + "; ".join(risk.reasons)
-        await self._raise(room_id, "crisis", reason, message["body"][:EXCERPT_CHARS],
+        await self._raise(room_id, AlertSeverity.CRISIS, reason, text_excerpt(message["body"]),
                           message["seq"], tuple(risk.evidence))  # fmt: skip
-        if await scores.raise_room_level(self.domain, room_id=room_id, level="crisis"):
+        if await scores.raise_room_level(self.domain, room_id=room_id, level=RiskLevel.CRISIS):
             await self.domain.events.queue_changed(room_id)
 
     # backfill: what was stored but not scored (model away, node crashed, queue full)

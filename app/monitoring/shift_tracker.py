@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from app.core.context import Domain
+from app.core.enums import RiskLevel
 from app.safety import scores
 from app.safety.scores import EarlierScore
 from nlp.shift import Shift, ShiftDetector, distress_of
@@ -52,7 +53,7 @@ class ShiftTracker:
         sender_id: str,
         seq: int,
         score: float,
-        risk_level: str = "none",
+        risk_level: str = RiskLevel.NONE,
         emotions: Mapping[str, float] | None = None,
     ) -> Shift:
         """One scored message: its sentiment score, risk level and emotions (for distress)."""

@@ -7,8 +7,6 @@ It is always optional: nothing in the service waits for one.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.chat import access
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import RoomKind
 from app.core.errors import BadRequest, Forbidden
 from app.core.identity import Principal
+from app.core.text import clean_text
 from app.storage.models import CheckIn, Membership
 
 PHASES = ("start", "end")
@@ -34,7 +34,6 @@ SCALE: tuple[dict[str, Any], ...] = (
     {"mood": 4, "label": "Good", "emoji": "🙂"},
     {"mood": 5, "label": "Very good", "emoji": "😄"},
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def scale() -> dict[str, Any]:
@@ -80,7 +79,7 @@ def _comment(value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise BadRequest("comment must be a string")
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+    cleaned = clean_text(value)
     if len(cleaned) > COMMENT_MAX_CHARS:
         raise BadRequest(f"comment must be at most {COMMENT_MAX_CHARS} characters")
     return cleaned or None
@@ -131,7 +130,7 @@ async def _upsert(
                 )
             )
         ).scalar_one_or_none()
-        if member is None or room.kind != "one_to_one":
+        if member is None or room.kind != RoomKind.ONE_TO_ONE:
             raise Forbidden("you can only check in on your own one-to-one conversation")
         existing = (
             await session.execute(

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
+from app.core.enums import RoomKind
 from app.core.errors import BadRequest, Forbidden
 from app.core.identity import Principal
 from app.outcomes.reports import Conversation, load_conversations
@@ -186,7 +187,7 @@ async def programme(
                 select(Message.room_id, func.count())
                 .join(Room, Room.id == Message.room_id)
                 .where(
-                    Room.kind == "group",
+                    Room.kind == RoomKind.GROUP,
                     Message.sender_role != "system",
                     Message.sent_at >= lower,
                     Message.sent_at < upper,

@@ -11,23 +11,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.staff import active_rooms
 from app.chat import access
 from app.core import audit
 from app.core.clock import iso, utcnow
 from app.core.context import Domain
-from app.core.enums import STAFF_ROLES
+from app.core.enums import STAFF_ROLES, AlertSeverity, Role, RoomKind
 from app.core.errors import BadRequest, Forbidden
 from app.core.identity import Principal
 from app.storage.models import Alert, AuditEntry, CheckIn, Message, Room, User
 
 RECENT_LIMIT = 20
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
-SEVERITIES = ("crisis", "warning")
+SEVERITIES = tuple(severity.value for severity in AlertSeverity)
 
 
 @dataclass(slots=True)
@@ -106,6 +107,20 @@ async def load_conversations(
     limit: int | None = None,
 ) -> list[Conversation]:
     """One-to-one rooms matching the conditions, with their claims, alerts and check-ins."""
+    found = await _rooms(session, conditions, order_by, limit)
+    for ids in _chunks(list(found)):
+        await _add_claims(session, found, ids)
+        await _add_alerts(session, found, ids)
+        await _add_checkins(session, found, ids)
+    return list(found.values())
+
+
+async def _rooms(
+    session: AsyncSession,
+    conditions: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    limit: int | None,
+) -> dict[str, Conversation]:
     query = (
         select(
             Room.id,
@@ -117,12 +132,12 @@ async def load_conversations(
             Room.claimed_at,
             Room.closed_at,
         )
-        .where(Room.kind == "one_to_one", *conditions)
+        .where(Room.kind == RoomKind.ONE_TO_ONE, *conditions)
         .order_by(*order_by)
     )
     if limit is not None:
         query = query.limit(limit)
-    found = {
+    return {
         row.id: Conversation(
             room_id=row.id,
             status=row.status,
@@ -135,44 +150,58 @@ async def load_conversations(
         )
         for row in (await session.execute(query)).all()
     }
-    for ids in _chunks(list(found)):
-        claims = await session.execute(
-            select(AuditEntry.room_id, func.min(AuditEntry.at))
-            .where(AuditEntry.action == "room_claimed", AuditEntry.room_id.in_(ids))
-            .group_by(AuditEntry.room_id)
+
+
+async def _add_claims(
+    session: AsyncSession, found: dict[str, Conversation], ids: Sequence[str]
+) -> None:
+    """The first claim, from the audit log: a transfer moves claimed_at on the room."""
+    claims = await session.execute(
+        select(AuditEntry.room_id, func.min(AuditEntry.at))
+        .where(AuditEntry.action == "room_claimed", AuditEntry.room_id.in_(ids))
+        .group_by(AuditEntry.room_id)
+    )
+    for room_id, first in claims.all():
+        conv = found[cast(str, room_id)]  # one of ids: never None
+        conv.claimed_at = _earliest(first, conv.claimed_at)
+
+
+async def _add_alerts(
+    session: AsyncSession, found: dict[str, Conversation], ids: Sequence[str]
+) -> None:
+    alerts = await session.execute(
+        select(
+            Alert.room_id,
+            Alert.severity,
+            func.count(),
+            func.min(Alert.created_at),
+            func.min(Alert.acknowledged_at),
         )
-        for room_id, first in claims.all():
-            conv = found[room_id]
-            conv.claimed_at = _earliest(first, conv.claimed_at)
-        alerts = await session.execute(
-            select(
-                Alert.room_id,
-                Alert.severity,
-                func.count(),
-                func.min(Alert.created_at),
-                func.min(Alert.acknowledged_at),
-            )
-            .where(Alert.room_id.in_(ids))
-            .group_by(Alert.room_id, Alert.severity)
+        .where(Alert.room_id.in_(ids))
+        .group_by(Alert.room_id, Alert.severity)
+    )
+    for room_id, severity, count, first_at, first_ack in alerts.all():
+        conv = found[room_id]
+        conv.alerts[severity] = conv.alerts.get(severity, 0) + int(count)
+        conv.first_alert_at = _earliest(conv.first_alert_at, first_at)
+        conv.first_ack_at = _earliest(conv.first_ack_at, first_ack)
+
+
+async def _add_checkins(
+    session: AsyncSession, found: dict[str, Conversation], ids: Sequence[str]
+) -> None:
+    checkins = await session.execute(
+        select(CheckIn.room_id, CheckIn.phase, CheckIn.mood, CheckIn.comment).where(
+            CheckIn.room_id.in_(ids)
         )
-        for room_id, severity, count, first_at, first_ack in alerts.all():
-            conv = found[room_id]
-            conv.alerts[severity] = conv.alerts.get(severity, 0) + int(count)
-            conv.first_alert_at = _earliest(conv.first_alert_at, first_at)
-            conv.first_ack_at = _earliest(conv.first_ack_at, first_ack)
-        checkins = await session.execute(
-            select(CheckIn.room_id, CheckIn.phase, CheckIn.mood, CheckIn.comment).where(
-                CheckIn.room_id.in_(ids)
-            )
-        )
-        for room_id, phase, mood, comment in checkins.all():
-            conv = found[room_id]
-            if phase == "start":
-                conv.mood_before = int(mood)
-            else:
-                conv.mood_after = int(mood)
-            conv.comments[phase] = comment
-    return list(found.values())
+    )
+    for room_id, phase, mood, comment in checkins.all():
+        conv = found[room_id]
+        if phase == "start":
+            conv.mood_before = int(mood)
+        else:
+            conv.mood_after = int(mood)
+        conv.comments[phase] = comment
 
 
 def _seconds(value: float | None) -> float | None:
@@ -216,7 +245,7 @@ async def _sentiment(session: AsyncSession, room_id: str) -> dict[str, Any]:
                 select(Message.sentiment_score)
                 .where(
                     Message.room_id == room_id,
-                    Message.sender_role == "participant",
+                    Message.sender_role == Role.PARTICIPANT,
                     Message.sentiment_score.is_not(None),
                 )
                 .order_by(Message.seq)
@@ -236,7 +265,7 @@ async def _message_counts(session: AsyncSession, room_id: str) -> dict[str, int]
     )
     by_role = {role: int(count) for role, count in rows.all()}
     return {
-        "participant": by_role.get("participant", 0),
+        "participant": by_role.get(Role.PARTICIPANT, 0),
         "staff": sum(n for role, n in by_role.items() if role in STAFF_ROLES),
     }
 
@@ -250,11 +279,11 @@ async def room_outcome(
     async with domain.db.write() as session:
         room = await access.load_room(session, room_id)
         allowed = viewer.has_oversight or (
-            viewer.role == "peer_worker" and room.assigned_to == viewer.id
+            viewer.role == Role.PEER_WORKER and room.assigned_to == viewer.id
         )
         if not allowed:
             raise Forbidden("only the assigned peer worker or a supervisor can see this outcome")
-        if room.kind != "one_to_one":
+        if room.kind != RoomKind.ONE_TO_ONE:
             raise BadRequest("outcomes are kept for one-to-one conversations only")
         (conv,) = await load_conversations(session, Room.id == room_id)
         worker = await session.get(User, room.assigned_to) if room.assigned_to else None
@@ -284,7 +313,7 @@ async def my_outcomes(
     """A peer worker's own recent conversations and hours, so they can see their load and
     pace themselves. Their own data, so nothing is suppressed; comments stay with supervisors.
     Days and weeks are UTC; a week starts on Monday."""
-    if worker.role != "peer_worker":
+    if worker.role != Role.PEER_WORKER:
         raise Forbidden("only peer workers have their own outcomes")
     now = now or utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -302,15 +331,7 @@ async def my_outcomes(
             Room.claimed_at.is_not(None),
             or_(Room.closed_at.is_(None), Room.closed_at >= week),
         )
-        active = int(
-            (
-                await session.execute(
-                    select(func.count())
-                    .select_from(Room)
-                    .where(Room.assigned_to == worker.id, Room.status == "active")
-                )
-            ).scalar_one()
-        )
+        active = await active_rooms(session, worker.id)
     spans = [span for conv in this_week if (span := conv.active_span(now)) is not None]
     return {
         "at": iso(now),

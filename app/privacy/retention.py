@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, exists, select
 
 from app.core.clock import utcnow
 from app.core.context import Domain
+from app.core.enums import AlertStatus, RoomStatus
 from app.storage.models import Alert, AuditEntry, Membership, Message, Report, Room
 
 
@@ -38,7 +39,7 @@ async def purge(domain: Domain, *, days: int | None = None, now: datetime | None
     if days <= 0:
         return Purged(0, 0, 0, 0, 0)
     cutoff = (now or utcnow()) - timedelta(days=days)
-    closed_rooms = select(Room.id).where(Room.status == "closed")
+    closed_rooms = select(Room.id).where(Room.status == RoomStatus.CLOSED)
     async with domain.db.write() as session:
         messages = _count(
             await session.execute(
@@ -46,7 +47,7 @@ async def purge(domain: Domain, *, days: int | None = None, now: datetime | None
             )
         )
         emptied = select(Room.id).where(
-            Room.status == "closed",
+            Room.status == RoomStatus.CLOSED,
             Room.closed_at < cutoff,
             ~exists().where(Message.room_id == Room.id),
         )
@@ -61,7 +62,9 @@ async def purge(domain: Domain, *, days: int | None = None, now: datetime | None
             rooms = _count(await session.execute(delete(Room).where(Room.id.in_(gone))))
         alerts += _count(
             await session.execute(
-                delete(Alert).where(and_(Alert.status == "resolved", Alert.resolved_at < cutoff))
+                delete(Alert).where(
+                    and_(Alert.status == AlertStatus.RESOLVED, Alert.resolved_at < cutoff)
+                )
             )
         )
         reports += _count(

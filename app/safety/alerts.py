@@ -10,19 +10,21 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import access
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, Role
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
-from app.safety.scores import raise_room_level, room_risk_score
+from app.core.text import EXCERPT_CHARS
+from app.safety.scores import lift_room_level, room_risk_score
 from app.storage.models import Alert, Message, Room
 
-STATUSES = ("open", "acknowledged", "resolved")
-SEVERITIES = ("crisis", "warning")
-EXCERPT_CHARS = 280
+STATUSES = tuple(status.value for status in AlertStatus)
+SEVERITIES = tuple(severity.value for severity in AlertSeverity)
 
 
 _QUOTED = re.compile(r'\s*\("[^"]*"\)|"[^"]*"')
@@ -81,38 +83,63 @@ async def raise_or_attach(
     for _ in range(3):
         try:
             async with domain.db.write() as session:
-                existing = (
-                    await session.execute(
-                        select(Alert).where(
-                            Alert.room_id == room_id,
-                            Alert.severity == severity,
-                            Alert.status != "resolved",
-                        )
-                    )
-                ).scalar_one_or_none()
-                if existing is not None:
-                    existing.attached_count += 1
-                    return Raised(alert_view(existing), created=False)
-                alert = Alert(
-                    id=new_id("alert"),
-                    room_id=room_id,
-                    severity=severity,
-                    status="open",
-                    reason=reason,
-                    excerpt=excerpt[:EXCERPT_CHARS],
-                    evidence=[dict(e) for e in evidence],
-                    message_seq=message_seq,
-                    attached_count=0,
-                    created_at=utcnow(),
-                    last_sent_at=utcnow(),
-                )
-                session.add(alert)
-            view = alert_view(alert)
-            await domain.events.alert(view)
-            return Raised(view, created=True)
+                alert, created = await _attach_or_add(
+                    session, room_id=room_id, severity=severity, reason=reason,
+                    excerpt=excerpt, message_seq=message_seq, evidence=evidence,
+                )  # fmt: skip
+            return await _published(domain, alert, created)
         except IntegrityError:
             continue  # another node raised the same alert a moment ago: attach to it
     raise Conflict("could not raise the alert; try again")
+
+
+async def _attach_or_add(
+    session: AsyncSession,
+    *,
+    room_id: str,
+    severity: str,
+    reason: str,
+    excerpt: str = "",
+    message_seq: int | None = None,
+    evidence: Sequence[Mapping[str, Any]] = (),
+) -> tuple[Alert, bool]:
+    """The alert, attached to or added in the caller's transaction, and whether it is new. A
+    new one can fail the unique index at the commit: raise_or_attach retries that."""
+    existing = (
+        await session.execute(
+            select(Alert).where(
+                Alert.room_id == room_id,
+                Alert.severity == severity,
+                Alert.status != AlertStatus.RESOLVED,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        existing.attached_count += 1
+        return existing, False
+    alert = Alert(
+        id=new_id("alert"),
+        room_id=room_id,
+        severity=severity,
+        status=AlertStatus.OPEN,
+        reason=reason,
+        excerpt=excerpt[:EXCERPT_CHARS],
+        evidence=[dict(e) for e in evidence],
+        message_seq=message_seq,
+        attached_count=0,
+        created_at=utcnow(),
+        last_sent_at=utcnow(),
+    )
+    session.add(alert)
+    return alert, True
+
+
+async def _published(domain: Domain, alert: Alert, created: bool) -> Raised:
+    """After the commit: only a new alert is published; attaching is recorded."""
+    view = alert_view(alert)
+    if created:
+        await domain.events.alert(view)
+    return Raised(view, created=created)
 
 
 async def list_alerts(
@@ -153,8 +180,8 @@ async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -
     _require_oversight(supervisor)
     async with domain.db.write() as session:
         alert = await _load(session, alert_id)
-        if alert.status == "open":
-            alert.status = "acknowledged"
+        if alert.status == AlertStatus.OPEN:
+            alert.status = AlertStatus.ACKNOWLEDGED
             alert.acknowledged_by = supervisor.id
             alert.acknowledged_at = utcnow()
             audit.record(
@@ -164,7 +191,7 @@ async def acknowledge(domain: Domain, *, supervisor: Principal, alert_id: str) -
                 room_id=alert.room_id,
                 target_id=alert.id,
             )
-        elif alert.status == "resolved":
+        elif alert.status == AlertStatus.RESOLVED:
             raise Conflict("this alert is already resolved")
         view = alert_view(alert)
     await domain.events.alert(view)
@@ -179,13 +206,13 @@ async def resolve(
         raise BadRequest("notes must be a string of at most 4000 characters")
     async with domain.db.write() as session:
         alert = await _load(session, alert_id)
-        if alert.status == "resolved":
+        if alert.status == AlertStatus.RESOLVED:
             raise Conflict("this alert is already resolved")
         now = utcnow()
         if alert.acknowledged_by is None:
             alert.acknowledged_by = supervisor.id
             alert.acknowledged_at = now
-        alert.status = "resolved"
+        alert.status = AlertStatus.RESOLVED
         alert.resolved_by = supervisor.id
         alert.resolved_at = now
         alert.resolution_notes = (notes or "").strip() or None
@@ -208,7 +235,9 @@ async def _settle_room_level(session: Any, room_id: str) -> None:
     participant message says: the queue stops shouting about a situation that was handled."""
     still_open = (
         await session.execute(
-            select(Alert.id).where(Alert.room_id == room_id, Alert.status != "resolved").limit(1)
+            select(Alert.id)
+            .where(Alert.room_id == room_id, Alert.status != AlertStatus.RESOLVED)
+            .limit(1)
         )
     ).first()
     if still_open is not None:
@@ -218,7 +247,7 @@ async def _settle_room_level(session: Any, room_id: str) -> None:
             select(Message.risk_level)
             .where(
                 Message.room_id == room_id,
-                Message.sender_role == "participant",
+                Message.sender_role == Role.PARTICIPANT,
                 Message.risk_level.is_not(None),
             )
             .order_by(Message.seq.desc())
@@ -227,7 +256,7 @@ async def _settle_room_level(session: Any, room_id: str) -> None:
     ).scalar_one_or_none()
     room = await session.get(Room, room_id)
     if room is not None:
-        room.risk_level = latest or "none"
+        room.risk_level = latest or RiskLevel.NONE
         room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
 
 
@@ -242,7 +271,7 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
             (
                 await session.execute(
                     select(Alert.id, Alert.last_sent_at).where(
-                        Alert.status == "open", Alert.last_sent_at <= cutoff
+                        Alert.status == AlertStatus.OPEN, Alert.last_sent_at <= cutoff
                     )
                 )
             ).all()
@@ -255,7 +284,7 @@ async def resend_due(domain: Domain) -> list[dict[str, Any]]:
                     update(Alert)
                     .where(
                         Alert.id == alert_id,
-                        Alert.status == "open",
+                        Alert.status == AlertStatus.OPEN,
                         Alert.last_sent_at == last_sent,
                     )
                     .values(last_sent_at=now)
@@ -274,20 +303,28 @@ async def help_now(domain: Domain, *, participant: Principal, room_id: str) -> R
     """The participant's own "I need help now": a crisis alert at once, no model involved."""
     if not participant.is_participant:
         raise Forbidden("only participants ask for help this way")
-    async with domain.db.read() as session:
-        await access.load_room(session, room_id)
-        if await access.active_membership(session, room_id, participant.id) is None:
-            raise Forbidden("you are not in this room")
-    raised = await raise_or_attach(
-        domain,
-        room_id=room_id,
-        severity="crisis",
-        # No quotes: quoted text in a reason is always the participant's own words.
-        reason=f"{participant.handle} pressed the help-now button",
-    )
-    if await raise_room_level(domain, room_id=room_id, level="crisis"):
-        await domain.events.queue_changed(room_id)
-    return raised
+    for _ in range(3):
+        try:
+            # One transaction: the check, the alert and the room's level commit together.
+            async with domain.db.write() as session:
+                await access.load_room(session, room_id)
+                if await access.active_membership(session, room_id, participant.id) is None:
+                    raise Forbidden("you are not in this room")
+                alert, created = await _attach_or_add(
+                    session,
+                    room_id=room_id,
+                    severity=AlertSeverity.CRISIS,
+                    # No quotes: quoted text in a reason is always the participant's own words.
+                    reason=f"{participant.handle} pressed the help-now button",
+                )
+                lifted = await lift_room_level(session, room_id=room_id, level=RiskLevel.CRISIS)
+        except IntegrityError:
+            continue  # another node raised the same alert a moment ago: attach to it
+        raised = await _published(domain, alert, created)
+        if lifted:
+            await domain.events.queue_changed(room_id)
+        return raised
+    raise Conflict("could not raise the alert; try again")
 
 
 async def _load(session: Any, alert_id: str) -> Alert:

@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.accounts.staff import in_caseload
 from app.core.clock import utcnow
 from app.core.context import Domain
+from app.core.enums import AlertSeverity, AlertStatus, RiskLevel, RoomKind, RoomStatus
 from app.core.errors import Forbidden
 from app.core.identity import Principal
 from app.storage.models import Alert, Room, User
@@ -21,7 +23,7 @@ async def snapshot(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
         waiting = (
             await session.execute(
                 select(func.count(), func.min(Room.waiting_since)).where(
-                    Room.kind == "one_to_one", Room.status == "waiting"
+                    Room.kind == RoomKind.ONE_TO_ONE, Room.status == RoomStatus.WAITING
                 )
             )
         ).one()
@@ -29,7 +31,7 @@ async def snapshot(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
             (
                 await session.execute(
                     select(Room.risk_level, func.count())
-                    .where(Room.kind == "one_to_one", Room.status != "closed")
+                    .where(Room.kind == RoomKind.ONE_TO_ONE, Room.status != RoomStatus.CLOSED)
                     .group_by(Room.risk_level)
                 )
             ).all()
@@ -37,7 +39,7 @@ async def snapshot(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
         per_worker = (
             await session.execute(
                 select(User.id, User.handle, func.count(Room.id))
-                .join(Room, (Room.assigned_to == User.id) & (Room.status == "active"))
+                .join(Room, (Room.assigned_to == User.id) & in_caseload())
                 .group_by(User.id, User.handle)
                 .order_by(func.count(Room.id).desc())
             )
@@ -46,14 +48,16 @@ async def snapshot(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
             (
                 await session.execute(
                     select(Alert.severity, func.count())
-                    .where(Alert.status != "resolved")
+                    .where(Alert.status != AlertStatus.RESOLVED)
                     .group_by(Alert.severity)
                 )
             ).all()
         )
         active_groups = (
             await session.execute(
-                select(func.count()).where(Room.kind == "group", Room.status == "active")
+                select(func.count()).where(
+                    Room.kind == RoomKind.GROUP, Room.status == RoomStatus.ACTIVE
+                )
             )
         ).scalar_one()
     count, oldest = waiting
@@ -63,12 +67,13 @@ async def snapshot(domain: Domain, *, viewer: Principal) -> dict[str, Any]:
         "longest_wait_seconds": round((now - oldest).total_seconds()) if oldest else 0,
         "active_rooms": sum(int(n) for _, _, n in per_worker),
         "rooms_by_risk": {
-            level: int(by_risk.get(level, 0)) for level in ("crisis", "elevated", "none")
+            level.value: int(by_risk.get(level, 0))
+            for level in sorted(RiskLevel, key=lambda level: level.rank, reverse=True)
         },
         "active_rooms_per_worker": [
             {"user_id": uid, "handle": handle, "active_rooms": int(n)}
             for uid, handle, n in per_worker
         ],
-        "open_alerts": {sev: int(alerts.get(sev, 0)) for sev in ("crisis", "warning")},
+        "open_alerts": {sev.value: int(alerts.get(sev, 0)) for sev in AlertSeverity},
         "active_groups": int(active_groups),
     }

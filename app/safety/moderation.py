@@ -16,12 +16,13 @@ from app.chat import access
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
+from app.core.enums import RoomKind
 from app.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
 from app.core.identity import Principal
+from app.core.text import excerpt
 from app.storage.models import Block, Membership, Message, Report, Room
 
 REPORT_STATUSES = ("open", "resolved")
-EXCERPT_CHARS = 280
 
 
 async def blocked_ids(session: AsyncSession, blocker_id: str) -> set[str]:
@@ -54,7 +55,7 @@ async def block(
         raise BadRequest("you cannot block yourself")
     async with domain.db.write() as session:
         room = await _member_of(session, room_id, blocker)
-        if room.kind != "group":
+        if room.kind != RoomKind.GROUP:
             raise BadRequest("blocking is for group rooms; in a one-to-one, ask to end it")
         # Only someone who is or was a participant here: this is no way to probe for ids.
         target = (
@@ -193,11 +194,11 @@ async def list_reports(
         .limit(limit)
     )
     if not viewer.has_oversight:
-        query = query.where((Room.kind == "group") | (Room.assigned_to == viewer.id))
+        query = query.where((Room.kind == RoomKind.GROUP) | (Room.assigned_to == viewer.id))
     async with domain.db.write() as session:
         rows = (await session.execute(query)).all()
         audit.record(session, actor=viewer, action="reports_listed", status=status, count=len(rows))
-    return [report_view(r, (body or "")[:EXCERPT_CHARS]) for r, body in rows]
+    return [report_view(r, excerpt(body)) for r, body in rows]
 
 
 async def resolve_report(domain: Domain, *, actor: Principal, report_id: str) -> dict[str, Any]:
@@ -207,7 +208,7 @@ async def resolve_report(domain: Domain, *, actor: Principal, report_id: str) ->
         if found is None:
             raise NotFound("no such report")
         room = await access.load_room(session, found.room_id)
-        if not (actor.has_oversight or room.kind == "group" or room.assigned_to == actor.id):
+        if not (actor.has_oversight or room.kind == RoomKind.GROUP or room.assigned_to == actor.id):
             raise Forbidden("you cannot act on this room's reports")
         if found.status == "resolved":
             raise Conflict("this report is already resolved")

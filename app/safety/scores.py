@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.context import Domain
+from app.core.enums import RiskLevel, Role
 from app.storage.models import Message, Room
 
-RISK_RANK = {"none": 0, "elevated": 1, "crisis": 2}
-RISK_VALUE = {"none": 0.0, "elevated": 0.5, "crisis": 1.0}
+RISK_VALUE: dict[str, float] = {RiskLevel.NONE: 0.0, RiskLevel.ELEVATED: 0.5, RiskLevel.CRISIS: 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ async def record(domain: Domain, records: list[ScoreRecord]) -> None:
         rooms = (await session.execute(select(Room).where(Room.id.in_(list(by_room))))).scalars()
         for room in rooms:
             for r in sorted(by_room[room.id], key=lambda x: x.seq):
-                if RISK_RANK[r.risk_level] > RISK_RANK.get(room.risk_level, 0):
+                if RiskLevel(r.risk_level).rank > RiskLevel.of(room.risk_level).rank:
                     room.risk_level = r.risk_level
                 room.last_sentiment = r.sentiment_score
                 room.sentiment_trend = round(r.shift_delta, 4)
@@ -124,7 +125,7 @@ class EarlierScore:
 
 
 def _earlier(score: float, level: str | None, emotions: dict[str, float] | None) -> EarlierScore:
-    return EarlierScore(float(score), level or "none", dict(emotions or {}))
+    return EarlierScore(float(score), level or RiskLevel.NONE, dict(emotions or {}))
 
 
 async def recent_risk_levels(
@@ -137,7 +138,7 @@ async def recent_risk_levels(
                 select(Message.risk_level)
                 .where(
                     Message.room_id == room_id,
-                    Message.sender_role == "participant",
+                    Message.sender_role == Role.PARTICIPANT,
                     Message.seq < before_seq,
                     Message.risk_level.is_not(None),
                 )
@@ -227,11 +228,16 @@ async def count_unscored(domain: Domain) -> int:
 
 
 async def raise_room_level(domain: Domain, *, room_id: str, level: str) -> bool:
-    """Lift a room's level at once (a participant asked for help). True if it changed."""
+    """Lift a room's level at once (crisis words seen). True if it changed."""
     async with domain.db.write() as session:
-        room = await session.get(Room, room_id)
-        if room is None or RISK_RANK[level] <= RISK_RANK.get(room.risk_level, 0):
-            return False
-        room.risk_level = level
-        room.risk_score = room_risk_score(level, room.last_sentiment)
-        return True
+        return await lift_room_level(session, room_id=room_id, level=level)
+
+
+async def lift_room_level(session: AsyncSession, *, room_id: str, level: str) -> bool:
+    """`raise_room_level` inside the caller's transaction."""
+    room = await session.get(Room, room_id)
+    if room is None or RiskLevel(level).rank <= RiskLevel.of(room.risk_level).rank:
+        return False
+    room.risk_level = level
+    room.risk_score = room_risk_score(level, room.last_sentiment)
+    return True

@@ -10,26 +10,24 @@ now"; a lone 1-5 after a conversation ended is its check-in."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
 from app.chat import messages, rooms
 from app.chat.views import message_view
 from app.core.clock import new_id, utcnow
+from app.core.enums import Role, RoomStatus
 from app.core.errors import BadRequest, Conflict, DomainError, TooLarge
 from app.core.identity import Principal, generate_handle
 from app.outcomes import checkins
 from app.privacy import deletion
 from app.safety import alerts
 from app.sms import store
+from app.sms.context import SmsContext
 from app.sms.keywords import Keyword, classify, mood
 from app.sms.models import SmsContact
 from app.sms.provider import SendFailed
 from app.storage.models import Channel, Membership, Participant, Room
-
-if TYPE_CHECKING:
-    from app.sms.service import SmsService
 
 log = logging.getLogger(__name__)
 CLIENT_MSG_PREFIX = "sms:"
@@ -49,7 +47,7 @@ PAUSED_NOTICE = (
 )
 
 
-async def process(sms: SmsService, row: store.Claimed) -> str:
+async def process(sms: SmsContext, row: store.Claimed) -> str:
     """Act on one claimed text; returns what was done (kept on the row, never the words).
     Safe to repeat after a crash: posts are keyed by the provider's id, replies deduplicated."""
     domain = sms.domain
@@ -94,7 +92,7 @@ async def process(sms: SmsService, row: store.Claimed) -> str:
     return "message" if posted else "not_text"
 
 
-async def _room(sms: SmsService, contact: SmsContact) -> Room | None:
+async def _room(sms: SmsContext, contact: SmsContact) -> Room | None:
     if contact.room_id is None:
         return None
     async with sms.domain.db.read() as session:
@@ -102,16 +100,16 @@ async def _room(sms: SmsService, contact: SmsContact) -> Room | None:
 
 
 def _open(room: Room | None) -> bool:
-    return room is not None and room.status != "closed"
+    return room is not None and room.status != RoomStatus.CLOSED
 
 
-async def _participant(sms: SmsService, contact: SmsContact) -> Principal:
+async def _participant(sms: SmsContext, contact: SmsContact) -> Principal:
     """An anonymous participant with a generated handle, like a web session's."""
     async with sms.domain.db.write() as session:
         if contact.participant_id is not None:
             person = await session.get(Participant, contact.participant_id)
             if person is not None:
-                return Principal(id=person.id, role="participant", handle=person.handle)
+                return Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
         person = Participant(id=new_id("p"), handle=generate_handle(), topics=[])
         session.add(person)
         await session.execute(
@@ -120,10 +118,10 @@ async def _participant(sms: SmsService, contact: SmsContact) -> Principal:
             .values(participant_id=person.id, updated_at=utcnow())
         )
     contact.participant_id = person.id
-    return Principal(id=person.id, role="participant", handle=person.handle)
+    return Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
 
 
-async def _conversation(sms: SmsService, contact: SmsContact, who: Principal) -> tuple[str, bool]:
+async def _conversation(sms: SmsContext, contact: SmsContact, who: Principal) -> tuple[str, bool]:
     """The open conversation, or a new support request (True) when there is none."""
     room = await _room(sms, contact)
     if _open(room) and room is not None:
@@ -155,7 +153,7 @@ async def _conversation(sms: SmsService, contact: SmsContact, who: Principal) ->
 
 
 async def _post(
-    sms: SmsService, who: Principal, room_id: str, row: store.Claimed, reply_key: str
+    sms: SmsContext, who: Principal, room_id: str, row: store.Claimed, reply_key: str
 ) -> bool:
     try:
         await messages.post(
@@ -171,7 +169,7 @@ async def _post(
     return True
 
 
-async def _stop(sms: SmsService, contact: SmsContact) -> None:
+async def _stop(sms: SmsContext, contact: SmsContact) -> None:
     """Opt out: the number is erased, nothing queued goes out, the conversation ends."""
     async with sms.domain.db.write() as session:
         await session.execute(
@@ -185,20 +183,20 @@ async def _stop(sms: SmsService, contact: SmsContact) -> None:
         async with sms.domain.db.read() as session:
             person = await session.get(Participant, contact.participant_id)
         if person is not None:
-            who = Principal(id=person.id, role="participant", handle=person.handle)
+            who = Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
             try:
                 await rooms.leave(sms.domain, participant=who, room_id=room.id)
             except DomainError as exc:
                 log.info("sms stop: conversation not left (%s)", exc.code)
 
 
-async def _delete(sms: SmsService, contact: SmsContact) -> None:
+async def _delete(sms: SmsContext, contact: SmsContact) -> None:
     """The web's DELETE /me by text: the participant's words, conversation and number go.
     The confirmation is sent directly (one attempt): the outbox row would be deleted with the
     rest, and the number must not outlive the request to delete it."""
     number = sms.vault.open(contact.number_sealed) if contact.number_sealed else None
     if contact.participant_id is not None:
-        who = Principal(id=contact.participant_id, role="participant", handle="")
+        who = Principal(id=contact.participant_id, role=Role.PARTICIPANT, handle="")
         await deletion.delete_participant(sms.domain, participant=who)
     async with sms.domain.db.write() as session:  # a contact that never became a participant
         await store.forget_contact(session, contact.id)
@@ -209,7 +207,7 @@ async def _delete(sms: SmsService, contact: SmsContact) -> None:
             log.warning("sms delete: confirmation not sent (%s)", exc.detail)
 
 
-async def _set_opt_out(sms: SmsService, contact_id: str, value: bool) -> None:
+async def _set_opt_out(sms: SmsContext, contact_id: str, value: bool) -> None:
     async with sms.domain.db.write() as session:
         await session.execute(
             update(SmsContact)
@@ -218,13 +216,13 @@ async def _set_opt_out(sms: SmsService, contact_id: str, value: bool) -> None:
         )
 
 
-async def _checkin(sms: SmsService, contact: SmsContact, score: int, reply_key: str) -> str:
+async def _checkin(sms: SmsContext, contact: SmsContact, score: int, reply_key: str) -> str:
     assert contact.checkin_room_id is not None and contact.participant_id is not None
     async with sms.domain.db.read() as session:
         person = await session.get(Participant, contact.participant_id)
     if person is None:
         return "contact_deleted"
-    who = Principal(id=person.id, role="participant", handle=person.handle)
+    who = Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
     try:
         await checkins.record(
             sms.domain, participant=who, room_id=contact.checkin_room_id, phase="end", mood=score
@@ -239,7 +237,7 @@ async def _checkin(sms: SmsService, contact: SmsContact, score: int, reply_key: 
     return "checkin"
 
 
-async def _notice(sms: SmsService, room_id: str, body: str) -> None:
+async def _notice(sms: SmsContext, room_id: str, body: str) -> None:
     """A line for staff in the room (a system message)."""
     async with sms.domain.db.write() as session:
         notice = await messages.insert_system_message(session, room_id=room_id, body=body)

@@ -13,19 +13,17 @@ import asyncio
 import logging
 import random
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select, update
 
 from app.chat.messages import messages_after
 from app.core.clock import utcnow
+from app.core.enums import RoomStatus
 from app.sms import store
+from app.sms.context import SmsContext
 from app.sms.models import InboundStatus, OutboxStatus, SmsContact, SmsInbound, SmsOutbox
 from app.sms.provider import SendFailed
 from app.storage.models import Room
-
-if TYPE_CHECKING:
-    from app.sms.service import SmsService
 
 log = logging.getLogger(__name__)
 FORWARD_PAGE = 200
@@ -37,7 +35,7 @@ def outgoing_text(sender_role: str, sender_handle: str, body: str) -> str:
     return body if sender_role == "system" else f"{sender_handle}: {body}"
 
 
-async def forward(sms: SmsService) -> int:
+async def forward(sms: SmsContext) -> int:
     """Outbox rows for every message that reached an SMS conversation since its cursor."""
     async with sms.domain.db.read() as session:
         behind = list(
@@ -56,7 +54,7 @@ async def forward(sms: SmsService) -> int:
     return added
 
 
-async def _forward_one(sms: SmsService, contact_id: str) -> int:
+async def _forward_one(sms: SmsContext, contact_id: str) -> int:
     settings = sms.settings
     async with sms.domain.db.write() as session:
         contact = (
@@ -90,7 +88,7 @@ async def _forward_one(sms: SmsService, contact_id: str) -> int:
             contact.room_seq = message.seq
         if (
             sendable
-            and room.status == "closed"
+            and room.status == RoomStatus.CLOSED
             and contact.room_seq >= room.last_seq
             and room.claimed_at is not None
             and room.closed_by != contact.participant_id
@@ -106,7 +104,7 @@ async def _forward_one(sms: SmsService, contact_id: str) -> int:
         return await store.enqueue(session, outgoing)
 
 
-async def send_due(sms: SmsService) -> int:
+async def send_due(sms: SmsContext) -> int:
     """Claim what is due and send it; returns how many rows were worked on."""
     claimed = await store.claim_outbox(
         sms.domain,
@@ -125,7 +123,7 @@ async def send_due(sms: SmsService) -> int:
     return len(claimed)
 
 
-async def _send_one(sms: SmsService, row: store.Outgoing) -> None:
+async def _send_one(sms: SmsContext, row: store.Outgoing) -> None:
     async with sms.domain.db.read() as session:
         contact = await session.get(SmsContact, row.contact_id)
     number = (
@@ -178,7 +176,7 @@ async def _send_one(sms: SmsService, row: store.Outgoing) -> None:
     sms.metrics.sent.inc()
 
 
-async def forget_numbers(sms: SmsService) -> int:
+async def forget_numbers(sms: SmsContext) -> int:
     """Erase the sealed number of contacts whose conversation has ended and been sent in full,
     with nothing queued for them: it is kept no longer than sending needs it."""
     quiet_since = utcnow() - timedelta(seconds=sms.settings.sms_lease_seconds)
@@ -200,7 +198,10 @@ async def forget_numbers(sms: SmsService) -> int:
                         SmsContact.number_sealed.is_not(None),
                         SmsContact.updated_at < quiet_since,
                         (Room.id.is_(None))
-                        | ((Room.status == "closed") & (SmsContact.room_seq >= Room.last_seq)),
+                        | (
+                            (Room.status == RoomStatus.CLOSED)
+                            & (SmsContact.room_seq >= Room.last_seq)
+                        ),
                         ~unsent,
                         ~unread,
                     )

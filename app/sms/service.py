@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.bus.base import Subscription
 from app.core.clock import utcnow
 from app.core.context import Domain
+from app.core.enums import AlertSeverity
 from app.core.events import ALERTS_CHANNEL, decode
 from app.settings import Settings
 from app.sms import inbound, outbound, resources, store
@@ -190,7 +191,11 @@ class SmsService:
     def _on_alert(self, data: bytes) -> None:
         event = decode(data)
         alert = event.get("alert")
-        if event.get("resent") or not isinstance(alert, dict) or alert.get("severity") != "crisis":
+        if (
+            event.get("resent")
+            or not isinstance(alert, dict)
+            or alert.get("severity") != AlertSeverity.CRISIS
+        ):
             return
         task = asyncio.create_task(self._crisis_text(alert))
         self._spawned.add(task)

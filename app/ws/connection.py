@@ -83,7 +83,6 @@ class Connection:
         "_on_slow",
         "_outbox",
         "blocked",
-        "channels",
         "close_code",
         "close_reason",
         "expires_at",
@@ -112,7 +111,6 @@ class Connection:
         self.websocket = websocket
         self.principal = principal
         self.rooms: dict[str, RoomCursor] = {}
-        self.channels: set[str] = set()
         self.message_bucket = messages
         self.frame_bucket = frames_bucket
         self.close_code = 1000
