@@ -100,3 +100,16 @@ async def test_a_participant_leaving_or_withdrawing_is_told_in_their_language(
     assert (await worker.post(f"/api/v1/rooms/{room_id}/claim")).status_code == 200
     assert (await person.post(f"/api/v1/rooms/{room_id}/leave")).status_code == 200
     assert (await _notices(worker, room_id))[-1] == f"{person.handle} ha salido de la conversación."
+
+
+async def test_deleting_their_data_ends_the_conversation_in_their_language(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """The room's language is forgotten with the participant's data, but only after the closing
+    notice was written in it."""
+    person = await participant(server, http, language="es")
+    room_id = await waiting_room(person)
+    worker = await staff(server, http, "peer_worker")
+    assert (await worker.post(f"/api/v1/rooms/{room_id}/claim")).status_code == 200
+    assert (await person.delete("/api/v1/me")).status_code == 204
+    assert (await _notices(worker, room_id))[-1] == CATALOGUE["es"][Notice.PARTICIPANT_DELETED]
