@@ -103,6 +103,18 @@ class Settings(BaseSettings):
     # Peer workers and escalation
     worker_max_rooms: int = Field(default=3, ge=1)
     alert_ack_seconds: int = Field(default=60, ge=1)
+    support_interval_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="A participant is offered crisis resources (the `support` frame) at most "
+        "once in this many seconds per room.",
+    )
+    crisis_resources_file: str | None = Field(
+        default=None,
+        description="The crisis resources offered to participants, per language (the format "
+        "of the front end's resources.json); default: the front end's resources.json, so the "
+        "participant page, SMS and the support frame read one file.",
+    )
 
     canned_responses_max: int = Field(
         default=200, ge=1, description="Most canned responses the service keeps."

@@ -83,6 +83,12 @@ class RoomStatusOut(Out):
     status: RoomStatus
 
 
+class ClosedRoomOut(RoomStatusOut):
+    """`resolved_alerts`: the crisis alerts the safety note resolved on closing."""
+
+    resolved_alerts: list[str] = Field(default_factory=list)
+
+
 class AssignedRoomOut(RoomStatusOut):
     assigned_to: str | None
 
@@ -93,8 +99,12 @@ class HelpOut(Out):
 
 
 class Risk(Out):
+    """`room risk`: the highest level reached; `reviewed_*` once an alert on it was resolved."""
+
     level: RiskLevel
     score: float | None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
 
 
 class Sentiment(Out):
@@ -120,6 +130,8 @@ class RoomEntry(Out):
     risk: Risk
     sentiment: Sentiment
     channel: str
+    preview: str | None = None
+    alert: dict[str, Any] | None = None
     match: QueueMatch | None = None
 
 

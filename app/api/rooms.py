@@ -15,6 +15,7 @@ from app.api.deps import (
 )
 from app.api.responses import (
     AssignedRoomOut,
+    ClosedRoomOut,
     HelpOut,
     MessagesOut,
     QueueOut,
@@ -22,8 +23,8 @@ from app.api.responses import (
     RoomStatusOut,
     TypedRoute,
 )
-from app.api.schemas import NotesIn, SupportRequestIn, TransferIn
-from app.chat import messages, queue, rooms
+from app.api.schemas import CloseIn, RiskIn, SupportRequestIn, TransferIn
+from app.chat import messages, notes, queue, rooms
 from app.chat.messages import MAX_SEQ
 from app.safety import alerts
 
@@ -62,15 +63,42 @@ async def transfer(
     return {"room_id": room.id, "status": room.status, "assigned_to": room.assigned_to}
 
 
-@router.post("/rooms/{room_id}/close", response_model=RoomStatusOut)
+@router.post("/rooms/{room_id}/close", response_model=ClosedRoomOut)
 async def close(
     domain: DomainDep,
     caller: StaffCaller,
     room_id: str,
-    body: Annotated[NotesIn | None, Body()] = None,
+    body: Annotated[CloseIn | None, Body()] = None,
 ) -> dict[str, Any]:
-    room = await rooms.close(domain, actor=caller, room_id=room_id, notes=(body or NotesIn()).notes)
-    return {"room_id": room.id, "status": room.status}
+    """A room with an unresolved crisis alert closes only with a safety note (else 409), which
+    resolves that alert and is audited."""
+    body = body or CloseIn()
+    resolved = await alerts.settle_for_close(
+        domain, actor=caller, room_id=room_id, safety_note=body.safety_note
+    )
+    room = await rooms.close(domain, actor=caller, room_id=room_id, notes=body.notes)
+    if resolved:
+        await domain.events.queue_changed(room_id)
+    return {
+        "room_id": room.id,
+        "status": room.status,
+        "resolved_alerts": [a["alert_id"] for a in resolved],
+    }
+
+
+@router.post("/rooms/{room_id}/risk")
+async def lower_risk(
+    domain: DomainDep, caller: StaffCaller, room_id: str, body: RiskIn
+) -> dict[str, Any]:
+    """Staff with access lower the room's risk on purpose, saying why (audited)."""
+    return await alerts.lower_risk(
+        domain, actor=caller, room_id=room_id, level=body.level, note=body.note
+    )
+
+
+@router.get("/rooms/{room_id}/notes")
+async def list_notes(domain: DomainDep, caller: StaffCaller, room_id: str) -> dict[str, Any]:
+    return {"notes": await notes.list_notes(domain, reader=caller, room_id=room_id)}
 
 
 @router.get("/rooms/{room_id}", response_model=RoomOut)

@@ -58,6 +58,17 @@ class NotesIn(_Body):
     notes: str | None = Field(default=None, max_length=4000)
 
 
+class CloseIn(NotesIn):
+    """Closing a room with an unresolved crisis alert takes a safety note as well."""
+
+    safety_note: str | None = Field(default=None, max_length=4000)
+
+
+class RiskIn(_Body):
+    level: str = Field(max_length=16)
+    note: str = Field(max_length=4000)
+
+
 class GroupIn(_Body):
     name: str = Field(min_length=1, max_length=120)
     topic: str | None = Field(default=None, max_length=64)

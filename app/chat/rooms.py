@@ -14,7 +14,7 @@ from app.chat import access
 from app.chat.closing import announce_closed, close_room
 from app.chat.messages import insert_message, insert_system_message
 from app.chat.notices import Notice, in_language
-from app.chat.views import message_view
+from app.chat.views import message_view, room_risk_view
 from app.core import audit
 from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
@@ -406,7 +406,7 @@ async def room_summary(domain: Domain, *, reader: Principal, room_id: str) -> di
     }
     if reader.is_staff:
         summary["assigned_to"] = room.assigned_to
-        summary["risk"] = {"level": room.risk_level, "score": room.risk_score}
+        summary["risk"] = room_risk_view(room)
     return summary
 
 

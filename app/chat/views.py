@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.core.clock import iso
-from app.storage.models import Message
+from app.storage.models import Message, Room
 
 
 def message_view(message: Message) -> dict[str, Any]:
@@ -33,4 +33,15 @@ def view_of(
         "sender": {"id": sender_id, "handle": sender_handle, "role": sender_role},
         "body": body,
         "sent_at": iso(sent_at),
+    }
+
+
+def room_risk_view(room: Room) -> dict[str, Any]:
+    """The one risk a room shows staff (queue, room details, room_risk frames, dashboard): the
+    highest level the conversation reached, until staff lower it, and who last reviewed it."""
+    return {
+        "level": room.risk_level,
+        "score": room.risk_score,
+        "reviewed_by": room.risk_reviewed_by,
+        "reviewed_at": iso(room.risk_reviewed_at) if room.risk_reviewed_at else None,
     }

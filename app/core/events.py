@@ -11,6 +11,8 @@ from app.bus.base import Bus
 
 QUEUE_CHANNEL = "staff:queue"
 ALERTS_CHANNEL = "staff:alerts"
+PEOPLE_CHANNEL = "people"
+"""News for one person's connections wherever they are (every node listens): a support offer."""
 
 
 def room_channel(room_id: str) -> str:
@@ -94,3 +96,13 @@ class Events:
         data = encode(event)
         await self.bus.publish(room_channel(room_id), data)
         await self.bus.publish(QUEUE_CHANNEL, data)
+
+    async def support(self, participant_id: str, offer: Mapping[str, Any]) -> None:
+        """Crisis resources for one participant, to their connections on every node."""
+        event = {"event": "support", "to": participant_id, **offer}
+        await self.bus.publish(PEOPLE_CHANNEL, encode(event), urgent=True)
+
+    async def note(self, room_id: str, note: Mapping[str, Any], origin: str | None) -> None:
+        """A staff note, to the staff joined to the room on every node (never participants)."""
+        event = {"event": "note", "room_id": room_id, "note": note, "origin": origin}
+        await self.bus.publish(room_channel(room_id), encode(event))

@@ -18,8 +18,9 @@ from app.metrics import Metrics
 from app.monitoring.context import RECENT_MESSAGES, cues_of, level_in_context
 from app.monitoring.model_service import ModelService
 from app.monitoring.shift_tracker import ShiftTracker
-from app.safety import alerts, scores
+from app.safety import alerts, scores, support
 from app.safety.scores import ScoreRecord
+from app.safety.support import Why
 from nlp.crisis_classifier import not_positive
 from nlp.shift import ShiftKind, ShiftSignal
 from nlp.types import MessageScore, Risk
@@ -38,19 +39,27 @@ BACKFILL_AGE_SECONDS = 3.0
 
 
 def shift_reason(record: ScoreRecord) -> str:
-    """A detected shift in plain words for staff: how fast, and what showed it."""
+    """A detected shift in plain words for staff: how fast, and what showed it. The figures
+    behind it go to the alert's evidence (shift_evidence), not into these words."""
     how = "a sudden drop" if record.shift_kind == ShiftKind.DROP else "a slow slide"
-    mood = f"mood fell (sentiment change {record.shift_delta:+.2f})"
-    distress = (
-        "distress rose: more risk language, sadness or fear "
-        f"(distress change {record.shift_distress:+.2f})"
-    )
+    mood = "mood fell"
+    distress = "distress rose: more risk language, sadness or fear"
     what = {
         ShiftSignal.SENTIMENT: mood,
         ShiftSignal.DISTRESS: distress,
         ShiftSignal.BOTH: f"{mood}; {distress}",
     }[ShiftSignal(record.shift_signal or ShiftSignal.SENTIMENT)]
     return f"emotional shift: {how}, {what}"
+
+
+def shift_evidence(record: ScoreRecord) -> dict[str, Any]:
+    return {
+        "source": "shift_detector",
+        "kind": record.shift_kind,
+        "signal": record.shift_signal,
+        "sentiment_change": round(record.shift_delta, 4),
+        "distress_change": round(record.shift_distress, 4),
+    }
 
 
 class ScoringPipeline:
@@ -173,7 +182,7 @@ class ScoringPipeline:
                     risk_evidence=tuple(score.risk.evidence),
                 )
             )
-        await scores.record(self.domain, records)
+        shown = await scores.record(self.domain, records)
         now = utcnow()
         for (message, _), record in zip(scored, records, strict=True):
             self.metrics.messages_scored.inc()
@@ -182,7 +191,9 @@ class ScoringPipeline:
             )
             if not record.from_participant:
                 continue
-            await self.domain.events.room_risk(record.room_id, record.room_risk_event())
+            await self.domain.events.room_risk(
+                record.room_id, record.room_risk_event(shown.get(record.room_id))
+            )
             await self._escalate(message, record)
 
     async def _in_context(
@@ -215,18 +226,20 @@ class ScoringPipeline:
     async def _escalate(self, message: dict[str, Any], record: ScoreRecord) -> None:
         excerpt = text_excerpt(message["body"])
         if record.risk_level == RiskLevel.CRISIS:
-            reason = "crisis language: " + "; ".join(record.risk_reasons or ("model",))
-            await self._raise(
-                record.room_id,
-                AlertSeverity.CRISIS,
-                reason,
-                excerpt,
-                record.seq,
-                record.risk_evidence,
+            reason = "crisis language: " + "; ".join(
+                record.risk_reasons or ("the message reads as a crisis",)
             )
+            await self._raise(
+                record.room_id, AlertSeverity.CRISIS, reason, excerpt, record.seq,
+                record.risk_evidence,
+            )  # fmt: skip
+            await self._offer_support(message)
         if record.shift_detected:
             reason = shift_reason(record)
-            await self._raise(record.room_id, AlertSeverity.WARNING, reason, excerpt, record.seq)
+            await self._raise(
+                record.room_id, AlertSeverity.WARNING, reason, excerpt, record.seq,
+                (shift_evidence(record),),
+            )  # fmt: skip
 
     async def _raise(
         self,
@@ -270,6 +283,18 @@ class ScoringPipeline:
                           message["seq"], tuple(risk.evidence))  # fmt: skip
         if await scores.raise_room_level(self.domain, room_id=room_id, level=RiskLevel.CRISIS):
             await self.domain.events.queue_changed(room_id)
+        await self._offer_support(message)
+
+    async def _offer_support(self, message: dict[str, Any]) -> None:
+        """The person gets calm words and crisis resources at once (at most one offer per
+        room per interval, whichever of triage and the model sees the crisis first)."""
+        try:
+            await support.offer(
+                self.domain, room_id=message["room_id"],
+                participant_id=message["sender"]["id"], why=Why.CONCERN,
+            )  # fmt: skip
+        except Exception:
+            log.warning("the support offer for a crisis message failed", exc_info=True)
 
     # backfill: what was stored but not scored (model away, node crashed, queue full)
 

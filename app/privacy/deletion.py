@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.closing import announce_closed, close_room
+from app.chat.notes import REDACTED_NOTE
 from app.chat.notices import Notice, in_language
 from app.core import audit
 from app.core.clock import utcnow
@@ -23,7 +24,16 @@ from app.core.errors import Forbidden
 from app.core.identity import Principal
 from app.outcomes import checkins
 from app.sms import store as sms_store
-from app.storage.models import Alert, Block, Membership, Message, Participant, Report, Room
+from app.storage.models import (
+    Alert,
+    Block,
+    Membership,
+    Message,
+    Participant,
+    Report,
+    Room,
+    StaffNote,
+)
 
 REDACTED_BODY = "(deleted by its author)"
 REDACTED_REASON = "Raised on words the participant has since deleted."
@@ -45,6 +55,7 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
         written = await _redact_messages(session, pid, now)
         own_rooms = await _own_rooms(session, pid)
         forgotten_alerts = await _redact_alerts(session, own_rooms, written)
+        await _redact_notes(session, own_rooms)
         # Closed first: each notice is written in its room's language, which is then forgotten.
         closed = await _close_open_rooms(session, pid, now)
         await _forget_details(session, pid)
@@ -117,6 +128,14 @@ async def _redact_alerts(
             )
         ).scalars()
     )
+
+
+async def _redact_notes(session: AsyncSession, own_rooms: list[str]) -> None:
+    """Staff notes on their conversations are about them, and may quote them."""
+    if own_rooms:
+        await session.execute(
+            update(StaffNote).where(StaffNote.room_id.in_(own_rooms)).values(body=REDACTED_NOTE)
+        )
 
 
 async def _forget_details(session: AsyncSession, pid: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat.views import room_risk_view
 from app.core.clock import utcnow
 from app.core.context import Domain
 from app.core.enums import RiskLevel, Role
@@ -36,15 +37,19 @@ class ScoreRecord:
     shift_distress: float = 0.0
     risk_evidence: tuple[dict[str, Any], ...] = ()
 
-    def room_risk_event(self) -> dict[str, Any]:
-        """The news staff get (never participants): see ws.frames.staff_room_risk."""
+    def room_risk_event(self, room: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The news staff get (never participants): see ws.frames.staff_room_risk. ``level``
+        is the room's (``room``, as chat.views.room_risk_view); ``message_level`` this
+        message's own."""
+        room = room or {"level": self.risk_level}
         return {
             "event": "room_risk",
             "room_id": self.room_id,
             "seq": self.seq,
             "sentiment": {"label": self.sentiment_label, "score": self.sentiment_score},
             "risk": {
-                "level": self.risk_level,
+                **room,
+                "message_level": self.risk_level,
                 "reasons": list(self.risk_reasons),
                 "evidence": [dict(e) for e in self.risk_evidence],
             },
@@ -65,14 +70,28 @@ def room_risk_score(level: str, sentiment: float | None) -> float:
     return round(max(RISK_VALUE.get(level, 0.0), negativity), 4)
 
 
-async def record(domain: Domain, records: list[ScoreRecord]) -> None:
-    """One transaction for a whole batch: scores onto messages, state onto rooms.
+def risk_event(room: Room) -> dict[str, Any]:
+    """A room_risk event for a change no message caused (a review, a level lowered by staff)."""
+    return {
+        "event": "room_risk",
+        "room_id": room.id,
+        "seq": None,
+        "sentiment": None,
+        "risk": {**room_risk_view(room), "reasons": []},
+        "shift": None,
+    }
 
-    A room's risk level only rises here; it comes down when a supervisor resolves its alerts
-    (alerts.resolve), because a quieter message does not mean the danger has passed.
+
+async def record(domain: Domain, records: list[ScoreRecord]) -> dict[str, dict[str, Any]]:
+    """One transaction for a whole batch: scores onto messages, state onto rooms. Returns the
+    risk each room now shows (chat.views.room_risk_view), by room id.
+
+    A room's risk level only rises here, and resolving its alerts never lowers it: staff lower
+    it on purpose (alerts.lower_risk), because a quieter message does not mean the danger has
+    passed.
     """
     if not records:
-        return
+        return {}
     now = utcnow()
     async with domain.db.write() as session:
         table = cast(Table, Message.__table__)  # Core executemany: one statement per batch
@@ -104,15 +123,20 @@ async def record(domain: Domain, records: list[ScoreRecord]) -> None:
             if r.from_participant:
                 by_room.setdefault(r.room_id, []).append(r)
         if not by_room:
-            return
+            return {}
         rooms = (await session.execute(select(Room).where(Room.id.in_(list(by_room))))).scalars()
+        shown: dict[str, dict[str, Any]] = {}
         for room in rooms:
             for r in sorted(by_room[room.id], key=lambda x: x.seq):
                 if RiskLevel(r.risk_level).rank > RiskLevel.of(room.risk_level).rank:
                     room.risk_level = r.risk_level
+                    room.risk_reviewed_by = None  # a higher level than anyone reviewed
+                    room.risk_reviewed_at = None
                 room.last_sentiment = r.sentiment_score
                 room.sentiment_trend = round(r.shift_delta, 4)
             room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
+            shown[room.id] = room_risk_view(room)
+        return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +258,13 @@ async def raise_room_level(domain: Domain, *, room_id: str, level: str) -> bool:
 
 
 async def lift_room_level(session: AsyncSession, *, room_id: str, level: str) -> bool:
-    """`raise_room_level` inside the caller's transaction."""
+    """`raise_room_level` inside the caller's transaction. A higher level than anyone
+    reviewed clears the review."""
     room = await session.get(Room, room_id)
     if room is None or RiskLevel(level).rank <= RiskLevel.of(room.risk_level).rank:
         return False
     room.risk_level = level
+    room.risk_reviewed_by = None
+    room.risk_reviewed_at = None
     room.risk_score = room_risk_score(level, room.last_sentiment)
     return True

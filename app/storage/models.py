@@ -127,6 +127,10 @@ class Room(Base):
     channel: Mapped[str] = mapped_column(String(8), default=Channel.WEB, server_default="web")
     # A group whose moderators paused it: no new members, no participant messages, until resumed.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The room's risk only falls when staff say so (POST /rooms/{id}/risk); who last reviewed it
+    # (resolved an alert, or lowered it) and when, shown beside the level.
+    risk_reviewed_by: Mapped[str | None] = mapped_column(String(40))
+    risk_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_rooms_status_kind", "status", "kind"),)
 
@@ -147,6 +151,9 @@ class Membership(Base):
     # a removed one has left and may not join again.
     muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When this member was last offered crisis resources in this room: at most one offer per
+    # interval per person, so a second participant in crisis in the same group still gets one.
+    support_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("room_id", "member_id", name="uq_memberships_room_member"),)
 
@@ -199,6 +206,8 @@ class Alert(Base):
     evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     message_seq: Mapped[int | None] = mapped_column(Integer)
     attached_count: Mapped[int] = mapped_column(Integer, default=0)
+    # How many times the participant pressed "I need help now" while this alert was unresolved.
+    help_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(40))
@@ -218,6 +227,28 @@ class Alert(Base):
             postgresql_where=text("status != 'resolved'"),
         ),
         Index("ix_alerts_status_created", "status", "created_at"),
+    )
+
+
+class StaffNote(Base):
+    """A note staff keep about a room: never shown to participants, never a message, no seq."""
+
+    __tablename__ = "staff_notes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(String(40))
+    author_handle: Mapped[str] = mapped_column(String(64))
+    author_role: Mapped[str] = mapped_column(String(16))
+    client_msg_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "room_id", "author_id", "client_msg_id", name="uq_staff_notes_room_author_client"
+        ),
+        Index("ix_staff_notes_room_created", "room_id", "created_at"),
     )
 
 

@@ -57,6 +57,17 @@ class SendFrame(_Frame):
     body: str
 
 
+class NoteFrame(_Frame):
+    """A staff note on a room (never shown to participants)."""
+
+    type: Literal["note"]
+    room_id: RoomId
+    client_msg_id: Annotated[
+        str, Field(min_length=1, max_length=MAX_CLIENT_MSG_ID), AfterValidator(_no_nul)
+    ]
+    body: str
+
+
 class TypingFrame(_Frame):
     type: Literal["typing"]
     room_id: RoomId
@@ -77,7 +88,14 @@ class PingFrame(_Frame):
 
 
 ClientFrame = Annotated[
-    AuthFrame | JoinFrame | SendFrame | TypingFrame | LeaveFrame | SubscribeFrame | PingFrame,
+    AuthFrame
+    | JoinFrame
+    | SendFrame
+    | NoteFrame
+    | TypingFrame
+    | LeaveFrame
+    | SubscribeFrame
+    | PingFrame,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)

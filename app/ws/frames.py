@@ -13,7 +13,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 """The client fell too far behind: reconnect and join with after_seq to resume."""
 
-CLIENT_TYPES = frozenset({"auth", "join", "send", "typing", "leave", "subscribe", "ping"})
+CLIENT_TYPES = frozenset({"auth", "join", "send", "typing", "leave", "subscribe", "ping", "note"})
 
 
 class FrameError(Exception):
@@ -77,7 +77,64 @@ def typing(room_id: str, handle: str) -> str:
     return encode({"type": "typing", "room_id": room_id, "handle": handle})
 
 
+def support(event: dict[str, Any]) -> str:
+    """To the participant alone: calm words and crisis resources; no score, level or model."""
+    return encode(
+        {
+            "type": "support",
+            "room_id": event["room_id"],
+            "message": event["message"],
+            "resources": event.get("resources") or [],
+        }
+    )
+
+
+def waiting(room_id: str, position: int, estimated_wait_seconds: int | None) -> str:
+    return encode(
+        {
+            "type": "waiting",
+            "room_id": room_id,
+            "position": position,
+            "estimated_wait_seconds": estimated_wait_seconds,
+        }
+    )
+
+
 # Frames for staff only.
+
+
+def staff_note(note: dict[str, Any]) -> str:
+    return encode({"type": "note", **note})
+
+
+def staff_note_ack(note: dict[str, Any]) -> str:
+    return encode(
+        {
+            "type": "note_ack",
+            "room_id": note["room_id"],
+            "client_msg_id": note["client_msg_id"],
+            "note_id": note["note_id"],
+            "sent_at": note["sent_at"],
+        }
+    )
+
+
+def staff_help_requested(event: dict[str, Any]) -> str:
+    """The participant pressed "I need help now": the staff in the room see it at once."""
+    return encode(
+        {
+            "type": "help_requested",
+            "room_id": event["room_id"],
+            "handle": event.get("handle"),
+            "alert_id": event.get("alert_id"),
+            "help_requests": event.get("help_requests"),
+            "at": event.get("at"),
+        }
+    )
+
+
+def staff_dashboard(snapshot: dict[str, Any]) -> str:
+    return encode({"type": "dashboard", "dashboard": snapshot})
 
 
 def staff_room_risk(event: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from typing import Any, assert_never
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.chat import messages, rooms
+from app.chat import messages, notes, rooms
 from app.core.errors import DomainError
 from app.safety import alerts, moderation
 from app.ws import client_frames, frames
@@ -17,6 +17,7 @@ from app.ws.client_frames import (
     ClientFrame,
     JoinFrame,
     LeaveFrame,
+    NoteFrame,
     PingFrame,
     SendFrame,
     SubscribeFrame,
@@ -116,6 +117,19 @@ async def on_subscribe(hub: Hub, conn: Connection, frame: SubscribeFrame) -> Non
     conn.push(frames.encode({"type": "subscribed", "channel": channel}))
 
 
+async def on_note(hub: Hub, conn: Connection, frame: NoteFrame) -> None:
+    """A staff note on a room: stored, acked, and shown to the staff in the room."""
+    if not conn.is_staff:
+        raise frames.FrameError("forbidden", "only staff keep notes on a room")
+    if not conn.message_bucket.take():
+        raise frames.FrameError("rate_limited", "you are sending too fast; wait a moment")
+    noted = await notes.add(
+        hub.domain, author=conn.principal, room_id=frame.room_id,
+        client_msg_id=frame.client_msg_id, body=frame.body, origin=conn.id,
+    )  # fmt: skip
+    conn.push(frames.staff_note_ack(noted.note))
+
+
 async def dispatch(hub: Hub, conn: Connection, frame: ClientFrame) -> None:
     """One handler per frame type; mypy checks that every member of the union is handled."""
     match frame:
@@ -129,6 +143,8 @@ async def dispatch(hub: Hub, conn: Connection, frame: ClientFrame) -> None:
             await on_leave(hub, conn, frame)
         case SubscribeFrame():
             await on_subscribe(hub, conn, frame)
+        case NoteFrame():
+            await on_note(hub, conn, frame)
         case PingFrame():
             conn.push(frames.encode({"type": "pong"}))
         case AuthFrame():

@@ -22,13 +22,15 @@ from app.chat import rooms as room_service
 from app.chat.rooms import Joined
 from app.chat.views import message_view
 from app.core.context import Domain
-from app.core.events import ALERTS_CHANNEL, QUEUE_CHANNEL, decode, room_channel
+from app.core.enums import RoomStatus
+from app.core.events import ALERTS_CHANNEL, PEOPLE_CHANNEL, QUEUE_CHANNEL, decode, room_channel
 from app.core.limits import TokenBucket
 from app.metrics import Metrics
 from app.safety import alerts as alert_service
 from app.storage.models import User
 from app.ws import frames
 from app.ws.connection import Connection, RoomCursor
+from app.ws.crisis import CrisisFeeds
 
 log = logging.getLogger(__name__)
 GAP_WAIT_SECONDS = 0.15
@@ -59,6 +61,7 @@ class Hub:
         """principal id -> this node's connection ids: the per-identity socket cap."""
         self._buckets: dict[str, TokenBucket] = {}
         """principal id -> one message bucket shared by all of that identity's connections."""
+        self.crisis = CrisisFeeds(self)
 
     # lifecycle
 
@@ -67,6 +70,7 @@ class Hub:
         self._subs.append(
             await self.bus.subscribe(ALERTS_CHANNEL, self._on_alert_event, durable=True)
         )
+        self._subs.append(await self.bus.subscribe(PEOPLE_CHANNEL, self.crisis.on_people_event))
         self.bus.on_reconnect(self.catch_up)
         self._sweeper = asyncio.create_task(self._sweep_presence(), name="presence-sweeper")
         self._guard = asyncio.create_task(self._guard_sessions(), name="session-guard")
@@ -127,6 +131,7 @@ class Hub:
                 self._buckets.pop(conn.principal.id, None)
         self.queue_watchers.pop(conn.id, None)
         self.alert_watchers.pop(conn.id, None)
+        self.crisis.forget(conn)
         self.metrics.ws_connections.set(len(self.connections))
         for room_id in list(conn.rooms):
             await self.leave(conn, room_id)
@@ -197,6 +202,8 @@ class Hub:
             await self.domain.events.room(room_id, {"event": "presence_changed"})
         else:
             await self._send_presence_to(conn, room_id)
+        if joined.status == RoomStatus.WAITING:
+            await self.crisis.send_waiting(conn, room_id)
         return joined
 
     async def _replay(self, conn: Connection, room_id: str, after_seq: int, upto: int) -> None:
@@ -243,6 +250,8 @@ class Hub:
         event = decode(data)
         kind = event.get("event")
         origin = event.get("origin")
+        if self.crisis.on_room_event(room_id, event):
+            return
         if kind == "message":
             view = event["message"]
             seq = int(view["seq"])
@@ -487,6 +496,7 @@ class Hub:
                 if conn.id not in joined_here:
                     conn.push(frame)
         self._schedule_queue_refresh()
+        self.crisis.queue_changed()
 
     def _schedule_queue_refresh(self) -> None:
         if self.queue_watchers and (self._queue_refresh is None or self._queue_refresh.done()):
@@ -513,6 +523,7 @@ class Hub:
         frame = frames.staff_alert(alert, resent=bool(event.get("resent")))
         for conn in list(self.alert_watchers.values()):
             conn.push(frame)
+        self.crisis.alerts_changed()
 
 
 def _revoked(conn: Connection, event: dict[str, Any]) -> bool:

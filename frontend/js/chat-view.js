@@ -84,7 +84,11 @@ export class ChatView {
         before = item;
         break;
       }
-      if (!item.dataset.seq) {
+      if (item.dataset.after && Number(item.dataset.after) >= message.seq) {
+        before = item; // a note placed after an earlier message stays after it
+        break;
+      }
+      if (!item.dataset.seq && !item.dataset.after) {
         before = item; // pending bubbles stay last
         break;
       }
@@ -93,6 +97,20 @@ export class ChatView {
     if (follow || this.isMine(message)) this.scrollToEnd(true);
     if (!this.isMine(message) && message.sender?.role !== "system") this.hideTyping();
     return true;
+  }
+
+  /**
+   * Put something that is not a message (a note of support) in the conversation, after the
+   * messages shown so far; one per `key`, so a second one replaces the first at the end.
+   */
+  addAside(el, key) {
+    for (const old of this.log.querySelectorAll(`[data-aside="${key}"]`)) old.remove();
+    el.dataset.aside = key;
+    el.dataset.after = String(this.lastSeq());
+    const firstPending = [...this.log.children].find((item) => !item.dataset.seq && !item.dataset.after);
+    this.log.insertBefore(el, firstPending || null);
+    this.scrollToEnd(true);
+    return el;
   }
 
   /** Show a message we sent that has no ack yet. */

@@ -8,7 +8,7 @@ import { offerCheckin } from "./checkin.js";
 import { $, $$, announce, clock, h, setTimeLocale, store } from "./dom.js";
 import { bindSwitcher, initI18n, language, t } from "./i18n.js";
 import { installQuickExit } from "./quick-exit.js";
-import { loadResources, renderResources, topicName } from "./resources.js";
+import { loadResources, renderResources, supportResourceList, topicName } from "./resources.js";
 import { ChatSocket, sessionOutbox } from "./socket.js";
 import { bindConnectionBanner, busy, confirmDialog, notesDialog, openModal, toast } from "./ui.js";
 
@@ -32,6 +32,8 @@ const state = {
   waitingPanel: null,
   noteLimit: null, // the support note's countdown (limitCounter)
   helpPressed: false, // "I need help now" was confirmed in this page: no mood questions after it
+  waitingPlace: null, // the last `waiting` frame for this room: {position, estimated_wait_seconds}
+  support: null, // the last `support` frame for this room, drawn again on a change of language
 };
 
 const api = new Api({ getToken: () => state.session?.token, onUnauthorized: () => sessionEnded() });
@@ -91,6 +93,7 @@ async function onLanguageChange() {
   state.resources = await loadResources(language());
   renderTopics(state.resources.topics, checked);
   if (state.room) renderHead();
+  if (state.support) onSupport(state.support);
   else if (document.body.dataset.screen === "start") loadGroups();
   if ($("#resources-dialog").open) {
     renderResources($("#resources-list"), state.resources);
@@ -280,6 +283,8 @@ async function openRoom(roomId) {
   save();
   state.supporter = null;
   state.online = [];
+  state.waitingPlace = null;
+  state.support = null;
 
   const root = $("#chat-log");
   root.replaceChildren();
@@ -335,6 +340,14 @@ function ensureSocket() {
   });
   socket.addEventListener("room_closed", ({ detail }) => {
     if (detail.room_id === state.room?.room_id) refreshRoom();
+  });
+  socket.addEventListener("support", ({ detail }) => {
+    if (detail.room_id === state.room?.room_id) onSupport(detail);
+  });
+  socket.addEventListener("waiting", ({ detail }) => {
+    if (detail.room_id !== state.room?.room_id) return;
+    state.waitingPlace = detail;
+    renderQueuePlace();
   });
   socket.addEventListener("unauthorized", () => sessionEnded());
   bindConnectionBanner($("#connection"), socket, {
@@ -420,6 +433,11 @@ function renderHead() {
   }
   $("#ended").hidden = !closed;
   $("#composer").hidden = closed;
+  // Ended: the page scrolls as a whole, so the conversation stays readable above the end card
+  // (in a fixed-height screen the card and its helplines would squeeze it to a sliver).
+  document.body.classList.toggle("conversation-ended", closed);
+  if (closed) renderResources($("#ended-resources"), state.resources || { emergency: { numbers: [] }, helplines: [] });
+  renderQueuePlace();
   const helpAt = state.session?.help_at?.[room.room_id];
   offerCheckin(api, room, { helped: Boolean(helpAt) || state.helpPressed });
   const leave = $("#leave");
@@ -431,6 +449,54 @@ function renderHead() {
   if (helpAt) {
     banner.textContent = t("chat.help_banner", { time: clock(helpAt) });
   }
+}
+
+// --- support and the place in the queue ------------------------------------------------------
+
+/**
+ * The service's words of support after a crisis message or a help request: drawn inside the
+ * conversation, after what the person wrote (never over it), with the crisis lines to tap.
+ */
+function onSupport(frame) {
+  state.support = frame;
+  const local = state.resources?.helplines || [];
+  const lines = supportResourceList(frame.resources?.length ? frame.resources : local);
+  const card = h(
+    "li",
+    { class: "support-card" },
+    h("p", { class: "support-title", text: t("support.title") }),
+    frame.message ? h("p", { class: "support-message", text: frame.message }) : null,
+    lines ? h("p", { class: "support-lead", text: t("support.lines") }) : null,
+    lines,
+    h(
+      "p",
+      { class: "support-foot" },
+      h("span", { text: `${t("support.stay")} ` }),
+      h("button", { type: "button", class: "btn ghost small", text: t("support.more"), onclick: () => openResources(false) }),
+    ),
+  );
+  state.chat.addAside(card, "support");
+  announce(`${t("support.title")} ${frame.message || ""}`);
+}
+
+/** "You're next" or "2 people ahead of you", and about how long: calm words, updated live. */
+function renderQueuePlace() {
+  const line = $("#queue-place");
+  if (!line) return;
+  const place = state.waitingPlace;
+  const show = Boolean(place) && state.room?.status === "waiting" && Number.isInteger(place.position) && place.position > 0;
+  line.hidden = !show;
+  if (!show) return;
+  const ahead = place.position - 1;
+  const where = ahead === 0 ? t("waiting.next") : ahead === 1 ? t("waiting.ahead_one") : t("waiting.ahead", { count: ahead });
+  const seconds = place.estimated_wait_seconds;
+  let when;
+  if (!Number.isFinite(seconds)) when = t("waiting.estimate_unknown");
+  else if (seconds < 90) when = t("waiting.estimate_soon");
+  else when = t("waiting.estimate", { minutes: Math.round(seconds / 60) });
+  const text = `${where} ${when}`;
+  if (line.textContent !== text) line.textContent = text;
+  line.dataset.position = String(place.position);
 }
 
 function sendMessage(body) {

@@ -126,3 +126,34 @@ export function renderResources(root, resources) {
       : h("p", { text: t("resources.none", {}, "No helplines are configured for this service.") }),
   );
 }
+
+/**
+ * The resources of a `support` frame ({name, phone?, text?, url?, hours?}) as a short list of
+ * tap-to-call, tap-to-text and website links. `text` is a number to text when it is one, and
+ * otherwise words about the line (how to use it).
+ */
+export function supportResourceList(resources) {
+  const items = (Array.isArray(resources) ? resources : []).filter((r) => r && (r.name || r.phone || r.url));
+  if (!items.length) return null;
+  const isNumber = (v) => /^[\d\s+()-]{2,}$/.test(String(v || "").trim());
+  return h(
+    "ul",
+    { class: "support-resources" },
+    items.map((r) =>
+      h(
+        "li",
+        { class: "support-resource" },
+        h("p", { class: "support-resource-name" }, h("strong", { text: r.name || t("resources.helpline", {}, "Helpline") }), r.hours ? h("span", { class: "muted", text: ` · ${r.hours}` }) : null),
+        r.text && !isNumber(r.text) ? h("p", { class: "muted", text: String(r.text) }) : null,
+        h(
+          "p",
+          { class: "helpline-actions" },
+          r.phone ? link(telHref(r.phone), t("resources.call", { number: r.phone }, "Call {number}")) : null,
+          r.text && isNumber(r.text) ? link(`sms:${String(r.text).replace(/[^0-9+]/g, "")}`, t("resources.text", { number: r.text }, "Text {number}")) : null,
+          r.sms ? link(`sms:${String(r.sms).replace(/[^0-9+]/g, "")}`, t("resources.text", { number: r.sms }, "Text {number}")) : null,
+          r.url ? link(safeUrl(r.url), t("resources.website", {}, "Website"), true) : null,
+        ),
+      ),
+    ),
+  );
+}

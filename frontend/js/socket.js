@@ -328,6 +328,16 @@ export class ChatSocket extends EventTarget {
     return entry.client_msg_id;
   }
 
+  /**
+   * A private staff note for a room (staff only; never a message, never seen by the
+   * participant). Returns its client_msg_id, or null when not connected: notes are not queued,
+   * so that the person writing knows at once it was not saved.
+   */
+  note(roomId, body) {
+    const clientMsgId = newClientMsgId();
+    return this.transmit({ type: "note", room_id: roomId, client_msg_id: clientMsgId, body }) ? clientMsgId : null;
+  }
+
   /** Messages not yet acknowledged for a room, oldest first (to show as "sending"). */
   pending(roomId) {
     return [...this.outbox.values()].filter((e) => e.room_id === roomId);

@@ -9,15 +9,14 @@ import { mountCannedAdmin } from "./canned.js";
 import { mountGroupsAdmin } from "./groups-admin.js";
 import { mountProgramme } from "./insights.js";
 import { loadResources, topicName } from "./resources.js";
-import { $, $$, announce, clock, duration, h, shortId, since, store } from "./dom.js";
+import { $, $$, announce, clock, duration, h, shortId, since } from "./dom.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
 import { ReportList } from "./reports.js";
-import { StaffRoom, closeWithNotes } from "./staff-room.js";
+import { StaffRoom, closeWithNotes, staffHandles } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
 import { transferDialog } from "./transfer.js";
 import { busy, confirmDialog, notesDialog, toast } from "./ui.js";
-
-const prefs = store("local"); // only the sound preference; nothing about people
+import { Attention } from "./attention.js";
 const SEVERITY_WORDS = { crisis: "Crisis", warning: "Warning" };
 const STATUS_WORDS = { open: "Open", acknowledged: "Acknowledged", resolved: "Resolved" };
 
@@ -34,9 +33,8 @@ const state = {
   reports: null,
   moods: new MoodHistory(),
   viewer: null, // StaffRoom
-  sound: prefs.get("peerchat.supervisor.sound") === true,
-  audio: null,
-  title: document.title,
+  attention: null, // Attention: sound (on by default) and the title's count
+  helpBanner: null, // alert_id whose help press the banner shows, until someone acts on it
 };
 
 startStaffPage({
@@ -50,7 +48,7 @@ startStaffPage({
 
 function ready({ session, api, socket }) {
   Object.assign(state, { session, api, socket });
-  bindSound();
+  state.attention = new Attention({ key: "peerchat.supervisor.sound", button: $("#sound"), what: "new alerts and help requests" });
   for (const button of $$("#alert-filter button")) {
     button.addEventListener("click", () => {
       state.filter = button.dataset.status;
@@ -81,6 +79,11 @@ function ready({ session, api, socket }) {
     scheduleDashboard();
   });
   socket.addEventListener("room_risk", ({ detail }) => onRisk(detail));
+  socket.addEventListener("dashboard", ({ detail }) => {
+    if (!detail.dashboard) return;
+    state.dash = detail.dashboard;
+    renderDashboard();
+  });
   socket.addEventListener("report", ({ detail }) => {
     if (state.reports.add(detail)) announce("A participant reported a message.");
   });
@@ -102,7 +105,11 @@ async function refreshAll() {
 async function loadStaff() {
   try {
     const { staff = [] } = await state.api.get("/staff");
-    for (const person of staff) if (person.user_id) state.handles.set(person.user_id, person.handle);
+    for (const person of staff) {
+      if (!person.user_id) continue;
+      state.handles.set(person.user_id, person.handle);
+      staffHandles.set(person.user_id, person.handle);
+    }
     renderDashboard();
   } catch {
     /* ids stay short ids */
@@ -144,34 +151,98 @@ function upsertAlert(alert, { cue, resent = false }) {
   const known = state.alerts.get(alert.alert_id);
   const merged = { ...(known || {}), ...alert };
   merged.resent_count = (known?.resent_count || 0) + (resent ? 1 : 0);
-  // A frame can arrive after our own ack/resolve answer: never move an alert backwards.
+  // A frame can arrive after our own ack/resolve answer: never move an alert backwards, except
+  // for a new "I need help now" press, which re-opens it (more help requests than we knew).
   const order = { open: 0, acknowledged: 1, resolved: 2 };
-  if (known && order[known.status] > order[alert.status]) merged.status = known.status;
+  const moreHelp = helpCount(alert) > helpCount(known);
+  if (known && order[known.status] > order[alert.status] && !moreHelp) merged.status = known.status;
+  if (known && helpCount(known) > helpCount(alert)) merged.help_requests = known.help_requests;
   state.alerts.set(alert.alert_id, merged);
   if (cue && merged.status === "open") merged.fresh_at = Date.now();
-  return { isNew: !known, merged };
+  return { isNew: !known, merged, moreHelp: Boolean(known) && moreHelp };
+}
+
+function helpCount(alert) {
+  return Number(alert?.help_requests) || 0;
 }
 
 function onAlertFrame(frame) {
   const alert = frame.alert;
   if (!alert || !alert.alert_id) return;
   const before = state.alerts.get(alert.alert_id);
-  const { isNew, merged } = upsertAlert(alert, { cue: true, resent: Boolean(frame.resent) });
-  const needsAttention = merged.status === "open" && (isNew || frame.resent || before?.status !== "open");
+  const { isNew, merged, moreHelp } = upsertAlert(alert, { cue: true, resent: Boolean(frame.resent) });
+  const help = merged.status === "open" && helpCount(merged) > 0 && (isNew ? true : moreHelp);
+  const needsAttention = merged.status === "open" && (isNew || frame.resent || moreHelp || before?.status !== "open");
   renderAlerts();
   renderDashboard();
-  if (needsAttention) cueAlert(merged, Boolean(frame.resent) && !isNew);
+  const resent = Boolean(frame.resent) && !isNew;
+  if (help) cueHelp(merged);
+  else if (resent && merged.status === "open" && helpCount(merged) > 0) cueHelp(merged, { resent });
+  else if (needsAttention) cueAlert(merged, resent);
 }
 
 function cueAlert(alert, resent) {
   const words = `${resent ? "Still waiting: " : "New "}${SEVERITY_WORDS[alert.severity] || alert.severity} alert: ${alert.reason || ""}`;
-  const banner = $("#alert-banner");
-  banner.textContent = words;
-  banner.hidden = false;
+  if (state.helpBanner && state.alerts.get(state.helpBanner)?.status === "open") {
+    // A help press is on the banner and nobody has acted on it: it stays; this one is read out.
+    announce(words);
+    state.attention.play(alert.severity === "crisis" ? 2 : 1);
+    return;
+  }
+  showBanner(words, { kind: "alert" });
   clearTimeout(cueAlert.timer);
-  cueAlert.timer = setTimeout(() => (banner.hidden = true), 8000);
+  cueAlert.timer = setTimeout(() => hideBanner("alert"), 8000);
   announce(words);
-  if (state.sound) beep(alert.severity === "crisis" ? 2 : 1);
+  state.attention.play(alert.severity === "crisis" ? 2 : 1);
+}
+
+/**
+ * "I need help now": the loudest cue. The banner stays until a supervisor acknowledges or
+ * resolves that alert (or opens it from the banner), and plays the sound twice.
+ */
+function cueHelp(alert, { resent = false } = {}) {
+  const count = helpCount(alert);
+  const room = state.queue.find((r) => r.room_id === alert.room_id);
+  const topic = room?.topic ? ` (${topicName(room.topic)})` : "";
+  const words = resent
+    ? `Still waiting: a participant${topic} pressed “I need help now”${count > 1 ? ` ${count} times` : ""} and nobody has acknowledged it yet.`
+    : count > 1
+      ? `Help requested again: a participant${topic} pressed “I need help now” ${count} times. Someone needs to respond.`
+      : `Help requested: a participant${topic} pressed “I need help now”. Someone needs to respond.`;
+  state.helpBanner = alert.alert_id;
+  clearTimeout(cueAlert.timer);
+  showBanner(words, {
+    kind: "help",
+    action: h("button", {
+      type: "button",
+      class: "btn small banner-action",
+      text: "Open conversation",
+      onclick: () => openViewer(alert.room_id, { highlightSeq: alert.message_seq }),
+    }),
+  });
+  announce(words);
+  state.attention.play(3, { every: !resent });
+}
+
+function showBanner(words, { kind, action = null }) {
+  const banner = $("#alert-banner");
+  banner.dataset.kind = kind;
+  banner.replaceChildren(h("span", { class: "banner-text", text: words }), action);
+  banner.hidden = false;
+}
+
+function hideBanner(kind = null) {
+  const banner = $("#alert-banner");
+  if (kind && banner.dataset.kind !== kind) return;
+  banner.hidden = true;
+  if (banner.dataset.kind === "help") state.helpBanner = null;
+}
+
+/** After a change to alerts: a help banner whose alert someone has acted on goes away. */
+function settleHelpBanner() {
+  if (!state.helpBanner) return;
+  const alert = state.alerts.get(state.helpBanner);
+  if (!alert || alert.status !== "open") hideBanner("help");
 }
 
 function openCount() {
@@ -191,8 +262,8 @@ function renderAlerts() {
         (severityRank[a.severity] ?? 2) - (severityRank[b.severity] ?? 2) ||
         Date.parse(b.created_at) - Date.parse(a.created_at),
     );
-  const open = openCount();
-  document.title = open ? `(${open}) ${state.title}` : state.title;
+  state.attention.setBadge(openCount());
+  settleHelpBanner();
   if (!alerts.length) {
     list.replaceChildren(
       h("li", { class: "muted", text: state.filter === "resolved" ? "No resolved alerts yet." : "No alerts need action. All calm." }),
@@ -208,6 +279,7 @@ function alertCard(alert) {
   const age = since(alert.created_at);
   if (alert.status === "open" && Number.isFinite(age)) statusBits.push(`${duration(age)} ago`);
   if (alert.attached_count) statusBits.push(`+${alert.attached_count} more signs`);
+  const help = helpCount(alert);
   const actions = [];
   if (alert.status === "open") {
     actions.push(
@@ -234,7 +306,10 @@ function alertCard(alert) {
   );
   return h(
     "li",
-    { class: `alert-card${fresh ? " fresh" : ""}`, dataset: { alertId: alert.alert_id, severity: alert.severity, status: alert.status } },
+    {
+      class: `alert-card${fresh ? " fresh" : ""}`,
+      dataset: { alertId: alert.alert_id, severity: alert.severity, status: alert.status, help: String(help) },
+    },
     h(
       "p",
       { class: "alert-top" },
@@ -248,8 +323,16 @@ function alertCard(alert) {
           })
         : null,
     ),
-    h("p", { class: "reason", text: alert.reason || "" }),
-    alert.excerpt ? h("blockquote", { text: alert.excerpt }) : null,
+    help
+      ? h("p", {
+          class: "help-count",
+          text: help === 1 ? "The participant pressed “I need help now”." : `The participant pressed “I need help now” ${help} times.`,
+        })
+      : null,
+    h("p", { class: "reason" }, ...plainReason(alert.reason || "")),
+    alert.excerpt
+      ? h("figure", { class: "their-words" }, h("figcaption", { class: "muted", text: "The participant wrote:" }), h("blockquote", { text: alert.excerpt }))
+      : null,
     evidenceBlock(alert.evidence),
     alert.resolution_notes ? h("p", { class: "muted", text: `Notes: ${alert.resolution_notes}` }) : null,
     h("div", { class: "alert-actions" }, actions),
@@ -315,43 +398,21 @@ async function resolve(alert) {
   }
 }
 
-// --- sound: off by default; the AudioContext is made on the click that turns it on ----------------
-
-function bindSound() {
-  const button = $("#sound");
-  button.hidden = false;
-  button.setAttribute("aria-pressed", String(state.sound));
-  button.setAttribute("aria-label", "Sound for new alerts");
-  button.addEventListener("click", () => {
-    state.sound = !state.sound;
-    prefs.set("peerchat.supervisor.sound", state.sound);
-    button.setAttribute("aria-pressed", String(state.sound));
-    if (state.sound) beep(1);
-  });
-}
-
-function beep(times = 1) {
-  try {
-    state.audio ||= new (window.AudioContext || window.webkitAudioContext)();
-    const ctx = state.audio;
-    if (ctx.state === "suspended") ctx.resume();
-    for (let i = 0; i < times; i += 1) {
-      const start = ctx.currentTime + i * 0.35;
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      osc.type = "sine";
-      osc.frequency.setValueAtTime(740, start);
-      osc.frequency.linearRampToValueAtTime(880, start + 0.18);
-      gain.gain.setValueAtTime(0.0001, start);
-      gain.gain.exponentialRampToValueAtTime(0.25, start + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.28);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(start);
-      osc.stop(start + 0.3);
-    }
-  } catch {
-    /* no audio here: the visual cue is still there */
+/**
+ * An alert's reason in plain words; text it puts in double quotes is the participant's own
+ * (the contract), so it is marked up as a quotation and read as one.
+ */
+function plainReason(reason) {
+  const parts = [];
+  const re = /"([^"]+)"|“([^”]+)”/g;
+  let last = 0;
+  for (let m = re.exec(reason); m; m = re.exec(reason)) {
+    if (m.index > last) parts.push(reason.slice(last, m.index));
+    parts.push(h("q", { class: "their-words-inline", title: "The participant's own words", text: m[1] ?? m[2] }));
+    last = re.lastIndex;
   }
+  if (last < reason.length) parts.push(reason.slice(last));
+  return parts;
 }
 
 // --- dashboard -------------------------------------------------------------------------------------
@@ -367,6 +428,8 @@ async function loadQueue() {
 
 function setQueue(rooms) {
   state.queue = rooms;
+  const watched = state.viewer && rooms.find((r) => r.room_id === state.viewer.roomId);
+  if (watched) state.viewer.onQueueEntry(watched);
   for (const r of rooms) state.moods.seed(r.room_id, r.sentiment);
   renderDashboard();
 }
@@ -401,8 +464,11 @@ function renderDashboard() {
     ? (dash.active_rooms_per_worker || []).map((w) => [w.user_id, w.active_rooms])
     : [...active.reduce((m, r) => m.set(r.assigned_to, (m.get(r.assigned_to) || 0) + 1), new Map())];
   const activeCount = dash ? dash.active_rooms : active.length;
-  const crisisAlerts = dash ? dash.open_alerts?.crisis || 0 : open.filter((a) => a.severity === "crisis").length;
-  const warningAlerts = dash ? dash.open_alerts?.warning || 0 : open.filter((a) => a.severity === "warning").length;
+  // Alerts from the live alert frames, so the count moves the moment an alert does (the
+  // dashboard's own numbers are read again shortly after, for everything else).
+  const unresolved = alerts.filter((a) => a.status !== "resolved");
+  const crisisAlerts = unresolved.filter((a) => a.severity === "crisis").length;
+  const warningAlerts = unresolved.filter((a) => a.severity !== "crisis").length;
   const levels = ["crisis", "elevated", "none"];
   const byLevel = dash?.rooms_by_risk
     ? Object.fromEntries(levels.map((l) => [l, dash.rooms_by_risk[l] || 0]))
@@ -416,6 +482,7 @@ function renderDashboard() {
     stat(Number.isFinite(longest) ? duration(longest, { short: true }) : "none", "longest wait", longest > 10 * 60000),
     stat(activeCount, `active conversations (${supporters} ${supporters === 1 ? "supporter" : "supporters"})`),
     stat(crisisAlerts + warningAlerts, `alerts not resolved (${crisisAlerts} crisis, ${warningAlerts} warning)`, open.length > 0 || crisisAlerts > 0),
+    stat(open.length, open.length === 1 ? "alert nobody has acknowledged" : "alerts nobody has acknowledged", open.length > 0),
   ];
   if (dash && Number.isFinite(dash.active_groups)) stats.push(stat(dash.active_groups, dash.active_groups === 1 ? "group open" : "groups open"));
   $("#stats").replaceChildren(...stats);
@@ -446,7 +513,12 @@ function renderDashboard() {
         "tr",
         { dataset: { roomId: r.room_id } },
         h("td", {}, riskBadge(r.risk)),
-        h("td", { text: r.topic ? topicName(r.topic) : "—" }),
+        h(
+          "td",
+          {},
+          r.topic ? topicName(r.topic) : "—",
+          r.preview ? h("span", { class: "row-preview" }, h("span", { class: "visually-hidden", text: "They wrote: " }), h("q", { text: r.preview })) : null,
+        ),
         h("td", { text: r.status === "waiting" ? `waiting ${duration(since(r.waiting_since))}` : r.status }),
         h("td", { text: r.status === "waiting" ? "—" : workerName(r.assigned_to) }),
         h("td", {}, h("button", { type: "button", class: "btn ghost small", text: "Watch", "aria-label": `Watch conversation about ${r.topic ? topicName(r.topic) : "no topic"}`, onclick: () => openViewer(r.room_id) })),
@@ -471,6 +543,8 @@ function routeViewerEvents(socket) {
   socket.addEventListener("typing", ({ detail }) => viewer(detail)?.onTyping(detail.handle));
   socket.addEventListener("presence", ({ detail }) => viewer(detail)?.onPresence(detail.online || []));
   socket.addEventListener("room_closed", ({ detail }) => viewer(detail)?.refresh());
+  socket.addEventListener("note", ({ detail }) => viewer(detail)?.onNote(detail));
+  socket.addEventListener("note_ack", ({ detail }) => viewer(detail)?.onNoteAck(detail));
   socket.addEventListener("error", ({ detail }) => {
     if (viewer(detail) && detail.code !== "rate_limited") toast(detail.detail ? sentence(detail.detail) : "That didn't work.", "error");
   });

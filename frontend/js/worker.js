@@ -10,10 +10,11 @@ import { mountGroupsAdmin } from "./groups-admin.js";
 import { ReportList } from "./reports.js";
 import { loadResources, topicName } from "./resources.js";
 import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
-import { StaffRoom, closeWithNotes } from "./staff-room.js";
+import { StaffRoom, closeWithNotes, staffHandles } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
 import { transferDialog } from "./transfer.js";
 import { busy, toast } from "./ui.js";
+import { Attention, askForNotificationsOnce, notify } from "./attention.js";
 
 const tabsStore = store("session");
 const TABS_KEY = "peerchat.worker.tabs";
@@ -33,6 +34,10 @@ const state = {
   profile: null,
   topics: [],
   reports: null,
+  attention: null, // sound, the title's count, notifications
+  seenWaiting: null, // room ids of waiting requests already announced (null before the first read)
+  urgent: new Set(), // rooms of ours with crisis news not yet looked at
+  helpAt: new Map(), // room id -> when its last help_requested frame came
 };
 
 startStaffPage({
@@ -46,6 +51,23 @@ startStaffPage({
 
 function ready({ session, api, socket }) {
   Object.assign(state, { session, api, socket });
+  state.attention = new Attention({
+    key: "peerchat.worker.sound",
+    button: $("#sound"),
+    what: "new requests, new messages while this tab is hidden, and crisis in your conversations",
+  });
+  askForNotificationsOnce();
+  // Names of colleagues, so a room can say who reviewed its risk.
+  api
+    .get("/staff")
+    .then(({ staff = [] }) => {
+      for (const person of staff) if (person.user_id && person.handle) staffHandles.set(person.user_id, person.handle);
+      for (const room of state.rooms.values()) room.render();
+    })
+    .catch(() => {});
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") renderBadge();
+  });
   $("#who").title = `Your user id (for hand-overs): ${session.user_id}`;
   socket.subscribe("queue");
   socket.addEventListener("queue_update", ({ detail }) => setQueue(detail.rooms || []));
@@ -126,11 +148,90 @@ function routeRoomEvents(socket) {
   socket.addEventListener("typing", ({ detail }) => room(detail)?.onTyping(detail.handle));
   socket.addEventListener("presence", ({ detail }) => room(detail)?.onPresence(detail.online || []));
   socket.addEventListener("room_closed", ({ detail }) => room(detail)?.refresh());
+  socket.addEventListener("help_requested", ({ detail }) => onHelpRequested(detail));
+  socket.addEventListener("note", ({ detail }) => room(detail)?.onNote(detail));
+  socket.addEventListener("note_ack", ({ detail }) => room(detail)?.onNoteAck(detail));
   socket.addEventListener("error", ({ detail }) => {
     if (detail.code !== "rate_limited" && detail.room_id && state.rooms.has(detail.room_id)) {
       toast(detail.detail ? sentence(detail.detail) : "That didn't work.", "error");
     }
   });
+}
+
+// --- getting attention: new requests, crisis in our rooms, messages while away -----------------
+
+/** What changed since the last queue read that a peer worker must hear about. */
+function noticeNews(before) {
+  const waiting = state.queue.filter((r) => r.status === "waiting");
+  if (state.seenWaiting === null) {
+    state.seenWaiting = new Set(waiting.map((r) => r.room_id)); // the first read is not news
+  } else {
+    const fresh = waiting.filter((r) => !state.seenWaiting.has(r.room_id));
+    for (const r of fresh) state.seenWaiting.add(r.room_id);
+    if (fresh.length) {
+      const first = fresh[0];
+      const words = fresh.length === 1 ? `New request: ${topicWords(first.topic)}` : `${fresh.length} new requests`;
+      announce(words);
+      state.attention.play(riskLevel(first.risk) === "crisis" ? 2 : 1);
+      notify(words, first.preview ? `“${first.preview}”` : "Someone is waiting for support.", { tag: "queue", onClick: selectQueue });
+    }
+  }
+  // A conversation of ours turning crisis (a crisis message, or the participant pressing
+  // "I need help now", which lifts the room's level at once).
+  const me = state.session.user_id;
+  for (const r of state.queue) {
+    if (r.assigned_to !== me || riskLevel(r.risk) !== "crisis") continue;
+    const was = before.get(r.room_id);
+    const room = state.rooms.get(r.room_id);
+    if (was !== undefined && was !== "crisis" && room?.cueLevel !== "crisis") {
+      if (room) room.cueLevel = "crisis";
+      crisisSoon(r.room_id);
+    }
+  }
+  renderBadge();
+}
+
+/** A room of ours turned crisis. A help press also sends help_requested, which says more:
+ * give it a moment to arrive, so that one press is one cue. */
+function crisisSoon(roomId) {
+  const at = Date.now();
+  setTimeout(() => {
+    if ((state.helpAt.get(roomId) || 0) < at - 2000) crisisInRoom(roomId);
+  }, 1500);
+}
+
+/** The participant pressed "I need help now" in a room this worker is in (help_requested). */
+function onHelpRequested(frame) {
+  const room = state.rooms.get(frame.room_id);
+  if (!room) return;
+  state.helpAt.set(frame.room_id, Date.now());
+  room.cueLevel = "crisis";
+  crisisInRoom(frame.room_id, { presses: Number(frame.help_requests) || 1 });
+}
+
+function crisisInRoom(roomId, { presses = 0 } = {}) {
+  const room = state.rooms.get(roomId);
+  const label = room ? room.label() : "one of your conversations";
+  state.urgent.add(roomId);
+  const words = presses
+    ? `Crisis in your conversation (${label}): the participant pressed “I need help now”${presses > 1 ? ` (${presses} times)` : ""}. A supervisor has been alerted too.`
+    : `Crisis in your conversation (${label}): the participant may need help now. A supervisor has been alerted too.`;
+  toast(words, "error");
+  announce(words);
+  state.attention.play(3, { every: presses > 0 });
+  notify("Crisis in your conversation", `${label}: the participant may need help now.`, {
+    tag: `crisis-${roomId}`,
+    onClick: () => selectTab(roomId),
+  });
+  renderBadge();
+}
+
+/** The tab's title: waiting requests and unread messages, "!" first while a crisis is unseen. */
+function renderBadge() {
+  if (!state.attention) return;
+  const waiting = state.queue.filter((r) => r.status === "waiting").length;
+  const unread = [...state.unread.values()].reduce((a, b) => a + b, 0);
+  state.attention.setBadge(waiting + unread, { urgent: state.urgent.size > 0 });
 }
 
 // --- the queue ---------------------------------------------------------------------------------
@@ -148,7 +249,10 @@ async function loadQueue() {
 function setQueue(rooms) {
   // A peer worker's queue: requests waiting for anyone, and their own conversations.
   const me = state.session.user_id;
+  const before = new Map(state.queue.map((r) => [r.room_id, riskLevel(r.risk)]));
   state.queue = rooms.filter((r) => r.status === "waiting" || r.assigned_to === me);
+  for (const r of state.queue) state.rooms.get(r.room_id)?.onQueueEntry(r);
+  noticeNews(before);
   for (const r of state.queue) state.moods.seed(r.room_id, r.sentiment);
   // Our own conversations open in tabs by themselves (after a reload, or a hand-over to us).
   for (const r of state.queue) {
@@ -170,7 +274,12 @@ function onRisk(frame) {
   const room = state.rooms.get(frame.room_id);
   if (room) room.onRisk(frame); // adds the mood point
   else if (frame.sentiment) state.moods.add(frame.room_id, frame.seq, frame.sentiment.score);
-  if (riskLevel(frame.risk) === "crisis") announce("A conversation has been flagged as crisis.");
+  const wasCrisis = (room?.cueLevel || "none") === "crisis";
+  if (riskLevel(frame.risk) === "crisis") {
+    announce("A conversation has been flagged as crisis.");
+    if (room && !wasCrisis) crisisSoon(room.roomId);
+  }
+  if (room) room.cueLevel = riskLevel(frame.risk);
   renderQueue();
   renderTabs();
 }
@@ -189,6 +298,7 @@ function renderQueue() {
   }
   list.replaceChildren(...rooms.map(queueItem));
   renderViewTabs();
+  renderBadge();
 }
 
 /** Conversations this worker holds now (the cap counts active ones). */
@@ -233,6 +343,13 @@ function queueItem(entry) {
   const match = describeMatch(entry.match);
   const good = Number(entry.match?.score) > 0 && entry.status === "waiting";
   const reasons = entry.risk?.reasons?.length ? `Why: ${entry.risk.reasons.join("; ")}` : "";
+  const presses = Number(entry.alert?.help_requests) || 0;
+  const help = presses
+    ? h("p", {
+        class: "qi-help",
+        text: `Pressed “I need help now”${presses > 1 ? ` ${presses} times` : ""}${entry.alert.status === "open" ? ": no supervisor has acknowledged it yet" : ""}`,
+      })
+    : null;
   const action = mine
     ? h("button", { type: "button", class: "btn outline small", text: "Open", "aria-label": `Open your conversation: ${topicWords(entry.topic)}`, onclick: () => openTab(entry.room_id) })
     : h("button", {
@@ -259,6 +376,10 @@ function queueItem(entry) {
         good ? h("span", { class: "match-badge", text: "Good match" }) : null,
       ),
       h("p", { class: "qi-meta muted", text: meta.join(" · ") }),
+      entry.preview && entry.status === "waiting"
+        ? h("p", { class: "qi-preview" }, h("span", { class: "muted", text: "They wrote: " }), h("q", { text: entry.preview }))
+        : null,
+      help,
       reasons ? h("p", { class: "qi-reasons", text: reasons }) : null,
       match ? h("p", { class: "qi-match", text: `Why you: ${match}` }) : null,
     ),
@@ -311,11 +432,19 @@ async function openTab(roomId, { select = true } = {}) {
       moods: state.moods,
       actions: roomActions,
       onChange: () => renderTabs(),
-      onIncoming: (r) => {
+      onIncoming: (r, message) => {
         if (state.active !== r.roomId || document.hidden) {
           state.unread.set(r.roomId, (state.unread.get(r.roomId) || 0) + 1);
           renderTabs();
         }
+        if (document.hidden) {
+          state.attention.play(1);
+          notify(`New message: ${r.label()}`, message?.body ? String(message.body).slice(0, 140) : "A new message in your conversation.", {
+            tag: `room-${r.roomId}`,
+            onClick: () => selectTab(r.roomId),
+          });
+        }
+        renderBadge();
       },
     });
     room.el.id = `panel-${roomId}`;
@@ -326,6 +455,7 @@ async function openTab(roomId, { select = true } = {}) {
     $("#room-panels").append(room.el);
     saveTabs();
     await room.load();
+    room.cueLevel = room.level; // what it already was is not news
     if (room.summary.assigned_to && room.summary.assigned_to !== state.session.user_id && room.summary.status !== "waiting") {
       // Handed over to someone else while we were away: nothing more to do here.
       closeTab(roomId);
@@ -374,6 +504,7 @@ function closeTab(roomId) {
   room.destroy();
   state.rooms.delete(roomId);
   state.unread.delete(roomId);
+  state.urgent.delete(roomId);
   saveTabs();
   if (state.active === roomId) {
     const next = [...state.rooms.keys()].pop() || null;
@@ -386,6 +517,7 @@ function closeTab(roomId) {
 function selectTab(roomId) {
   state.active = roomId;
   state.unread.delete(roomId);
+  state.urgent.delete(roomId);
   for (const [id, room] of state.rooms) room.el.hidden = id !== roomId;
   $("#app").dataset.view = "room";
   renderTabs();
@@ -433,6 +565,7 @@ function renderTabs() {
     }),
   );
   renderViewTabs();
+  renderBadge();
 }
 
 // Arrow keys move between tabs (the ARIA tabs pattern); Home/End jump to the ends.

@@ -1,6 +1,6 @@
 """Screenshots of the front end at phone (390x844) and desktop (1440x900) sizes, for review.
 
-    .venv/bin/python -m tests.e2e.screenshots [--out docs/screenshots] [--dark]
+    .venv/bin/python -m tests.e2e.screenshots [--out docs/screenshots] [--dark] [--only crisis]
 
 Starts its own server on a temporary database, plays a short conversation (a participant asks
 for support, a peer worker claims and replies, the participant asks for help now, a supervisor
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -269,16 +270,144 @@ async def run(out: Path, dark: bool) -> None:
         raise SystemExit(1)
 
 
+SMALL_PHONE: ViewportSize = {"width": 360, "height": 740}
+
+
+async def run_crisis(out: Path, dark: bool) -> None:
+    """The crisis loop: a help press after an acknowledged alert, support in the conversation
+    on a 360 px phone, the place in the queue, the risk after review, lowering it, the safety
+    note on close, private staff notes, and the end card with helplines."""
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    scheme = "dark" if dark else "light"
+    suffix = "-dark" if dark else ""
+    async with live_server() as live, async_playwright() as pw:
+        await live.add_staff("sam", "peer_worker", handle="Sam")
+        await live.add_staff("jo", "supervisor", handle="Jo")
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        opts = {"color_scheme": scheme}
+        small, desk = SMALL_PHONE, flows.DESKTOP
+
+        print("crisis loop: participant waiting")
+        other = await flows.open_person(browser, live.base_url, "/", small, **opts)
+        await flows.start_anonymously(other.page)
+        await flows.request_support(other.page, "Anxiety or worry", "My heart races at night.")
+        p = await flows.open_person(browser, live.base_url, "/", small, **opts)
+        await flows.start_anonymously(p.page)
+        await flows.request_support(p.page, "Low mood", "Nights are the worst for me lately.")
+        await flows.wait_socket_ready(p.page)
+        await expect(p.page.locator("#queue-place")).to_be_visible()
+        await shoot(p.page, out, f"participant-queue-place-phone{suffix}", small)
+        room_id = await room_of(p.page)
+        token = await p.page.evaluate(
+            "() => JSON.parse(sessionStorage.getItem('peerchat.participant')).token"
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+
+        s = await flows.open_person(browser, live.base_url, "/supervisor", desk, **opts)
+        await flows.sign_in(s.page, "jo", "password1234")
+        await flows.wait_socket_ready(s.page)
+        await s.page.locator("#dash-title").click()  # the first click lets sound play
+
+        w = await flows.open_person(browser, live.base_url, "/worker", desk, **opts)
+        await flows.sign_in(w.page, "sam", "password1234")
+        await expect(w.page.locator(f'.queue-item[data-room-id="{room_id}"]')).to_be_visible()
+        await shoot(w.page, out, f"worker-queue-preview-desktop{suffix}", desk)
+        await flows.claim(w.page, room_id)
+        await flows.send(w.page, "Hi, I'm Sam. I'm here with you.")
+        await flows.expect_once(p.page, "Hi, I'm Sam. I'm here with you.")
+        await flows.send(p.page, "I don't know how much longer I can keep going.")
+        await flows.expect_once(w.page, "I don't know how much longer I can keep going.")
+
+        print("crisis loop: help now, support")
+        await p.page.get_by_role("button", name="I need help now").click()
+        await p.page.get_by_role("button", name="Yes, alert a supervisor").click()
+        await p.page.locator("#resources-dialog").get_by_role("button", name="Close").click()
+        await expect(p.page.locator(".support-card")).to_be_visible()
+        await p.page.evaluate(
+            "document.querySelector('.support-card').scrollIntoView({ block: 'start' })"
+        )
+        await shoot(p.page, out, f"participant-support-phone{suffix}", small)
+
+        card = s.page.locator(".alert-card").first
+        await card.get_by_role("button", name="Acknowledge").click()
+        await expect(card).to_have_attribute("data-status", "acknowledged")
+        async with httpx.AsyncClient(base_url=live.base_url) as http:
+            pressed = await http.post(f"/api/v1/rooms/{room_id}/help", headers=auth)
+            assert pressed.status_code == 201, pressed.text
+        await expect(card).to_have_attribute("data-help", "2")
+        await expect(s.page.locator("#alert-banner")).to_be_visible()
+        await shoot(s.page, out, f"supervisor-help-again-desktop{suffix}", desk)
+
+        print("crisis loop: staff notes, review, safety note")
+        panel = w.page.locator(f"#panel-{room_id}")
+        await expect(w.page.locator(".toast.error").first).to_be_visible()
+        notes = panel.locator(".staff-notes")
+        await notes.locator("summary").click()
+        await notes.get_by_label("Add a private note for the team").fill(
+            "Lives with her sister; says she is home tonight."
+        )
+        await notes.get_by_role("button", name="Save note").click()
+        await expect(notes.locator(".note:not(.pending)")).to_have_count(1)
+        await shoot(w.page, out, f"worker-crisis-notes-desktop{suffix}", desk)
+        await w.page.get_by_role("button", name="Close", exact=True).click()
+        dialog = w.page.locator("#safety-dialog")
+        await dialog.get_by_label("Helplines or crisis lines shared").check()
+        await dialog.get_by_label("Family, a friend or someone nearby contacted").check()
+        await dialog.get_by_label("What happened (required)").fill(
+            "Shared the crisis line; her sister is with her now."
+        )
+        await shoot(w.page, out, f"worker-safety-note-desktop{suffix}", desk)
+        await dialog.get_by_role("button", name="Cancel").click()
+
+        await card.get_by_role("button", name="Resolve").click()
+        await s.page.get_by_label("What happened?").fill("Spoke with her; sister is there.")
+        await s.page.get_by_role("button", name="Resolve alert").click()
+        await expect(panel.locator(".room-review")).to_be_visible()
+        await panel.get_by_role("button", name="Lower risk").click()
+        lower = w.page.locator("#lower-risk-dialog")
+        await lower.get_by_label("New level").select_option("elevated")
+        await lower.get_by_label(re.compile("Why is it lower now")).fill(
+            "Safe with her sister; agreed to call the line if it gets worse."
+        )
+        await shoot(w.page, out, f"worker-lower-risk-desktop{suffix}", desk)
+        await lower.get_by_role("button", name="Lower risk").click()
+        await expect(panel.locator(".room-meta .risk")).to_have_text("Elevated")
+        await shoot(w.page, out, f"worker-risk-reviewed-desktop{suffix}", desk)
+
+        print("crisis loop: the end")
+        await w.page.get_by_role("button", name="Close", exact=True).click()
+        await w.page.get_by_role("button", name="Close conversation").click()
+        await expect(p.page.locator("#ended")).to_be_visible()
+        await shoot(p.page, out, f"participant-ended-phone{suffix}", small)
+        await p.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        await p.page.wait_for_timeout(200)
+        await p.page.screenshot(path=str(out / f"participant-ended-helplines-phone{suffix}.png"))
+        print(f"  participant-ended-helplines-phone{suffix}.png")
+
+        problems = [x for person in (p, w, s, other) for x in person.problems]
+        await browser.close()
+    if problems:
+        print("problems seen in the pages:", *problems, sep="\n  ")
+        raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--dark", action="store_true", help="dark colour scheme")
+    parser.add_argument(
+        "--only", choices=["all", "main", "crisis"], default="all",
+        help="the main tour, the crisis loop, or both",
+    )  # fmt: skip
     args = parser.parse_args()
     reason = chromium_missing_reason()
     if reason:
         print(f"cannot take screenshots: {reason}", file=sys.stderr)
         raise SystemExit(2)
-    asyncio.run(run(args.out, args.dark))
+    if args.only in ("all", "main"):
+        asyncio.run(run(args.out, args.dark))
+    if args.only in ("all", "crisis"):
+        asyncio.run(run_crisis(args.out, args.dark))
 
 
 if __name__ == "__main__":

@@ -128,7 +128,7 @@ async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -
         assert stored.sentiment_label == risk["sentiment"]["label"] and stored.emotions
         assert room is not None and room.risk_level == "crisis"
 
-        # resolving the alert lets the room's level fall back
+        # resolving the alert never lowers the room's level: it marks it reviewed
         resolved = await supervisor.post(
             f"/api/v1/alerts/{alert['alert_id']}/resolve",
             json={"notes": "spoke with them; safety plan made"},
@@ -136,7 +136,8 @@ async def test_crisis_message_alerts_and_staff_see_risk(scored: RunningServer) -
         assert resolved.status_code == 200
         async with scored.domain.db.read() as session:
             room = await session.get(Room, room_id)
-        assert room is not None and room.risk_level == "crisis"  # the latest message still is
+        assert room is not None and room.risk_level == "crisis"
+        assert room.risk_reviewed_by == supervisor.id and room.risk_reviewed_at is not None
         for client in (sup, queue, p, w):
             await client.close()
 

@@ -12,9 +12,10 @@ import jwt
 import pytest
 import websockets
 
-from tests.security.helpers import group_with, stored_messages
+from tests.security.helpers import group_with
 from tests.support.actors import Actor, error_code, participant, staff, waiting_room
 from tests.support.server import RunningServer
+from tests.support.storage import count_messages
 from tests.support.wsclient import WsClient
 
 
@@ -119,7 +120,7 @@ async def test_a_participant_cannot_reach_another_room(
         response = await http.request(method, path, headers=intruder.auth, json=body)
         assert response.status_code in (403, 404), (path, response.text)
         assert "only for the worker" not in response.text
-    before = await stored_messages(server, room_id)
+    before = await count_messages(server, room_id)
     c = await WsClient.connect(server.ws_url, intruder.token)
     await c.send({"type": "join", "room_id": room_id, "after_seq": 0})
     assert (await c.expect("error", room_id=room_id))["code"] == "forbidden"
@@ -131,7 +132,7 @@ async def test_a_participant_cannot_reach_another_room(
     await c.expect("left", room_id=room_id)  # leaving a room one is not in changes nothing
     leaked = [f for f in await c.quiet(0.4) if f.get("type") in ("message", "presence", "typing")]
     assert not leaked
-    assert await stored_messages(server, room_id) == before
+    assert await count_messages(server, room_id) == before
     await c.close()
 
 
@@ -172,13 +173,13 @@ async def test_a_worker_cannot_act_on_another_workers_room(
     claim = await other.post(f"/api/v1/rooms/{room_id}/claim")
     assert claim.status_code == 409
     assert (await other.get(f"/api/v1/rooms/{room_id}/messages")).status_code == 403
-    before = await stored_messages(server, room_id)
+    before = await count_messages(server, room_id)
     w = await WsClient.connect(server.ws_url, other.token)
     await w.send({"type": "join", "room_id": room_id})
     assert (await w.expect("error", room_id=room_id))["code"] == "forbidden"
     await w.send({"type": "send", "room_id": room_id, "client_msg_id": "w1", "body": "hello?"})
     assert (await w.expect("error", room_id=room_id))["code"] == "forbidden"
-    assert await stored_messages(server, room_id) == before
+    assert await count_messages(server, room_id) == before
     summary = (await owner.get(f"/api/v1/rooms/{room_id}")).json()
     assert summary["status"] == "active" and summary["assigned_to"] == owner.id
     await w.close()

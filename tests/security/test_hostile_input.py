@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.ws.frames import CLIENT_TYPES
-from tests.security.helpers import still_serving, stored_messages
+from tests.security.helpers import still_serving
 from tests.support.actors import Actor, participant, staff, waiting_room
 from tests.support.server import RunningServer
+from tests.support.storage import count_messages
 from tests.support.wsclient import WsClient
 
 FUZZ = settings(
@@ -103,7 +104,7 @@ async def _survives(server: RunningServer, token: str, raw: str | bytes, before:
         if frame["type"] == "error":
             assert isinstance(frame["detail"], str) and frame["detail"]
     await client.close()
-    assert await stored_messages(server) == before
+    assert await count_messages(server) == before
     fresh = await WsClient.connect(server.ws_url, token)
     await fresh.send({"type": "ping"})
     await fresh.expect("pong", timeout=5)
@@ -112,7 +113,7 @@ async def _survives(server: RunningServer, token: str, raw: str | bytes, before:
 
 async def test_random_json_frames(server: RunningServer, intruder: tuple[Actor, str]) -> None:
     person, _ = intruder
-    before = await stored_messages(server)
+    before = await count_messages(server)
 
     async def attack(value: Any) -> None:
         await _survives(server, person.token, json.dumps(value), before)
@@ -124,7 +125,7 @@ async def test_frames_of_known_types_with_wrong_fields(
     server: RunningServer, intruder: tuple[Actor, str]
 ) -> None:
     person, other_room = intruder
-    before = await stored_messages(server)
+    before = await count_messages(server)
 
     async def attack(frame: dict[str, Any]) -> None:
         await _survives(server, person.token, json.dumps(frame), before)
@@ -136,7 +137,7 @@ async def test_random_text_and_binary_frames(
     server: RunningServer, intruder: tuple[Actor, str]
 ) -> None:
     person, _ = intruder
-    before = await stored_messages(server)
+    before = await count_messages(server)
 
     async def attack(raw: str | bytes) -> None:
         await _survives(server, person.token, raw, before)
@@ -148,7 +149,7 @@ async def test_deep_nesting_and_near_limit_frames(
     server: RunningServer, intruder: tuple[Actor, str]
 ) -> None:
     person, other_room = intruder
-    before = await stored_messages(server)
+    before = await count_messages(server)
     deep = "[" * 30000 + "]" * 30000
     nested_body = json.dumps(
         {"type": "send", "room_id": other_room, "client_msg_id": "n", "body": "x"}
@@ -173,7 +174,7 @@ async def test_frames_that_close_the_socket(
     server: RunningServer, intruder: tuple[Actor, str], raw: str | bytes, code: int
 ) -> None:
     person, _ = intruder
-    before = await stored_messages(server)
+    before = await count_messages(server)
     client = await WsClient.connect(server.ws_url, person.token)
     await client.conn.send(raw, text=True)
     with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -181,12 +182,12 @@ async def test_frames_that_close_the_socket(
             frame = await client.recv()
             assert frame.get("code") != "internal"
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
-    assert await stored_messages(server) == before
+    assert await count_messages(server) == before
     await still_serving(server)
 
 
 async def test_anything_before_auth_closes_with_4401(server: RunningServer) -> None:
-    before = await stored_messages(server)
+    before = await count_messages(server)
 
     async def attack(raw: str | bytes) -> None:
         client = await WsClient.connect(server.ws_url)
@@ -203,7 +204,7 @@ async def test_anything_before_auth_closes_with_4401(server: RunningServer) -> N
         | st.builds(json.dumps, known_type_frames(["room_nope"]))
         | st.binary(max_size=64),
     )
-    assert await stored_messages(server) == before
+    assert await count_messages(server) == before
     await still_serving(server)
 
 
@@ -211,7 +212,7 @@ async def test_a_frame_flood_is_refused_and_others_are_served(
     server: RunningServer, intruder: tuple[Actor, str]
 ) -> None:
     person, other_room = intruder
-    before = await stored_messages(server)
+    before = await count_messages(server)
     flooder = await WsClient.connect(server.ws_url, person.token)
     junk = json.dumps({"type": "send", "room_id": other_room, "client_msg_id": "f", "body": "f"})
     for _ in range(300):
@@ -219,7 +220,7 @@ async def test_a_frame_flood_is_refused_and_others_are_served(
     frames = await flooder.quiet(1.0)
     codes = {f.get("code") for f in frames}
     assert codes <= {"rate_limited", "forbidden"} and "rate_limited" in codes
-    assert await stored_messages(server) == before
+    assert await count_messages(server) == before
     await still_serving(server)
     await flooder.close()
 
@@ -258,7 +259,7 @@ async def test_random_http_bodies(server: RunningServer, http: httpx.AsyncClient
         "participant": person.auth, "worker": worker.auth,
         "supervisor": supervisor.auth, "anyone": {},
     }  # fmt: skip
-    before = await stored_messages(server)
+    before = await count_messages(server)
 
     async def attack(target: tuple[str, str], body: bytes, content_type: str) -> None:
         who, path = target
@@ -282,7 +283,7 @@ async def test_random_http_bodies(server: RunningServer, http: httpx.AsyncClient
             ["application/json", "text/plain", "application/x-www-form-urlencoded"]
         ),
     )
-    assert await stored_messages(server) == before  # the only room touched was not theirs
+    assert await count_messages(server) == before  # the only room touched was not theirs
     huge = await http.post(
         "/api/v1/support-requests", content=b"{" + b" " * 70000 + b"}", headers=person.auth
     )
