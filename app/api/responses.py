@@ -261,6 +261,7 @@ class AlertOut(Out):
     resolution_notes: str | None
     message_seq: int | None
     attached_count: int
+    help_requests: int
 
 
 class AlertsOut(Out):
