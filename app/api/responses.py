@@ -174,6 +174,26 @@ class MessagesOut(Out):
     messages: list[MessageOut]
 
 
+class RiskOut(Out):
+    room_id: str
+    risk: Risk
+
+
+class NoteOut(Out):
+    """A staff note: never shown to participants, never in the message history."""
+
+    room_id: str
+    note_id: str
+    client_msg_id: str | None
+    author: Sender
+    body: str
+    sent_at: str
+
+
+class NotesOut(Out):
+    notes: list[NoteOut]
+
+
 # --- groups -----------------------------------------------------------------------------------
 
 

@@ -18,7 +18,9 @@ from app.api.responses import (
     ClosedRoomOut,
     HelpOut,
     MessagesOut,
+    NotesOut,
     QueueOut,
+    RiskOut,
     RoomOut,
     RoomStatusOut,
     TypedRoute,
@@ -86,7 +88,7 @@ async def close(
     }
 
 
-@router.post("/rooms/{room_id}/risk")
+@router.post("/rooms/{room_id}/risk", response_model=RiskOut)
 async def lower_risk(
     domain: DomainDep, caller: StaffCaller, room_id: str, body: RiskIn
 ) -> dict[str, Any]:
@@ -96,7 +98,7 @@ async def lower_risk(
     )
 
 
-@router.get("/rooms/{room_id}/notes")
+@router.get("/rooms/{room_id}/notes", response_model=NotesOut)
 async def list_notes(domain: DomainDep, caller: StaffCaller, room_id: str) -> dict[str, Any]:
     return {"notes": await notes.list_notes(domain, reader=caller, room_id=room_id)}
 
