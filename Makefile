@@ -58,7 +58,12 @@ typecheck: $(VENV)/.installed-dev
 BENCH_FLAGS ?=
 bench: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[bench]'
+	cd bench/baselines/socketio_node && npm ci --no-audit --no-fund --silent
 	$(BIN)/python -m bench.ws_fanout $(BENCH_FLAGS)
+	$(BIN)/python -m bench.ws_fanout --servers socketio,socketio_node,peerchat --rates 250,1000 \
+	  --no-full --env PEERCHAT_MODEL_ENABLED=false --json docs/benchmarks/ws_fanout_model_off.json \
+	  $(BENCH_FLAGS)
+	$(BIN)/python -m bench.idle_cost $(BENCH_FLAGS)
 	$(BIN)/python -m bench.connections $(BENCH_FLAGS)
 	$(BIN)/python -m bench.alert_latency $(BENCH_FLAGS)
 	$(BIN)/python -m bench.scale_out $(BENCH_FLAGS)

@@ -42,6 +42,7 @@ from app.storage.database import Database
 from app.web import mount_frontend
 from app.ws import endpoint as ws_endpoint
 from app.ws.hub import Hub
+from app.ws.wire import KeepRawSend
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -139,6 +140,7 @@ def _install_http(app: FastAPI, settings: Settings) -> None:
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_frame_bytes)
     app.add_middleware(RefuseNul)
+    app.add_middleware(KeepRawSend)  # outermost: WebSocket frames are written past the others
     routers = (sessions.router, rooms.router, groups.router, alerts.router, staff.router)
     extra = (client_config.router, canned.router, users.router)
     for router in (*routers, moderation.router, privacy.router, outcomes.router, *extra):

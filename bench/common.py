@@ -196,6 +196,8 @@ def bench_env(tmp: str, **extra: str) -> dict[str, str]:
             "PEERCHAT_FRAMES_PER_SECOND": "100000",
             "PEERCHAT_FRAME_BURST": "100000",
             "PEERCHAT_WORKER_MAX_ROOMS": "100000",
+            # The peer worker holds one socket per one-to-one room.
+            "PEERCHAT_MAX_SOCKETS_PER_IDENTITY": "100000",
             "PEERCHAT_SEND_QUEUE_SIZE": "4096",
             "PEERCHAT_LOG_LEVEL": "WARNING",
             "PEERCHAT_MODEL_ENABLED": "true",
@@ -255,16 +257,37 @@ def start_peerchat(
     return server
 
 
+NODE_BASELINE = ROOT / "bench" / "baselines" / "socketio_node"
+"""Socket.IO on Node.js: `npm ci` there installs its locked packages into node_modules."""
+
+
+def node_binary() -> str:
+    node = os.environ.get("NODE") or shutil.which("node")
+    if node is None:
+        raise RuntimeError("the Node.js baseline needs node (v20 or later) on PATH or in $NODE")
+    return node
+
+
 def start_baseline(kind: str, port: int | None = None) -> ServerProc:
     port = port or free_port()
-    module = {"bare_ws": "bench.baselines.bare_ws", "socketio": "bench.baselines.socketio_server"}[
-        kind
-    ]
+    if kind == "socketio_node":
+        argv = [node_binary(), str(NODE_BASELINE / "server.js"), "--port", str(port)]
+        if not (NODE_BASELINE / "node_modules" / "socket.io").is_dir():
+            raise RuntimeError(
+                f"the Node.js baseline needs its packages: cd {NODE_BASELINE.relative_to(ROOT)} "
+                "&& npm ci"
+            )
+    else:
+        module = {
+            "bare_ws": "bench.baselines.bare_ws",
+            "socketio": "bench.baselines.socketio_server",
+        }[kind]
+        argv = [PY, "-m", module, "--port", str(port)]
     tmp = tempfile.mkdtemp(prefix=f"bench-{kind}-")
     log_path = os.path.join(tmp, "server.log")
     log = open(log_path, "wb")  # noqa: SIM115
     popen = subprocess.Popen(
-        [PY, "-m", module, "--port", str(port)],
+        argv,
         cwd=str(ROOT),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -728,6 +751,22 @@ class RunSummary:
         }
 
 
+def pyspy_window(pid: int, out: Path, seconds: float) -> Any:
+    """A callback for `run_load`'s measured window: sample `pid` with py-spy for `seconds`,
+    per thread, raw stacks (one line per stack, count last) for later grouping. Non-blocking."""
+    spy = shutil.which("py-spy") or str(Path(PY).with_name("py-spy"))
+
+    def start() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.Popen(
+            [spy, "record", "-p", str(pid), "-r", "200", "-d", str(int(seconds)), "--threads",
+             "-f", "raw", "-o", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    return start
+
+
 def run_load(
     label: str,
     spec: LoadSpec,
@@ -883,3 +922,63 @@ class Cluster:
         with contextlib.suppress(Exception):
             asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- per-thread counts
+
+
+def thread_counters(pid: int) -> dict[str, dict[str, float]]:
+    """CPU seconds and context switches of every thread of `pid` and its children, by
+    "process/thread name" (threads of one name summed). Context switches count how often a
+    thread went to sleep and was woken: a thread hop costs one at each end, whatever the load,
+    so switches per message are a load-independent measure of hops."""
+    import psutil
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, dict[str, float]] = {}
+    root = psutil.Process(pid)
+    procs = [root]
+    with contextlib.suppress(psutil.Error):
+        procs += root.children(recursive=True)
+    for n, proc in enumerate(procs):
+        prefix = "server" if n == 0 else f"child{n}"
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{proc.pid}/task"):
+                base = f"/proc/{proc.pid}/task/{tid}"
+                try:
+                    with open(f"{base}/comm") as fh:
+                        name = fh.read().strip()
+                    with open(f"{base}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                    with open(f"{base}/status") as fh:
+                        status = dict(
+                            line.split(":", 1) for line in fh.read().splitlines() if ":" in line
+                        )
+                except OSError:
+                    continue
+                # Python's thread names do not reach the kernel: the main thread (the event
+                # loop) apart, the others are told apart by py-spy's per-thread view.
+                kind = "main thread" if int(tid) == proc.pid else f"other threads ({name})"
+                key = f"{prefix}/{kind}"
+                entry = out.setdefault(key, {"cpu_s": 0.0, "switches": 0.0, "threads": 0.0})
+                entry["cpu_s"] += (int(fields[11]) + int(fields[12])) / ticks
+                entry["switches"] += int(status["voluntary_ctxt_switches"]) + int(
+                    status["nonvoluntary_ctxt_switches"]
+                )
+                entry["threads"] += 1
+    return out
+
+
+def counters_delta(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """after - before per thread group (threads that came and went count what they did after)."""
+    delta = {}
+    for key, now in after.items():
+        then = before.get(key, {"cpu_s": 0.0, "switches": 0.0})
+        delta[key] = {
+            "cpu_s": max(0.0, now["cpu_s"] - then["cpu_s"]),
+            "switches": max(0.0, now["switches"] - then["switches"]),
+            "threads": now["threads"],
+        }
+    return delta

@@ -1,5 +1,5 @@
-"""WebSocket fan-out: peerchat side by side with a bare `websockets` server and a python-socketio
-server, same workload, same run.
+"""WebSocket fan-out: peerchat side by side with a bare `websockets` server, a python-socketio
+server and a Socket.IO server on Node.js, same workload, same run.
 
     python -m bench.ws_fanout            # full: several offered loads, 2 rounds
     python -m bench.ws_fanout --quick    # about a minute: full speed and 1,000 msg/s
@@ -58,11 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--rounds", type=int, default=2, help="rounds of the whole comparison")
     p.add_argument("--procs", type=int, default=2, help="load-generator processes")
-    p.add_argument("--servers", default="bare_ws,socketio,peerchat")
+    p.add_argument("--servers", default="bare_ws,socketio,socketio_node,peerchat")
     p.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
     p.add_argument("--no-full", action="store_true", help="skip the full-speed runs")
     p.add_argument("--env", action="append", default=[], help="extra PEERCHAT_X=Y for peerchat")
     p.add_argument("--json", default=None, help="write results here (default docs/benchmarks/)")
+    p.add_argument(
+        "--pyspy",
+        default=None,
+        metavar="DIR",
+        help="record py-spy profiles (raw, per thread) of peerchat's measured windows here",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.rates, args.duration, args.warmup, args.rounds = "1000", 4.0, 1.0, 1
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                         wait_idle(other.popen.pid)
                     spec = LoadSpec(
                         url=server.ws_url,
-                        protocol="socketio" if name == "socketio" else "peerchat",
+                        protocol="socketio" if name.startswith("socketio") else "peerchat",
                         mode=mode,
                         rate=rate,
                         warmup=args.warmup,
@@ -122,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
                         drain=1.5 if args.quick else 2.0,
                         deflate=args.deflate,
                     )
-                    s = common.run_load(name, spec, workloads[name], server.popen.pid, args.procs)
+                    on_window = None
+                    if args.pyspy and name == "peerchat":
+                        out_file = Path(args.pyspy) / f"peerchat-{mode}-{int(rate)}-r{rnd + 1}.txt"
+                        on_window = common.pyspy_window(server.popen.pid, out_file, args.duration)
+                    s = common.run_load(
+                        name, spec, workloads[name], server.popen.pid, args.procs,
+                        on_window=on_window,
+                    )  # fmt: skip
                     summaries.append(s)
                     print(
                         common.table([s.row()]).splitlines()[-1] + f"  (round {rnd + 1})",
@@ -154,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             "peerchat p99 ms": pc.p99_ms,
             "peerchat per core-s": pc.per_core,
         }
-        for base in ("bare_ws", "socketio"):
+        for base in ("bare_ws", "socketio", "socketio_node"):
             if base in best:
                 b = best[base]
                 row[f"{base} deliveries/s"] = b.deliveries_per_s
@@ -171,9 +184,16 @@ def main(argv: list[str] | None = None) -> int:
         ("(per core-s of server CPU) >= 0.5x bare websockets", "per-core peerchat/bare_ws", 0.5),
         ("(per core-s of server CPU) >= 1.0x python-socketio", "per-core peerchat/socketio", 1.0),
     )
-    for label, key, floor in checks:
+    for label, key, floor in checks:  # full speed
         if full and key in full[0]:
             targets.append((label, f"{full[0][key]:.2f}x", full[0][key] >= floor))
+    for rate in (250.0, 1000.0):  # serving cost at fixed rates (run with the model off)
+        at = [r for r in ratio_rows if r["mode"] == "rate" and r["offered msg/s"] == rate]
+        for base in ("socketio", "socketio_node"):
+            key = f"per-core peerchat/{base}"
+            if at and key in at[0]:
+                label = f"(per core-s) >= 1.0x {base} at {rate:,.0f} msg/s"
+                targets.append((label, f"{at[0][key]:.2f}x", at[0][key] >= 1.0))
     at1000 = [
         s for s in summaries if s.label == "peerchat" and s.mode == "rate" and s.offered == 1000
     ]

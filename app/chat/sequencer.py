@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy import Connection, Table, bindparam, case, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -47,6 +47,13 @@ def _take_seqs(rooms: int) -> Any:
     )
 
 
+def _params(counts: Mapping[str, int]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for i, (room_id, count) in enumerate(counts.items()):
+        params[f"r{i}"], params[f"c{i}"] = room_id, count
+    return params
+
+
 class RoomSequencer:
     """Seqs are gapless because they are taken inside the transaction that inserts the
     messages: the UPDATE row-locks each room on PostgreSQL until the commit (SQLite has one
@@ -58,11 +65,8 @@ class RoomSequencer:
         exist are absent from the answer."""
         if not counts:
             return {}
-        params: dict[str, Any] = {}
-        for i, (room_id, count) in enumerate(counts.items()):
-            params[f"r{i}"], params[f"c{i}"] = room_id, count
         taken: dict[str, range] = {}
-        for row in await session.execute(_take_seqs(len(counts)), params):
+        for row in await session.execute(_take_seqs(len(counts)), _params(counts)):
             taken[row.id] = range(row.last_seq - counts[row.id] + 1, row.last_seq + 1)
             # A Room already loaded in this session sees its new last_seq, as after an ORM
             # update; the writer loads none, so this costs it a dictionary lookup.
@@ -70,6 +74,17 @@ class RoomSequencer:
             if loaded is not None:
                 set_committed_value(loaded, "last_seq", row.last_seq)
         return taken
+
+    @staticmethod
+    def take_on(conn: Connection, counts: Mapping[str, int]) -> dict[str, range]:
+        """The same on a plain synchronous connection: the message writer's batch runs whole
+        where the database is (one thread hop per batch on SQLite); it loads no ORM objects."""
+        if not counts:
+            return {}
+        return {
+            row.id: range(row.last_seq - counts[row.id] + 1, row.last_seq + 1)
+            for row in conn.execute(_take_seqs(len(counts)), _params(counts))
+        }
 
     @classmethod
     async def next(cls, session: AsyncSession, room_id: str) -> int:

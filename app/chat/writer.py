@@ -10,13 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_
+from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import access
 from app.chat.sequencer import RoomSequencer
-from app.chat.views import message_view, view_of
+from app.chat.views import view_of
 from app.core.clock import new_id, utcnow
 from app.core.errors import NotFound
 from app.core.events import Events
@@ -28,8 +27,10 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 
 
-_EXISTING = select(Message).where(
-    tuple_(Message.room_id, Message.sender_id, Message.client_msg_id).in_(
+_MESSAGES = cast(Table, Message.__table__)
+_INSERT = insert(_MESSAGES)
+_EXISTING = select(_MESSAGES).where(
+    tuple_(_MESSAGES.c.room_id, _MESSAGES.c.sender_id, _MESSAGES.c.client_msg_id).in_(
         bindparam("keys", expanding=True)
     )
 )
@@ -129,70 +130,85 @@ class MessageWriter:
         return [error]
 
     async def _write(self, batch: list[Submitted]) -> list[Outcome]:
-        outcomes: dict[int, Outcome] = {}
-        async with self._db.write() as session:
-            existing = await _existing(session, {item.key for item in batch})
-            rooms = await _rooms(session, {item.room_id for item in batch})
-            members = await _members(session, {(i.room_id, i.sender.id) for i in batch})
-            accepted: dict[str, list[int]] = defaultdict(list)
-            first_of: dict[tuple[str, str, str], int] = {}
-            for n, item in enumerate(batch):
-                if item.key in existing:
-                    outcomes[n] = (existing[item.key], True)
-                    continue
-                if item.key in first_of:  # sent twice within this batch
-                    continue
-                room = rooms.get(item.room_id)
-                if room is None:
-                    outcomes[n] = NotFound("no such room")
-                elif refusal := access.post_refusal(item.sender, room, members.get(item.key[:2])):
-                    outcomes[n] = refusal
-                else:
-                    first_of[item.key] = n
-                    accepted[item.room_id].append(n)
-            rows = await _store(session, batch, accepted)
-            for n, view in rows.items():
-                outcomes[n] = (view, False)
-        for n, item in enumerate(batch):
-            if n not in outcomes:
-                first = outcomes[first_of[item.key]]
-                outcomes[n] = (first[0], True) if isinstance(first, tuple) else first
-        return [outcomes[n] for n in range(len(batch))]
+        # One transaction, run whole where the database is (one thread hop on SQLite).
+        return await self._db.run_batch(lambda conn: _write_batch(conn, batch))
 
 
-async def _existing(
-    session: AsyncSession, keys: set[tuple[str, str, str]]
+def _write_batch(conn: Connection, batch: list[Submitted]) -> list[Outcome]:
+    """Check and store a batch inside the caller's transaction. Synchronous and free of the
+    event loop: it touches no future and publishes nothing (the writer's task does both)."""
+    outcomes: dict[int, Outcome] = {}
+    existing = _existing(conn, {item.key for item in batch})
+    rooms = _rooms(conn, {item.room_id for item in batch})
+    members = _members(conn, {(i.room_id, i.sender.id) for i in batch})
+    accepted: dict[str, list[int]] = defaultdict(list)
+    first_of: dict[tuple[str, str, str], int] = {}
+    for n, item in enumerate(batch):
+        if item.key in existing:
+            outcomes[n] = (existing[item.key], True)
+            continue
+        if item.key in first_of:  # sent twice within this batch
+            continue
+        room = rooms.get(item.room_id)
+        if room is None:
+            outcomes[n] = NotFound("no such room")
+        elif refusal := access.post_refusal(item.sender, room, members.get(item.key[:2])):
+            outcomes[n] = refusal
+        else:
+            first_of[item.key] = n
+            accepted[item.room_id].append(n)
+    for n, view in _store(conn, batch, accepted).items():
+        outcomes[n] = (view, False)
+    for n, item in enumerate(batch):
+        if n not in outcomes:
+            first = outcomes[first_of[item.key]]
+            outcomes[n] = (first[0], True) if isinstance(first, tuple) else first
+    return [outcomes[n] for n in range(len(batch))]
+
+
+def _existing(
+    conn: Connection, keys: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
-    found = await session.execute(_EXISTING, {"keys": list(keys)})
+    found = conn.execute(_EXISTING, {"keys": list(keys)})
     return {
-        (m.room_id, m.sender_id, cast(str, m.client_msg_id)): message_view(m)
-        for m in found.scalars()
+        (m.room_id, m.sender_id, cast(str, m.client_msg_id)): view_of(
+            room_id=m.room_id,
+            seq=m.seq,
+            message_id=m.id,
+            client_msg_id=m.client_msg_id,
+            sender_id=m.sender_id,
+            sender_handle=m.sender_handle,
+            sender_role=m.sender_role,
+            body=m.body,
+            sent_at=m.sent_at,
+        )
+        for m in found
     }
 
 
-async def _rooms(session: AsyncSession, room_ids: set[str]) -> dict[str, access.PostingRoom]:
+def _rooms(conn: Connection, room_ids: set[str]) -> dict[str, access.PostingRoom]:
     # Plain rows, not ORM objects: identity-map bookkeeping per loaded object showed in profiles.
-    found = await session.execute(_ROOM_ROWS, {"ids": list(room_ids)})
+    found = conn.execute(_ROOM_ROWS, {"ids": list(room_ids)})
     return {row.id: row for row in found}
 
 
-async def _members(
-    session: AsyncSession, pairs: set[tuple[str, str]]
+def _members(
+    conn: Connection, pairs: set[tuple[str, str]]
 ) -> dict[tuple[str, str], access.PostingMember]:
-    found = await session.execute(_MEMBER_ROWS, {"pairs": list(pairs)})
+    found = conn.execute(_MEMBER_ROWS, {"pairs": list(pairs)})
     return {(row.room_id, row.member_id): row for row in found}
 
 
-async def _store(
-    session: AsyncSession, batch: list[Submitted], accepted: dict[str, list[int]]
+def _store(
+    conn: Connection, batch: list[Submitted], accepted: dict[str, list[int]]
 ) -> dict[int, dict[str, Any]]:
     """Take a run of seqs per room (RoomSequencer: one statement for the batch), then insert
     every message in one statement."""
     rows: list[dict[str, Any]] = []
     views: dict[int, dict[str, Any]] = {}
     now = utcnow()
-    taken = await RoomSequencer.take(
-        session, {room_id: len(indices) for room_id, indices in accepted.items()}
+    taken = RoomSequencer.take_on(
+        conn, {room_id: len(indices) for room_id, indices in accepted.items()}
     )
     for room_id, indices in sorted(accepted.items()):
         for seq, n in zip(taken[room_id], indices, strict=True):
@@ -210,5 +226,5 @@ async def _store(
                 body=item.body, sent_at=now,
             )  # fmt: skip
     if rows:
-        await session.execute(insert(cast(Table, Message.__table__)), rows)
+        conn.execute(_INSERT, rows)
     return views

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from app.core.clock import new_id
 from app.core.identity import Principal
 from app.core.limits import TokenBucket
-from app.ws import frames
+from app.ws import frames, wire
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 500
@@ -60,6 +60,9 @@ class Outbox:
                 self._space = asyncio.get_running_loop().create_future()
             await self._space
 
+    def __len__(self) -> int:
+        return len(self._frames)
+
     def get_nowait(self) -> str | None:
         """The next frame, or None when there is none."""
         if not self._frames:
@@ -82,6 +85,8 @@ class Connection:
         "_closing",
         "_on_slow",
         "_outbox",
+        "_proto",
+        "_sending",
         "blocked",
         "close_code",
         "close_reason",
@@ -116,6 +121,10 @@ class Connection:
         self.close_code = 1000
         self.close_reason = ""
         self._outbox = Outbox(queue_size)
+        self._proto = wire.protocol_of(websocket)
+        """Where frames may be written straight to the socket (None: through ASGI only)."""
+        self._sending = False
+        """The sender holds a frame taken from the outbox: later frames must queue behind it."""
         self._closing = False
         self._on_slow = on_slow
         self.last_typing: dict[str, float] = {}
@@ -141,14 +150,24 @@ class Connection:
         that tells it to reconnect and resume; nothing is lost, since storage has it all."""
         if self._closing or not frame:  # "" stands for a message hidden by a block
             return
+        proto = self._proto
+        if proto is not None and not self._sending and not self._outbox and wire.can_write(proto):
+            # Nothing queued ahead of it: straight to the socket, no task switch, no ASGI.
+            proto.transport.write(wire.frames_cache.framed(frame))
+            return
         if not self._outbox.put_nowait(frame):
             self._on_slow()
             self.close(frames.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
 
     async def push_waiting(self, frame: str) -> None:
         """For replays, which may be long: wait for room instead of dropping the client."""
-        if not self._closing and frame:
-            await self._outbox.put(frame)
+        if self._closing or not frame:
+            return
+        proto = self._proto
+        if proto is not None and not self._sending and not self._outbox and wire.can_write(proto):
+            proto.transport.write(wire.frames_cache.framed(frame))
+            return
+        await self._outbox.put(frame)
 
     def close(self, code: int, reason: str = "") -> None:
         """Stop sending at once (frames still queued are dropped; the client resumes from
@@ -165,14 +184,30 @@ class Connection:
         return self._closing
 
     async def run_sender(self) -> None:
-        """Send queued frames in order until the connection closes. One await per frame and no
-        helper tasks: two new tasks and an asyncio.wait per frame cost more than the send."""
-        outbox, send = self._outbox, self.websocket.send_text
+        """Send queued frames in order until the connection closes: frames that `push` could
+        not write at once (back-pressure, or a server without direct writes). Once the socket
+        takes data again, everything queued goes out in one write. No helper tasks: two new
+        tasks and an asyncio.wait per frame cost more than the send."""
+        outbox, send, proto = self._outbox, self.websocket.send_text, self._proto
         while not self._closing:
             frame = await outbox.get()
             if self._closing:
                 return
-            await send(frame)
+            self._sending = True
+            try:
+                if proto is not None:
+                    await proto.writable.wait()  # the transport's buffer drained
+                    if self._closing:
+                        return
+                    if wire.can_write(proto):
+                        batch = [wire.frames_cache.framed(frame)]
+                        while (more := outbox.get_nowait()) is not None:
+                            batch.append(wire.frames_cache.framed(more))
+                        proto.transport.write(b"".join(batch))
+                        continue
+                await send(frame)  # the server's own path (it reports a closed socket)
+            finally:
+                self._sending = False
 
     async def finish(self) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:

@@ -340,16 +340,22 @@ class Hub:
     async def recheck_access(self, conns: list[Connection]) -> None:
         """Revoke, from storage, rooms these connections may no longer read: a revocation sent
         while the bus was away may never have arrived."""
+        # One query per identity, not per connection: a peer worker may hold many sockets,
+        # and the session guard runs this every few seconds.
+        by_identity: dict[str, list[Connection]] = {}
         for conn in conns:
             if conn.closing or conn.principal.has_oversight or not conn.rooms:
                 continue
-            joined = list(conn.rooms)
+            by_identity.setdefault(conn.principal.id, []).append(conn)
+        for same in by_identity.values():
+            joined = {room_id for conn in same for room_id in conn.rooms}
             allowed = await room_service.still_readable(
-                self.domain, reader=conn.principal, room_ids=joined
+                self.domain, reader=same[0].principal, room_ids=sorted(joined)
             )
-            for room_id in joined:
-                if room_id not in allowed and room_id in conn.rooms:
-                    self.revoke(conn, room_id)
+            for conn in same:
+                for room_id in list(conn.rooms):  # a room joined meanwhile was not checked
+                    if room_id not in allowed and room_id in joined:
+                        self.revoke(conn, room_id)
 
     async def catch_up(self) -> None:
         """After the bus was away: bring every joined room up to date from storage."""
@@ -435,8 +441,9 @@ class Hub:
                  if not c.rooms.get(room_id, RoomCursor()).silent}
             )  # fmt: skip
 
-    async def _refresh_presence(self, room_id: str) -> None:
-        await asyncio.sleep(0.02)  # coalesce bursts of joins and leaves
+    async def _refresh_presence(self, room_id: str, *, coalesce: bool = True) -> None:
+        if coalesce:
+            await asyncio.sleep(0.02)  # coalesce bursts of joins and leaves
         self._presence_dirty.discard(room_id)
         members = self.rooms.get(room_id)
         if not members:
@@ -464,7 +471,9 @@ class Hub:
                         if not c.rooms.get(room_id, RoomCursor(silent=True)).silent
                     ]  # fmt: skip
                     await self.bus.presence_set(room_id, entries, self._presence_ttl)
-                    await self._refresh_presence(room_id)
+                    # No coalescing wait here: 20 ms per room, one room after another, kept
+                    # an idle node's loop waking 50 times a second through every sweep.
+                    await self._refresh_presence(room_id, coalesce=False)
             except Exception:
                 log.warning("presence sweep failed", exc_info=True)
 
