@@ -14,6 +14,7 @@ from app.api import (
     alerts,
     canned,
     client_config,
+    docs,
     errors,
     groups,
     health,
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="peerchat",
         version=__version__,
         lifespan=_lifespan(settings, metrics),
-        docs_url=None,  # Swagger UI needs a CDN and inline script; the schema is enough
+        docs_url=None,  # FastAPI's page needs a CDN and an inline script: see app/api/docs.py
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
@@ -142,6 +143,7 @@ def _install_http(app: FastAPI, settings: Settings) -> None:
     extra = (client_config.router, canned.router, users.router)
     for router in (*routers, moderation.router, privacy.router, outcomes.router, *extra):
         app.include_router(router, prefix=API_PREFIX)
+    docs.install(app, openapi_url=f"{API_PREFIX}/openapi.json")
     app.include_router(health.router)
     app.include_router(sms_routes.router)
     app.include_router(ws_endpoint.router)

@@ -76,8 +76,14 @@ LR = 1e-3
 WEIGHT_DECAY = 1e-2
 DROPOUT = 0.2
 BALANCE = 0.5  # 1 = classes weighted equally; 0 = as the data has them (crisis is rare)
-CRISIS_THRESHOLD = 0.5
-ELEVATED_THRESHOLD = 0.5
+# Decision cut-offs are chosen from out-of-kind predictions (``choose_thresholds``), never on the
+# kind being measured. The grid, and what ordinary comments may cost: of GoEmotions training
+# comments kept out of training (``ORDINARY_VALIDATION``), at most this share rated crisis by the
+# classifier's verdict combined with the rest of the system, and at most this share flagged.
+THRESHOLD_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(13))  # 0.2 .. 0.8
+MAX_ORDINARY_CRISIS = 0.01
+MAX_ORDINARY_FLAGGED = 0.08
+ORDINARY_VALIDATION = 2000
 SPAN_WORDS = 30  # a chat message is rarely longer
 GOEMOTIONS_SAMPLE = 6000
 W_CHAT, W_LEXICON, W_CSSRS, W_GOEMOTIONS = 4.0, 1.0, 0.3, 0.5
@@ -177,13 +183,20 @@ def cssrs_items(root: Path) -> list[Item]:
     return out
 
 
+def goemotions_picks(root: Path) -> tuple[list[str], list[str]]:
+    """Seeded GoEmotions training comments: the training sample, then ``ORDINARY_VALIDATION``
+    more that are never trained on (all of them, distress included: ordinary Reddit as it is)."""
+    rows = data.read_goemotions(root, "train")
+    n = min(GOEMOTIONS_SAMPLE + ORDINARY_VALIDATION, len(rows))
+    picked = random.Random(SEED).sample(range(len(rows)), n)
+    texts = [rows[i].text for i in picked]
+    return texts[:GOEMOTIONS_SAMPLE], texts[GOEMOTIONS_SAMPLE:]
+
+
 def goemotions_items(root: Path) -> list[Item]:
     lex = default_lexicon()
-    rows = data.read_goemotions(root, "train")
-    picked = random.Random(SEED).sample(range(len(rows)), min(GOEMOTIONS_SAMPLE, len(rows)))
     out = []
-    for i in picked:
-        text = rows[i].text
+    for text in goemotions_picks(root)[0]:
         res = lex.scan(text)
         joke = text_cues(text, res)["humour"]
         if res.level != "none" and not joke and not res.idioms:
@@ -297,13 +310,17 @@ def kind_centroids(items: Sequence[Item], emb: np.ndarray) -> tuple[list[str], n
 
 
 def classifier(
-    params: dict[str, np.ndarray], kinds: list[str], centroids: np.ndarray, probes: np.ndarray
+    params: dict[str, np.ndarray],
+    kinds: list[str],
+    centroids: np.ndarray,
+    probes: np.ndarray,
+    thresholds: tuple[float, float] = (0.5, 0.5),
 ) -> CrisisClassifier:
     meta = {
         "kinds": kinds,
         "probes": list(PROBES),
-        "crisis_threshold": CRISIS_THRESHOLD,
-        "elevated_threshold": ELEVATED_THRESHOLD,
+        "crisis_threshold": thresholds[0],
+        "elevated_threshold": thresholds[1],
         "features": list(FEATURES),
     }
     tensors = {**params, "kind_centroids": centroids, "probe_embeddings": probes}
@@ -322,41 +339,140 @@ def base_scores(model: Model, texts: Sequence[str]) -> list[MessageScore]:
         model.crisis = keep
 
 
+@dataclass
+class Scored:
+    """Texts scored by everything but the classifier, and what the whole system makes of each
+    for every verdict the classifier could give (so cut-offs can be tried without re-scoring)."""
+
+    texts: list[str]
+    scans: list[LexiconResult]
+    base: list[MessageScore]
+    outcome: np.ndarray  # [n, 3]: final level index when the verdict is none / elevated / crisis
+
+
+def scored(
+    texts: Sequence[str], scans: Sequence[LexiconResult], base: Sequence[MessageScore]
+) -> Scored:
+    outcome = np.zeros((len(texts), 3), dtype=np.int64)
+    for i, (text, scan, b) in enumerate(zip(texts, scans, base, strict=True)):
+        cues = text_cues(text, scan)
+        for v, lv in enumerate(LEVELS):
+            final = combine(text, scan, b, Verdict(lv, (0.0, 0.0, 0.0), None, 0.0), cues=cues)
+            outcome[i, v] = LEVELS.index(final.risk.level)
+    return Scored(list(texts), list(scans), list(base), outcome)
+
+
+def verdicts(probs: np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:
+    """The classifier's level index per row, as ``CrisisClassifier.decide`` gives it."""
+    crisis_t, elevated_t = thresholds
+    return np.where(
+        probs[:, 2] >= crisis_t, 2, np.where(probs[:, 1] + probs[:, 2] >= elevated_t, 1, 0)
+    )
+
+
+def final_levels(s: Scored, probs: np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:
+    out: np.ndarray = s.outcome[np.arange(len(s.texts)), verdicts(probs, thresholds)]
+    return out
+
+
+def choose_thresholds(
+    labels: np.ndarray,
+    chat: Scored,
+    chat_probs: np.ndarray,
+    ordinary: Scored,
+    ordinary_probs: np.ndarray,
+) -> tuple[float, float]:
+    """Cut-offs (crisis, elevated) from held-out predictions of the team's messages and from
+    ordinary comments nobody trained on.
+
+    Among the pairs that keep ordinary comments within budget (``MAX_ORDINARY_CRISIS`` rated
+    crisis, ``MAX_ORDINARY_FLAGGED`` flagged), the one with the best balanced accuracy at the
+    crisis level (crisis messages rated crisis, look-alikes not), then the most crisis and
+    elevated messages flagged at all. The caller passes only kinds other than the one measured.
+    """
+    best: tuple[tuple[float, float], tuple[float, float]] | None = None
+    crisis, lookalike, risky = labels == 2, labels == 0, labels >= 1
+    for crisis_t in THRESHOLD_GRID:
+        for elevated_t in THRESHOLD_GRID:
+            th = (crisis_t, elevated_t)
+            ordinary_lv = final_levels(ordinary, ordinary_probs, th)
+            if (ordinary_lv == 2).mean() > MAX_ORDINARY_CRISIS:
+                continue
+            if (ordinary_lv >= 1).mean() > MAX_ORDINARY_FLAGGED:
+                continue
+            lv = final_levels(chat, chat_probs, th)
+            balanced = ((lv[crisis] == 2).mean() + (lv[lookalike] != 2).mean()) / 2
+            key = (round(float(balanced), 3), float((lv[risky] >= 1).mean()))
+            if best is None or key > best[0]:
+                best = (key, th)
+    if best is None:
+        log.warning("no cut-offs keep ordinary comments within budget; using the strictest")
+        return THRESHOLD_GRID[-1], THRESHOLD_GRID[-1]
+    return best[1]
+
+
 def loko(
     items: list[Item],
     emb: np.ndarray,
     feats: np.ndarray,
-    scans: list[LexiconResult],
-    base: list[MessageScore],
+    chat: Scored,
+    ordinary: tuple[Scored, np.ndarray, np.ndarray],
 ) -> list[dict[str, Any]]:
-    """Per kind: train without that kind's messages (positives and look-alikes), score them."""
+    """Per kind: train without that kind's messages (positives and look-alikes), score them,
+    with cut-offs chosen on the other kinds' held-out predictions (never on the kind itself)."""
     x = np.concatenate([emb, feats], axis=1)
     y = np.array([it.label for it in items])
     w = np.array([it.weight for it in items])
-    kinds = sorted({it.kind for it in items if it.source == "chat"})
-    rows = []
-    for kind in kinds:
-        test = [i for i, it in enumerate(items) if it.kind == kind]
+    chat_idx = [i for i, it in enumerate(items) if it.source == "chat"]
+    kind_of = np.array([items[i].kind for i in chat_idx])
+    labels = y[chat_idx]
+    ord_scored, ord_emb, ord_feats = ordinary
+    probs = np.zeros((len(chat_idx), 3), dtype=np.float32)
+    ord_probs: dict[str, np.ndarray] = {}
+    for kind in sorted(set(kind_of)):
         train = np.array([i for i, it in enumerate(items) if it.kind != kind])
-        params = fit(x[train], y[train], w[train])
-        clf = classifier(params, ["none"], np.zeros((1, 384), np.float32), np.zeros((1, 384)))
-        probs = clf.probabilities(emb[test], feats[test])
-        for i, p in zip(test, probs, strict=True):
-            v = Verdict(clf.decide(p), (float(p[0]), float(p[1]), float(p[2])), None, 0.0)
-            final = combine(items[i].text, scans[i], base[i], v)
-            rows.append(
+        clf = classifier(
+            fit(x[train], y[train], w[train]), ["none"], np.zeros((1, 384)), np.zeros((1, 384))
+        )
+        test = np.flatnonzero(kind_of == kind)
+        rows = [chat_idx[j] for j in test]
+        probs[test] = clf.probabilities(emb[rows], feats[rows])
+        ord_probs[kind] = clf.probabilities(ord_emb, ord_feats)
+        log.info("left out %s (%d messages)", kind, len(test))
+    out: list[dict[str, Any]] = []
+    for kind in sorted(set(kind_of)):
+        test, rest = kind_of == kind, kind_of != kind
+        sub = Scored(
+            [t for t, r in zip(chat.texts, rest, strict=True) if r],
+            [], [], chat.outcome[rest],
+        )  # fmt: skip
+        th = choose_thresholds(labels[rest], sub, probs[rest], ord_scored, ord_probs[kind])
+        for j in np.flatnonzero(test):
+            p = probs[j]
+            v = Verdict(
+                LEVELS[int(verdicts(p[None, :], th)[0])],
+                (float(p[0]), float(p[1]), float(p[2])),
+                None,
+                0.0,
+            )
+            final = combine(chat.texts[j], chat.scans[j], chat.base[j], v)
+            out.append(
                 {
                     "kind": kind,
-                    "text": items[i].text,
-                    "label": LEVELS[items[i].label],
-                    "without_classifier": base[i].risk.level,
+                    "text": chat.texts[j],
+                    "label": LEVELS[int(labels[j])],
+                    "without_classifier": chat.base[j].risk.level,
                     "level": final.risk.level,
                     "sentiment": final.sentiment.label,
                     "p": [round(float(q), 4) for q in p],
+                    "thresholds": list(th),
+                    "index": int(j),
                 }
             )
-        log.info("left out %s (%d messages)", kind, len(test))
-    return rows
+        log.info(
+            "cut-offs for %s, chosen on the other kinds: crisis %.2f, elevated %.2f", kind, *th
+        )
+    return out
 
 
 def loko_table(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -400,9 +516,10 @@ def loko_summary(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def prepare(
-    model: Model, root: Path
-) -> tuple[list[Item], np.ndarray, np.ndarray, list[LexiconResult]]:
+Prepared = tuple[list[Item], np.ndarray, np.ndarray, list[LexiconResult]]
+
+
+def prepare(model: Model, root: Path) -> Prepared:
     items = corpus(root)
     texts = [it.text for it in items]
     emb = embed_all(model, texts)
@@ -410,19 +527,26 @@ def prepare(
     return items, emb, feats, scans
 
 
-def run_loko(
-    model: Model,
-    root: Path,
-    prepared: tuple[list[Item], np.ndarray, np.ndarray, list[LexiconResult]] | None = None,
-) -> list[dict[str, Any]]:
+def score_chat(model: Model, items: Sequence[Item], scans: Sequence[LexiconResult]) -> Scored:
+    """The team's messages, scored by everything but the classifier."""
+    idx = [i for i, it in enumerate(items) if it.source == "chat"]
+    texts = [items[i].text for i in idx]
+    return scored(texts, [scans[i] for i in idx], base_scores(model, texts))
+
+
+def ordinary_validation(model: Model, root: Path) -> tuple[Scored, np.ndarray, np.ndarray]:
+    """GoEmotions training comments never trained on, scored, with embeddings and cues."""
+    texts = goemotions_picks(root)[1]
+    feats, scans = features(texts)
+    return scored(texts, scans, base_scores(model, texts)), embed_all(model, texts), feats
+
+
+def run_loko(model: Model, root: Path, prepared: Prepared | None = None) -> list[dict[str, Any]]:
     """Everything evaluate.py needs for the leave-one-kind-out table (uses the cache)."""
     items, emb, feats, scans = prepared or prepare(model, root)
-    chat = [i for i, it in enumerate(items) if it.source == "chat"]
-    base_chat = base_scores(model, [items[i].text for i in chat])
-    base: list[MessageScore] = [MessageScore(base_chat[0].sentiment)] * len(items)
-    for i, s in zip(chat, base_chat, strict=True):
-        base[i] = s
-    return loko(items, emb, feats, scans, base)
+    return loko(
+        items, emb, feats, score_chat(model, items, scans), ordinary_validation(model, root)
+    )
 
 
 def save(clf: CrisisClassifier, path: Path, extra: dict[str, Any]) -> None:
@@ -463,16 +587,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Small fits: one thread. Two spin-waiting threads on a busy 2-core host ran 10x slower.
     torch.set_num_threads(1)
     extra: dict[str, Any] = {"seed": SEED, "trained_texts": len(items)}
-    if not args.skip_loko:
-        rows = run_loko(model, root, (items, emb, feats, scans))
-        print("\n".join(loko_table(rows)), flush=True)
-        extra["leave_one_kind_out"] = loko_summary(rows)
-        log.info("leave one kind out: %s", extra["leave_one_kind_out"])
     x = np.concatenate([emb, feats], axis=1)
     params = fit(x, np.array([it.label for it in items]), np.array([it.weight for it in items]))
     kinds, centroids = kind_centroids(items, emb)
     probes = model.embed(list(PROBES)).numpy()
-    clf = classifier(params, kinds, centroids, probes)
+    thresholds = (0.5, 0.5)
+    if not args.skip_loko:
+        chat = score_chat(model, items, scans)
+        ordinary = ordinary_validation(model, root)
+        rows = loko(items, emb, feats, chat, ordinary)
+        print("\n".join(loko_table(rows)), flush=True)
+        extra["leave_one_kind_out"] = loko_summary(rows)
+        log.info("leave one kind out: %s", extra["leave_one_kind_out"])
+        # The shipped cut-offs: chosen on every kind's held-out predictions, and on ordinary
+        # comments as the final classifier scores them.
+        final = classifier(params, kinds, centroids, probes)
+        in_order = sorted(rows, key=lambda r: int(r["index"]))  # as in ``chat``
+        thresholds = choose_thresholds(
+            np.array([LEVELS.index(r["label"]) for r in in_order]),
+            chat,
+            np.array([r["p"] for r in in_order], dtype=np.float32),
+            ordinary[0],
+            final.probabilities(ordinary[1], ordinary[2]),
+        )
+        log.info("shipped cut-offs: crisis %.2f, elevated %.2f", *thresholds)
+    else:
+        log.warning("--skip-loko: cut-offs left at 0.5 / 0.5 (not chosen on held-out kinds)")
+    clf = classifier(params, kinds, centroids, probes, thresholds)
     extra["trained_seconds"] = round(time.time() - started)
     save(clf, args.out, extra)
     log.info("saved %s (%.0f s)", args.out, time.time() - started)

@@ -7,8 +7,10 @@ binary cross-entropy for the Ekman emotions (GoEmotions), and a cosine loss that
 mean-pooled embedding close to the original all-MiniLM-L6-v2 sentence embedding, so exemplar
 similarity for crisis detection keeps its meaning. The epoch is chosen on dev data only
 (GoEmotions dev + a held-out fifth of TweetEval validation), and the sentiment bias is calibrated
-on the same dev data as the model ships (int8). Finally a logistic-regression crisis head is
-fitted on reddit_cssrs posts of *training* users.
+on the same dev data as the model is served on this CPU (``nlp.runtime``: ONNX int8 where it is
+faster than float32 here, float32 otherwise). Finally a logistic-regression crisis head is
+fitted on reddit_cssrs posts of *training* users, and the int8 graph is exported beside the
+weights (``nlp.export``).
 
     python -m nlp.train --data DIR [--out nlp/weights] [--log train.log]
 
@@ -28,8 +30,11 @@ import os
 import platform
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +44,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import recall_score
 from sklearn.model_selection import GroupKFold, cross_val_predict
 from torch import nn
+from transformers import PreTrainedTokenizerBase
 
 from nlp import data
 from nlp.encoder import load_base_encoder, load_tokenizer, mean_pool
-from nlp.model import CHUNK, EXEMPLARS_PATH, Model
+from nlp.export import ARTIFACT_FILE, export
+from nlp.model import CHUNK, EXEMPLARS_PATH, encode_texts
 from nlp.network import WEIGHTS_DIR, NetConfig, PeerchatNet, build_net, load_net
-from nlp.quantize import quantize_encoder
+from nlp.runtime import Choice, choose
 from nlp.text import encoder_text
+from nlp.types import NlpRuntime
 
 log = logging.getLogger("nlp.train")
 
@@ -53,9 +61,10 @@ SEED = 13
 TWEET_VAL_TRAIN_SHARE = 0.8  # the rest of TweetEval validation is dev, never trained on
 DISTILL_WEIGHT = 1.0
 CRISIS_TARGET_RECALL = 0.9  # classifier threshold: out-of-fold recall on training users
-# int8 (nlp.quantize): about twice the float32 speed on CPU for at most 0.4 points of macro-recall
-# (docs/model-card.md); the shipped default, which PEERCHAT_NLP_QUANTIZE=0 turns off.
-QUANTIZE = True
+# The sentiment bias is calibrated on the kernels the service will run on this CPU
+# (nlp.runtime): ONNX int8 where the load-time probe finds it faster than float32, float32
+# otherwise. Never torch's own int8: on a CPU with AVX2 alone it scored a few texts a second.
+CALIBRATION_RUNTIME = NlpRuntime.AUTO
 CALIBRATION_TEXTS = 3000  # GoEmotions dev comments used to set the embedding-signal cut-offs
 # Where the network runs while training (--device). Cached states and teacher embeddings stay in
 # CPU memory either way; the committed weights are evaluated on CPU.
@@ -319,21 +328,60 @@ def tweet_split(n: int) -> tuple[list[int], list[int]]:
     return order[:cut], order[cut:]
 
 
-def calibrate_sentiment_bias(net: PeerchatNet, devs: DevTexts, quantize: bool) -> dict[str, float]:
+def served_runner(net: PeerchatNet, wanted: NlpRuntime, threads: int) -> Choice:
+    """The network as the service will run it here: its int8 graph is exported from ``net``
+    (a few seconds) and the same probe as at load picks ONNX int8 or torch float32."""
+    shipped = copy.deepcopy(net).to("cpu").eval()
+    tokenizer = load_tokenizer()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if wanted is not NlpRuntime.TORCH_FLOAT32:
+            shipped.save(folder)
+            export(folder, folder / ARTIFACT_FILE)  # the session reads it whole when it opens
+        choice = choose(
+            wanted,
+            shipped,
+            folder,
+            threads,
+            partial(encode_texts, tokenizer, shipped.cfg.max_len),
+        )
+    log.info("calibration runs %s", choice.describe())
+    return choice
+
+
+def served_sentiment_probs(
+    choice: Choice, tokenizer: PreTrainedTokenizerBase, max_len: int, texts: Sequence[str]
+) -> np.ndarray:
+    """Negative/neutral/positive probabilities from the served kernels, in length order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), 3), dtype=np.float32)
+    for s in range(0, len(order), CHUNK):
+        idx = order[s : s + CHUNK]
+        _, sent, _, _ = choice.runner(*encode_texts(tokenizer, max_len, [texts[i] for i in idx]))
+        out[idx] = sent.softmax(-1).numpy()
+    return out
+
+
+def calibrate_sentiment_bias(
+    net: PeerchatNet,
+    devs: DevTexts,
+    runtime: NlpRuntime = CALIBRATION_RUNTIME,
+    threads: int = 1,
+) -> dict[str, float | str]:
     """Shift the negative/neutral logits to maximise mean dev macro-recall (dev data only).
 
     Class priors differ between Reddit comments and tweets; a bias shift is the cheapest fix and
     has only two free parameters, so it cannot overfit 5,000 dev texts much. It is measured on
-    the model as it is served (int8 on CPU when ``quantize``), whatever device trained it.
+    the model as it is served on this CPU (``served_runner``), whatever device trained it.
     """
-    shipped = copy.deepcopy(net).to("cpu")
-    if quantize:
-        quantize_encoder(shipped, max_rows=CHUNK * shipped.cfg.max_len)
-    model = Model(shipped, quantized=quantize)
+    choice = served_runner(net, runtime, threads)
+    tokenizer = load_tokenizer()
     logits = {}
+    t0 = time.time()
     for name, (texts, labels) in devs.items():
-        probs = model.sentiment_probs(texts).numpy()
+        probs = served_sentiment_probs(choice, tokenizer, net.cfg.max_len, texts)
         logits[name] = (np.log(np.clip(probs, 1e-9, 1.0)), np.array(labels))
+    log.info("scored the dev sets with %s in %.0f s", choice.runtime.value, time.time() - t0)
     grid = np.round(np.arange(-1.0, 1.01, 0.1), 2)
     best = (-1.0, 0.0, 0.0)
     for b_neg in grid:
@@ -354,11 +402,12 @@ def calibrate_sentiment_bias(net: PeerchatNet, devs: DevTexts, quantize: bool) -
     )
     with torch.no_grad():
         net.sentiment.bias.add_(torch.tensor([best[1], best[2], 0.0], device=DEVICE))
-    out = {
+    out: dict[str, float | str] = {
         "neg_shift": best[1],
         "neu_shift": best[2],
         "dev_mean_before": before,
         "dev_mean_after": best[0],
+        "runtime": choice.runtime.value,
     }
     log.info("sentiment bias calibration: %s", out)
     return out
@@ -408,7 +457,7 @@ def trained_on(device: str, seconds: float) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -451,79 +500,90 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="heads: keep the fine-tuned layers in --out, redo the calibration steps and crisis "
         "head; bias: only the sentiment bias calibration",
     )
-    args = ap.parse_args(argv)
+    ap.add_argument(
+        "--calibration-runtime",
+        choices=[NlpRuntime.AUTO.value, NlpRuntime.ONNX_INT8.value, NlpRuntime.TORCH_FLOAT32.value],
+        default=CALIBRATION_RUNTIME.value,
+        help="kernels the sentiment bias is calibrated on (default auto: as served on this CPU)",
+    )
+    return ap.parse_args(argv)
+
+
+def setup(args: argparse.Namespace) -> None:
+    """Logging, threads, device and seeds, before anything is loaded."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if args.log:
         handlers.append(logging.FileHandler(args.log))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
-    root = data.data_dir(args.data)
     torch.set_num_threads(args.threads)
     global DEVICE
     DEVICE = torch.device(args.device)
     seed_everything(SEED)
-    cfg = NetConfig(n_layers=args.layers, n_frozen=args.frozen, max_len=args.max_len)
-    if args.stage in ("heads", "bias"):
-        net = load_net(args.out).to(DEVICE)
-        net.cfg.extra.pop("checkpoint", None)
-        previous = net.cfg.extra.get("sentiment_bias", {})
-        with torch.no_grad():  # calibrate afresh, not on top of the last shift
-            net.sentiment.bias.sub_(
-                torch.tensor(
-                    [previous.get("neg_shift", 0.0), previous.get("neu_shift", 0.0), 0.0],
-                    device=DEVICE,
-                )
-            )
-        meta: dict[str, object] = {
-            "sentiment_bias": calibrate_sentiment_bias(net, dev_texts(root), QUANTIZE)
-        }
-        if args.stage == "heads":
-            crisis = fit_crisis_head(net, root)
-            meta["crisis_head"] = crisis
-            meta["risk_thresholds"] = calibrate_risk(net, root, crisis["threshold"])
-        net.save(args.out, meta)
-        log.info("refitted heads saved to %s", args.out)
-        return 0
 
-    started = time.time()
+
+@dataclass
+class TrainingSet:
+    """Every training text with its targets; None where a text has no such target."""
+
+    texts: list[str]
+    sent: list[int | None]
+    emo: list[tuple[float, ...] | None]
+    weights: list[float]
+
+
+def training_set(root: Path, tweet_weight: float, limit: int) -> TrainingSet:
+    """GoEmotions train, most of TweetEval validation, reddit_cssrs training users' posts (the
+    embedding loss only); a seeded sample of ``limit`` of them when set."""
     goemo = data.read_goemotions(root, "train")
     tw_texts, tw_labels = data.read_tweeteval(root, "val")
     tw_train, _ = tweet_split(len(tw_texts))
     cssrs_train = [p.text for p in data.read_cssrs(root) if not data.cssrs_is_test_user(p.user)]
-
-    texts = [e.text for e in goemo] + [tw_texts[i] for i in tw_train] + cssrs_train
-    sent: list[int | None] = (
-        [e.sentiment for e in goemo] + [tw_labels[i] for i in tw_train] + [None] * len(cssrs_train)
+    out = TrainingSet(
+        texts=[e.text for e in goemo] + [tw_texts[i] for i in tw_train] + cssrs_train,
+        sent=[e.sentiment for e in goemo]
+        + [tw_labels[i] for i in tw_train]
+        + [None] * len(cssrs_train),
+        emo=[e.emotions for e in goemo] + [None] * (len(tw_train) + len(cssrs_train)),
+        weights=[1.0] * len(goemo) + [tweet_weight] * len(tw_train) + [1.0] * len(cssrs_train),
     )
-    emo: list[tuple[float, ...] | None] = [e.emotions for e in goemo] + [None] * (
-        len(tw_train) + len(cssrs_train)
-    )
-    weights = [1.0] * len(goemo) + [args.tweet_weight] * len(tw_train) + [1.0] * len(cssrs_train)
-    if args.limit:
-        keep = sorted(random.Random(SEED).sample(range(len(texts)), min(args.limit, len(texts))))
-        texts, sent, emo, weights = ([v[i] for i in keep] for v in (texts, sent, emo, weights))  # type: ignore[assignment]
+    total = len(out.texts)
+    if limit:
+        keep = sorted(random.Random(SEED).sample(range(total), min(limit, total)))
+        out = TrainingSet(
+            [out.texts[i] for i in keep],
+            [out.sent[i] for i in keep],
+            [out.emo[i] for i in keep],
+            [out.weights[i] for i in keep],
+        )
     log.info(
         "training texts: %d of %d (goemotions %d, tweeteval-val %d, cssrs distill-only %d)",
-        len(texts),
-        len(goemo) + len(tw_train) + len(cssrs_train),
+        len(out.texts),
+        total,
         len(goemo),
         len(tw_train),
         len(cssrs_train),
     )
+    return out
 
-    devs_text = dev_texts(root, args.limit)
+
+def fine_tune(
+    args: argparse.Namespace, train: TrainingSet, devs_text: DevTexts
+) -> dict[str, float]:
+    """Fine-tune from the base encoder; the best epoch's overlay is checkpointed to ``--out``."""
+    cfg = NetConfig(n_layers=args.layers, n_frozen=args.frozen, max_len=args.max_len)
     devs = dev_sets(devs_text, cfg)
-    cache = cache_hidden(texts, cfg)
+    cache = cache_hidden(train.texts, cfg)
     net = build_net(cfg).to(DEVICE)
 
     def checkpoint(best: PeerchatNet, scores: dict[str, float]) -> None:
         best.save(args.out, {"dev": scores, "checkpoint": "fine-tuned layers only, heads pending"})
 
-    net, dev_scores = train_epochs(
+    _, dev_scores = train_epochs(
         net,
         cache,
-        sent,
-        emo,
-        weights,
+        train.sent,
+        train.emo,
+        train.weights,
         devs,
         args.epochs,
         args.lr,
@@ -531,27 +591,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         checkpoint,
         args.run_epochs or None,
     )
-    # Continue from the saved (float16) overlay, as --stage heads does.
-    net = load_net(args.out).to(DEVICE)
+    return dev_scores
+
+
+def load_for_calibration(out: Path, undo_bias: bool) -> PeerchatNet:
+    """The saved (float16) overlay, as served; with ``undo_bias``, the sentiment bias shift of
+    an earlier calibration taken off, so that it is calibrated afresh, not on top of it."""
+    net = load_net(out).to(DEVICE)
     net.cfg.extra.pop("checkpoint", None)
-    bias = calibrate_sentiment_bias(net, devs_text, QUANTIZE)
-    crisis = fit_crisis_head(net, root)
-    thresholds = calibrate_risk(net, root, crisis["threshold"])
-    meta = {
-        "risk_thresholds": thresholds,
-        "quantize": QUANTIZE,
-        "seed": SEED,
-        "epochs": args.epochs,
-        "lr": args.lr,
-        "batch": args.batch,
-        "dev": dev_scores,
-        "crisis_head": crisis,
-        "sentiment_bias": bias,
-        "command": command_line(args),
-        "trained_on": trained_on(args.device, time.time() - started),
+    if undo_bias:
+        previous = net.cfg.extra.get("sentiment_bias", {})
+        with torch.no_grad():
+            net.sentiment.bias.sub_(
+                torch.tensor(
+                    [previous.get("neg_shift", 0.0), previous.get("neu_shift", 0.0), 0.0],
+                    device=DEVICE,
+                )
+            )
+    return net
+
+
+def calibrate_and_fit(
+    net: PeerchatNet, root: Path, devs_text: DevTexts, args: argparse.Namespace, heads: bool
+) -> dict[str, object]:
+    """Sentiment bias on the served kernels; with ``heads``, the crisis head and the risk
+    cut-offs too. Returns the metadata to save beside the weights."""
+    runtime = NlpRuntime(args.calibration_runtime)
+    meta: dict[str, object] = {
+        "sentiment_bias": calibrate_sentiment_bias(net, devs_text, runtime, args.threads)
     }
-    net.save(args.out, meta)
-    log.info("saved to %s", args.out)
+    if heads:
+        crisis = fit_crisis_head(net, root)
+        meta["crisis_head"] = crisis
+        meta["risk_thresholds"] = calibrate_risk(net, root, crisis["threshold"])
+    return meta
+
+
+def save_with_graph(net: PeerchatNet, out: Path, meta: dict[str, object]) -> None:
+    """Weights, config and the int8 graph made from them, so that they are committed together
+    (a stale graph is never run, see nlp.runtime, but re-making it costs every load)."""
+    net.save(out, meta)
+    graph = export(out, out / ARTIFACT_FILE)
+    log.info("saved to %s (int8 graph %s)", out, graph.name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup(args)
+    root = data.data_dir(args.data)
+    if args.stage in ("heads", "bias"):
+        net = load_for_calibration(args.out, undo_bias=True)
+        meta = calibrate_and_fit(net, root, dev_texts(root), args, heads=args.stage == "heads")
+        save_with_graph(net, args.out, meta)
+        return 0
+    started = time.time()
+    devs_text = dev_texts(root, args.limit)
+    dev_scores = fine_tune(args, training_set(root, args.tweet_weight, args.limit), devs_text)
+    # Continue from the saved (float16) overlay, as --stage heads does.
+    net = load_for_calibration(args.out, undo_bias=False)
+    meta = calibrate_and_fit(net, root, devs_text, args, heads=True)
+    meta.update(
+        {
+            "seed": SEED,
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "batch": args.batch,
+            "dev": dev_scores,
+            "command": command_line(args),
+            "trained_on": trained_on(args.device, time.time() - started),
+        }
+    )
+    save_with_graph(net, args.out, meta)
     return 0
 
 

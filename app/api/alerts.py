@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from app.api.deps import DomainDep, SupervisorCaller
+from app.api.responses import AlertOut, AlertsOut, DashboardOut, TypedRoute
 from app.api.schemas import NotesIn
 from app.safety import alerts, dashboard
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(route_class=TypedRoute, tags=["alerts"])
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=AlertsOut)
 async def list_alerts(
     domain: DomainDep,
     caller: SupervisorCaller,
@@ -22,12 +23,12 @@ async def list_alerts(
     return {"alerts": await alerts.read_alerts(domain, viewer=caller, status=status)}
 
 
-@router.post("/alerts/{alert_id}/ack")
+@router.post("/alerts/{alert_id}/ack", response_model=AlertOut)
 async def acknowledge(domain: DomainDep, caller: SupervisorCaller, alert_id: str) -> dict[str, Any]:
     return await alerts.acknowledge(domain, supervisor=caller, alert_id=alert_id)
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
 async def resolve(
     domain: DomainDep,
     caller: SupervisorCaller,
@@ -39,7 +40,7 @@ async def resolve(
     )
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", response_model=DashboardOut)
 async def get_dashboard(domain: DomainDep, caller: SupervisorCaller) -> dict[str, Any]:
     """The service now: waiting rooms, the longest wait, load per worker, open alerts."""
     return await dashboard.snapshot(domain, viewer=caller)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import DomainDep, StaffCaller, SupervisorCaller
+from app.api.responses import CannedListOut, CannedOut, TypedRoute
 from app.chat import canned
 
-router = APIRouter(tags=["canned-responses"])
+router = APIRouter(route_class=TypedRoute, tags=["canned-responses"])
 
 
 class CannedIn(BaseModel):
@@ -22,12 +23,12 @@ class CannedIn(BaseModel):
     position: object = None
 
 
-@router.get("/canned-responses")
+@router.get("/canned-responses", response_model=CannedListOut)
 async def list_canned(domain: DomainDep, caller: StaffCaller) -> dict[str, Any]:
     return {"canned_responses": await canned.list_all(domain, reader=caller)}
 
 
-@router.post("/canned-responses", status_code=201)
+@router.post("/canned-responses", status_code=201, response_model=CannedOut)
 async def create_canned(
     domain: DomainDep, caller: SupervisorCaller, body: CannedIn
 ) -> dict[str, Any]:
@@ -36,7 +37,7 @@ async def create_canned(
     )
 
 
-@router.put("/canned-responses/{canned_id}")
+@router.put("/canned-responses/{canned_id}", response_model=CannedOut)
 async def update_canned(
     domain: DomainDep, caller: SupervisorCaller, canned_id: str, body: CannedIn
 ) -> dict[str, Any]:

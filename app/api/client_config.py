@@ -9,12 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from app.api.responses import ClientConfigOut, TypedRoute
 from app.settings import Settings
 
-router = APIRouter(tags=["config"])
+router = APIRouter(route_class=TypedRoute, tags=["config"])
 
 
-@router.get("/client-config")
+@router.get("/client-config", response_model=ClientConfigOut)
 async def client_config(request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     return {

@@ -8,13 +8,19 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
 
 from app.api.deps import DomainDep, ParticipantCaller, StaffCaller
+from app.api.responses import BlockedOut, ReportOut, ReportsOut, TypedRoute
 from app.api.schemas import BlockIn, ReportIn
 from app.safety import moderation
 
-router = APIRouter(tags=["moderation"])
+router = APIRouter(route_class=TypedRoute, tags=["moderation"])
 
 
-@router.post("/rooms/{room_id}/block")
+@router.post(
+    "/rooms/{room_id}/block",
+    status_code=201,
+    response_model=BlockedOut,
+    responses={200: {"model": BlockedOut, "description": "Already blocked"}},
+)
 async def block(
     domain: DomainDep, caller: ParticipantCaller, room_id: str, body: BlockIn
 ) -> JSONResponse:
@@ -27,7 +33,12 @@ async def block(
     )
 
 
-@router.post("/rooms/{room_id}/messages/{seq}/report")
+@router.post(
+    "/rooms/{room_id}/messages/{seq}/report",
+    status_code=201,
+    response_model=ReportOut,
+    responses={200: {"model": ReportOut, "description": "Already reported by the caller"}},
+)
 async def report(
     domain: DomainDep,
     caller: ParticipantCaller,
@@ -42,7 +53,7 @@ async def report(
     return JSONResponse(view, status_code=201 if created else 200)
 
 
-@router.get("/reports")
+@router.get("/reports", response_model=ReportsOut)
 async def list_reports(
     domain: DomainDep,
     caller: StaffCaller,
@@ -51,6 +62,6 @@ async def list_reports(
     return {"reports": await moderation.list_reports(domain, viewer=caller, status=status)}
 
 
-@router.post("/reports/{report_id}/resolve")
+@router.post("/reports/{report_id}/resolve", response_model=ReportOut)
 async def resolve_report(domain: DomainDep, caller: StaffCaller, report_id: str) -> dict[str, Any]:
     return await moderation.resolve_report(domain, actor=caller, report_id=report_id)

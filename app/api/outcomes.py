@@ -13,19 +13,27 @@ from app.api.deps import (
     StaffCaller,
     SupervisorCaller,
 )
+from app.api.responses import (
+    CheckinOut,
+    CheckinScaleOut,
+    InsightsOut,
+    MyOutcomesOut,
+    OutcomeOut,
+    TypedRoute,
+)
 from app.api.schemas import CheckInIn
 from app.outcomes import checkins, insights, reports
 
-router = APIRouter(tags=["outcomes"])
+router = APIRouter(route_class=TypedRoute, tags=["outcomes"])
 
 
-@router.get("/checkins/scale")
+@router.get("/checkins/scale", response_model=CheckinScaleOut)
 async def checkin_scale() -> dict[str, Any]:
     """Public: the words and emoji of the mood scale, so every client shows the same ones."""
     return checkins.scale()
 
 
-@router.post("/rooms/{room_id}/checkins", status_code=201)
+@router.post("/rooms/{room_id}/checkins", status_code=201, response_model=CheckinOut)
 async def create_checkin(
     domain: DomainDep, caller: ParticipantCaller, room_id: str, body: CheckInIn, response: Response
 ) -> dict[str, Any]:
@@ -39,17 +47,17 @@ async def create_checkin(
     return {**recorded.checkin, "replaced": recorded.replaced}
 
 
-@router.get("/rooms/{room_id}/outcome")
+@router.get("/rooms/{room_id}/outcome", response_model=OutcomeOut)
 async def get_outcome(domain: DomainDep, caller: StaffCaller, room_id: str) -> dict[str, Any]:
     return await reports.room_outcome(domain, viewer=caller, room_id=room_id)
 
 
-@router.get("/me/outcomes")
+@router.get("/me/outcomes", response_model=MyOutcomesOut)
 async def my_outcomes(domain: DomainDep, caller: PeerWorkerCaller) -> dict[str, Any]:
     return await reports.my_outcomes(domain, worker=caller)
 
 
-@router.get("/insights")
+@router.get("/insights", response_model=InsightsOut)
 async def get_insights(
     domain: DomainDep,
     caller: SupervisorCaller,
@@ -59,7 +67,16 @@ async def get_insights(
     return await insights.programme(domain, viewer=caller, start=start, end=end)
 
 
-@router.get("/insights.csv", response_class=Response)
+@router.get(
+    "/insights.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The programme view as CSV, one figure a row",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def get_insights_csv(
     domain: DomainDep,
     caller: SupervisorCaller,

@@ -13,15 +13,27 @@ from app.api.deps import (
     PeerWorkerCaller,
     StaffCaller,
 )
+from app.api.responses import (
+    AssignedRoomOut,
+    ClosedRoomOut,
+    HelpOut,
+    MessagesOut,
+    NotesOut,
+    QueueOut,
+    RiskOut,
+    RoomOut,
+    RoomStatusOut,
+    TypedRoute,
+)
 from app.api.schemas import CloseIn, RiskIn, SupportRequestIn, TransferIn
 from app.chat import messages, notes, queue, rooms
 from app.chat.messages import MAX_SEQ
 from app.safety import alerts
 
-router = APIRouter(tags=["rooms"])
+router = APIRouter(route_class=TypedRoute, tags=["rooms"])
 
 
-@router.post("/support-requests", status_code=201)
+@router.post("/support-requests", status_code=201, response_model=RoomStatusOut)
 async def create_support_request(
     domain: DomainDep,
     caller: ParticipantCaller,
@@ -32,20 +44,20 @@ async def create_support_request(
     return {"room_id": room.id, "status": room.status}
 
 
-@router.get("/queue")
+@router.get("/queue", response_model=QueueOut)
 async def get_queue(domain: DomainDep, caller: StaffCaller) -> dict[str, Any]:
     rooms = await queue.list_queue(domain, viewer=caller)
     # The cap travels with the queue, so a worker's page can say "2 of 3" and hold Claim back.
     return {"rooms": rooms, "max_rooms": domain.settings.worker_max_rooms}
 
 
-@router.post("/rooms/{room_id}/claim")
+@router.post("/rooms/{room_id}/claim", response_model=AssignedRoomOut)
 async def claim(domain: DomainDep, caller: PeerWorkerCaller, room_id: str) -> dict[str, Any]:
     room = await rooms.claim(domain, worker=caller, room_id=room_id)
     return {"room_id": room.id, "status": room.status, "assigned_to": room.assigned_to}
 
 
-@router.post("/rooms/{room_id}/transfer")
+@router.post("/rooms/{room_id}/transfer", response_model=AssignedRoomOut)
 async def transfer(
     domain: DomainDep, caller: StaffCaller, room_id: str, body: TransferIn
 ) -> dict[str, Any]:
@@ -53,7 +65,7 @@ async def transfer(
     return {"room_id": room.id, "status": room.status, "assigned_to": room.assigned_to}
 
 
-@router.post("/rooms/{room_id}/close")
+@router.post("/rooms/{room_id}/close", response_model=ClosedRoomOut)
 async def close(
     domain: DomainDep,
     caller: StaffCaller,
@@ -76,7 +88,7 @@ async def close(
     }
 
 
-@router.post("/rooms/{room_id}/risk")
+@router.post("/rooms/{room_id}/risk", response_model=RiskOut)
 async def lower_risk(
     domain: DomainDep, caller: StaffCaller, room_id: str, body: RiskIn
 ) -> dict[str, Any]:
@@ -86,17 +98,17 @@ async def lower_risk(
     )
 
 
-@router.get("/rooms/{room_id}/notes")
+@router.get("/rooms/{room_id}/notes", response_model=NotesOut)
 async def list_notes(domain: DomainDep, caller: StaffCaller, room_id: str) -> dict[str, Any]:
     return {"notes": await notes.list_notes(domain, reader=caller, room_id=room_id)}
 
 
-@router.get("/rooms/{room_id}")
+@router.get("/rooms/{room_id}", response_model=RoomOut)
 async def get_room(domain: DomainDep, caller: CurrentPrincipal, room_id: str) -> dict[str, Any]:
     return await rooms.room_summary(domain, reader=caller, room_id=room_id)
 
 
-@router.get("/rooms/{room_id}/messages")
+@router.get("/rooms/{room_id}/messages", response_model=MessagesOut)
 async def list_messages(
     domain: DomainDep,
     caller: CurrentPrincipal,
@@ -110,14 +122,14 @@ async def list_messages(
     return {"messages": found}
 
 
-@router.post("/rooms/{room_id}/leave")
+@router.post("/rooms/{room_id}/leave", response_model=RoomStatusOut)
 async def leave(domain: DomainDep, caller: ParticipantCaller, room_id: str) -> dict[str, Any]:
     """A participant ends their conversation, or withdraws a request still waiting."""
     room = await rooms.leave(domain, participant=caller, room_id=room_id)
     return {"room_id": room.id, "status": room.status}
 
 
-@router.post("/rooms/{room_id}/help", status_code=201)
+@router.post("/rooms/{room_id}/help", status_code=201, response_model=HelpOut)
 async def help_now(domain: DomainDep, caller: ParticipantCaller, room_id: str) -> dict[str, Any]:
     """The participant's "I need help now": raises a crisis alert at once."""
     await alerts.help_now(domain, participant=caller, room_id=room_id)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Body
 
 from app.accounts import sign_in
 from app.api.deps import ClientAddress, CurrentPrincipal, DomainDep
+from app.api.responses import AnonymousSessionOut, LoginOut, MeOut, TypedRoute
 from app.api.schemas import AnonymousSessionIn, LoginIn
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(route_class=TypedRoute, tags=["sessions"])
 
 
-@router.post("/sessions/anonymous", status_code=201)
+@router.post("/sessions/anonymous", status_code=201, response_model=AnonymousSessionOut)
 async def create_anonymous(
     domain: DomainDep,
     address: ClientAddress,
@@ -30,7 +31,7 @@ async def create_anonymous(
     }
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=LoginOut)
 async def login(domain: DomainDep, address: ClientAddress, body: LoginIn) -> dict[str, Any]:
     session = await sign_in.login(
         domain, username=body.username, password=body.password, address=address
@@ -43,6 +44,6 @@ async def login(domain: DomainDep, address: ClientAddress, body: LoginIn) -> dic
     }
 
 
-@router.get("/me")
+@router.get("/me", response_model=MeOut)
 async def me(caller: CurrentPrincipal) -> dict[str, Any]:
     return {"id": caller.id, "role": caller.role, "handle": caller.handle}

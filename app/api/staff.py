@@ -8,17 +8,18 @@ from fastapi import APIRouter, Query
 
 from app.accounts import staff
 from app.api.deps import DomainDep, StaffCaller
+from app.api.responses import ProfileOut, StaffOut, TypedRoute
 from app.api.schemas import ProfileIn
 
-router = APIRouter(tags=["staff"])
+router = APIRouter(route_class=TypedRoute, tags=["staff"])
 
 
-@router.get("/me/profile")
+@router.get("/me/profile", response_model=ProfileOut)
 async def get_profile(domain: DomainDep, caller: StaffCaller) -> dict[str, Any]:
     return await staff.get_profile(domain, viewer=caller)
 
 
-@router.put("/me/profile")
+@router.put("/me/profile", response_model=ProfileOut)
 async def update_profile(domain: DomainDep, caller: StaffCaller, body: ProfileIn) -> dict[str, Any]:
     return await staff.update_profile(
         domain, viewer=caller, topics=body.topics, languages=body.languages,
@@ -26,7 +27,7 @@ async def update_profile(domain: DomainDep, caller: StaffCaller, body: ProfileIn
     )  # fmt: skip
 
 
-@router.get("/staff")
+@router.get("/staff", response_model=StaffOut)
 async def list_staff(
     domain: DomainDep,
     caller: StaffCaller,

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.chat import access
 from app.chat.closing import announce_closed, close_room
 from app.chat.messages import insert_system_message
+from app.chat.notices import Notice, in_language
 from app.chat.views import message_view
 from app.core import audit
 from app.core.clock import iso, utcnow
@@ -108,11 +109,8 @@ async def update_group(
                 notice = await insert_system_message(
                     session,
                     room_id=room_id,
-                    body=(
-                        "The moderators have paused this group for now. "
-                        "No new messages can be sent until it resumes."
-                        if paused
-                        else "This group has resumed. You can send messages again."
+                    body=in_language(
+                        Notice.GROUP_PAUSED if paused else Notice.GROUP_RESUMED, room.language
                     ),
                 )
         audit.record(session, actor=actor, action="group_updated", room_id=room_id, **done)
@@ -129,7 +127,10 @@ async def close_group(domain: Domain, *, actor: Principal, room_id: str) -> dict
         if room.status == RoomStatus.CLOSED:
             raise Conflict("this group is already closed")
         ended = await close_room(
-            session, room, by=actor.id, notice="This group has been closed. Take care."
+            session,
+            room,
+            by=actor.id,
+            notice=in_language(Notice.GROUP_CLOSED, room.language),
         )
         audit.record(session, actor=actor, action="group_closed", room_id=room_id)
         view = group_view(room)

@@ -13,9 +13,10 @@ from app.accounts.staff import active_rooms
 from app.chat import access
 from app.chat.closing import announce_closed, close_room
 from app.chat.messages import insert_message, insert_system_message
+from app.chat.notices import Notice, in_language
 from app.chat.views import message_view, room_risk_view
 from app.core import audit
-from app.core.clock import new_id, utcnow
+from app.core.clock import iso, new_id, utcnow
 from app.core.context import Domain
 from app.core.enums import RiskLevel, Role, RoomKind, RoomStatus
 from app.core.errors import BadRequest, Conflict, Forbidden, GroupPaused, NotFound
@@ -189,9 +190,9 @@ async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
                     Room.kind == RoomKind.ONE_TO_ONE,
                 )
                 .values(status=RoomStatus.ACTIVE, assigned_to=worker.id, claimed_at=utcnow())
-                .returning(Room.id)
+                .returning(Room.id, Room.language)
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
         if claimed is None:
             room = await access.load_room(session, room_id)
             if room.kind != RoomKind.ONE_TO_ONE:
@@ -204,7 +205,9 @@ async def claim(domain: Domain, *, worker: Principal, room_id: str) -> Room:
             raise Conflict("This conversation has already ended.", reason=ClaimRefusal.CLOSED)
         await _upsert_membership(session, room_id=room_id, member_id=worker.id, role="supporter")
         joined = await insert_system_message(
-            session, room_id=room_id, body=f"{worker.handle}, a peer supporter, has joined."
+            session,
+            room_id=room_id,
+            body=in_language(Notice.SUPPORTER_JOINED, claimed.language, handle=worker.handle),
         )
         audit.record(session, actor=worker, action="room_claimed", room_id=room_id)
         room = await access.load_room(session, room_id)
@@ -239,8 +242,7 @@ async def transfer(domain: Domain, *, actor: Principal, room_id: str, to_user_id
         handed = await insert_system_message(
             session,
             room_id=room_id,
-            body=f"Your conversation has been handed over to {target.handle}, "
-            "another peer supporter.",
+            body=in_language(Notice.HANDED_OVER, room.language, handle=target.handle),
         )
         audit.record(
             session, actor=actor, action="room_transferred", room_id=room_id,
@@ -262,7 +264,7 @@ async def close(domain: Domain, *, actor: Principal, room_id: str, notes: object
             raise Conflict("this room is already closed")
         room.close_notes = notes_text
         ended = await close_room(
-            session, room, by=actor.id, notice="This conversation has ended. Take care."
+            session, room, by=actor.id, notice=in_language(Notice.CONVERSATION_ENDED, room.language)
         )
         audit.record(session, actor=actor, action="room_closed", room_id=room_id)
     await announce_closed(domain.events, room_id, ended)
@@ -296,30 +298,56 @@ async def create_group(
     return room
 
 
-async def list_groups(domain: Domain) -> list[dict[str, Any]]:
+CLOSED_GROUPS_LISTED = 100
+"""Closed groups are listed most recently closed first, this many at most: the list is for
+looking back at recent groups, not an archive."""
+
+
+async def list_groups(
+    domain: Domain, *, viewer: Principal | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Open groups (the default, for everyone), or with `status` "closed" (staff only) the
+    groups staff have closed. A listing asked for by status says each group's status and when
+    it closed; the default one keeps its contract shape."""
+    if status not in (None, "open", "closed"):
+        raise BadRequest("status must be open or closed")
+    closed = status == "closed"
+    if closed and (viewer is None or not viewer.is_staff):
+        raise Forbidden("only staff can list closed groups")
     members = (
         select(Membership.room_id, func.count().label("members"))
         .where(Membership.left_at.is_(None), Membership.role == "participant")
         .group_by(Membership.room_id)
         .subquery()
     )
-    async with domain.db.read() as session:
-        rows = await session.execute(
-            select(Room, func.coalesce(members.c.members, 0))
-            .outerjoin(members, members.c.room_id == Room.id)
-            .where(Room.kind == RoomKind.GROUP, Room.status == RoomStatus.ACTIVE)
-            .order_by(Room.created_at)
+    query = (
+        select(Room, func.coalesce(members.c.members, 0))
+        .outerjoin(members, members.c.room_id == Room.id)
+        .where(
+            Room.kind == RoomKind.GROUP,
+            Room.status == (RoomStatus.CLOSED if closed else RoomStatus.ACTIVE),
         )
-        return [
-            {
-                "room_id": room.id,
-                "name": room.name,
-                "topic": room.topic,
-                "members": int(count),
-                "paused": room.paused_at is not None,
-            }
-            for room, count in rows.all()
-        ]
+    )
+    if closed:
+        query = query.order_by(Room.closed_at.desc(), Room.id).limit(CLOSED_GROUPS_LISTED)
+    else:
+        query = query.order_by(Room.created_at)
+    async with domain.db.read() as session:
+        rows = (await session.execute(query)).all()
+    listed = []
+    for room, count in rows:
+        entry: dict[str, Any] = {
+            "room_id": room.id,
+            "name": room.name,
+            "topic": room.topic,
+            "members": int(count),
+            "paused": room.paused_at is not None,
+        }
+        if status is not None:
+            entry["status"] = room.status
+            entry["closed_at"] = iso(room.closed_at) if room.closed_at else None
+        listed.append(entry)
+    return listed
 
 
 async def join_group(domain: Domain, *, participant: Principal, room_id: str) -> None:
@@ -470,7 +498,9 @@ async def join(
                         notice = await insert_system_message(
                             session,
                             room_id=room_id,
-                            body=f"{principal.handle}, a supervisor, has joined.",
+                            body=in_language(
+                                Notice.SUPERVISOR_JOINED, room.language, handle=principal.handle
+                            ),
                         )
         last_seq = notice.seq if notice is not None else room.last_seq
         if principal.is_staff:
@@ -505,9 +535,9 @@ async def leave(domain: Domain, *, participant: Principal, room_id: str) -> Room
             return room
         else:
             body = (
-                "The request for support was withdrawn."
+                in_language(Notice.REQUEST_WITHDRAWN, room.language)
                 if room.status == RoomStatus.WAITING
-                else f"{participant.handle} has left the conversation."
+                else in_language(Notice.PARTICIPANT_LEFT, room.language, handle=participant.handle)
             )
             notice = await close_room(session, room, by=participant.id, notice=body)
     if notice is None:

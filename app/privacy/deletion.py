@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.closing import announce_closed, close_room
 from app.chat.notes import REDACTED_NOTE
+from app.chat.notices import Notice, in_language
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.context import Domain
@@ -36,7 +37,6 @@ from app.storage.models import (
 
 REDACTED_BODY = "(deleted by its author)"
 REDACTED_REASON = "Raised on words the participant has since deleted."
-CLOSED_NOTICE = "The other person has left and deleted their messages. This conversation has ended."
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +56,9 @@ async def delete_participant(domain: Domain, *, participant: Principal) -> Delet
         own_rooms = await _own_rooms(session, pid)
         forgotten_alerts = await _redact_alerts(session, own_rooms, written)
         await _redact_notes(session, own_rooms)
-        await _forget_details(session, pid)
+        # Closed first: each notice is written in its room's language, which is then forgotten.
         closed = await _close_open_rooms(session, pid, now)
+        await _forget_details(session, pid)
         member_of = await _leave_everywhere(session, pid)
         audit.record(
             session,
@@ -171,7 +172,13 @@ async def _close_open_rooms(
         )
     ).scalars()
     return {
-        room.id: await close_room(session, room, by=pid, notice=CLOSED_NOTICE, at=now)
+        room.id: await close_room(
+            session,
+            room,
+            by=pid,
+            notice=in_language(Notice.PARTICIPANT_DELETED, room.language),
+            at=now,
+        )
         for room in open_rooms
     }
 

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, assert_never
 
 from app.chat import messages, notes, rooms
 from app.core.errors import DomainError
 from app.safety import alerts, moderation
 from app.storage.errors import storage_unavailable
-from app.ws import frames
+from app.ws import client_frames, frames
+from app.ws.client_frames import (
+    AuthFrame,
+    ClientFrame,
+    JoinFrame,
+    LeaveFrame,
+    NoteFrame,
+    PingFrame,
+    SendFrame,
+    SubscribeFrame,
+    TypingFrame,
+)
 from app.ws.connection import Connection
 from app.ws.node import WsNode
 
 log = logging.getLogger(__name__)
 TYPING_INTERVAL_SECONDS = 2.0
-Handler = Callable[[WsNode, Connection, dict[str, Any]], Awaitable[None]]
 
 
-async def on_join(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
-    room_id = frames.room_id_of(frame)
-    after_seq = frames.optional_seq(frame, "after_seq")
-    watch = frame.get("watch")
-    if watch is not None and not isinstance(watch, bool):
-        raise frames.FrameError("bad_request", "watch must be true or false")
+async def on_join(node: WsNode, conn: Connection, frame: JoinFrame) -> None:
+    room_id, after_seq, watch = frame.room_id, frame.after_seq, frame.watch
     if conn.principal.is_participant:
         # Read afresh on each join (a block made on another node applies from here on).
         conn.blocked = await moderation.blocked_by(node.domain, conn.principal.id)
@@ -40,9 +45,8 @@ async def on_join(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None
     )  # fmt: skip
 
 
-async def on_send(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
-    room_id = frames.room_id_of(frame)
-    client_msg_id = frame.get("client_msg_id")
+async def on_send(node: WsNode, conn: Connection, frame: SendFrame) -> None:
+    room_id = frame.room_id
     if not conn.message_bucket.take():
         raise frames.FrameError(
             "rate_limited", "you are sending too fast; wait a moment and send again"
@@ -51,8 +55,8 @@ async def on_send(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None
         node.domain,
         sender=conn.principal,
         room_id=room_id,
-        client_msg_id=client_msg_id,
-        body=frame.get("body"),
+        client_msg_id=frame.client_msg_id,
+        body=frame.body,
         origin=conn.id,
     )
     if not posted.duplicate:
@@ -75,8 +79,8 @@ async def on_send(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None
         node.recovery.fill_gap_later(conn, room_id)
 
 
-async def on_typing(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
-    room_id = frames.room_id_of(frame)
+async def on_typing(node: WsNode, conn: Connection, frame: TypingFrame) -> None:
+    room_id = frame.room_id
     cursor = conn.rooms.get(room_id)
     if cursor is None:
         raise frames.FrameError("bad_request", "join the room first")
@@ -93,16 +97,13 @@ async def on_typing(node: WsNode, conn: Connection, frame: dict[str, Any]) -> No
     )  # fmt: skip
 
 
-async def on_leave(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
-    room_id = frames.room_id_of(frame)
-    await node.leave(conn, room_id)
-    conn.push(frames.encode({"type": "left", "room_id": room_id}))
+async def on_leave(node: WsNode, conn: Connection, frame: LeaveFrame) -> None:
+    await node.leave(conn, frame.room_id)
+    conn.push(frames.encode({"type": "left", "room_id": frame.room_id}))
 
 
-async def on_subscribe(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
-    channel = frame.get("channel")
-    if channel not in ("queue", "alerts"):
-        raise frames.FrameError("bad_request", "channel must be 'queue' or 'alerts'")
+async def on_subscribe(node: WsNode, conn: Connection, frame: SubscribeFrame) -> None:
+    channel = frame.channel
     if not conn.is_staff:
         raise frames.FrameError("forbidden", "only staff can subscribe to this channel")
     if channel == "queue":
@@ -115,38 +116,40 @@ async def on_subscribe(node: WsNode, conn: Connection, frame: dict[str, Any]) ->
     conn.push(frames.encode({"type": "subscribed", "channel": channel}))
 
 
-async def on_note(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
+async def on_note(node: WsNode, conn: Connection, frame: NoteFrame) -> None:
     """A staff note on a room: stored, acked, and shown to the staff in the room."""
-    room_id = frames.room_id_of(frame)
     if not conn.is_staff:
         raise frames.FrameError("forbidden", "only staff keep notes on a room")
     if not conn.message_bucket.take():
         raise frames.FrameError("rate_limited", "you are sending too fast; wait a moment")
     noted = await notes.add(
-        node.domain, author=conn.principal, room_id=room_id,
-        client_msg_id=frame.get("client_msg_id"), body=frame.get("body"), origin=conn.id,
+        node.domain, author=conn.principal, room_id=frame.room_id,
+        client_msg_id=frame.client_msg_id, body=frame.body, origin=conn.id,
     )  # fmt: skip
     conn.push(frames.staff_note_ack(noted.note))
 
 
-async def on_ping(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
-    conn.push(frames.encode({"type": "pong"}))
-
-
-async def on_auth(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
-    raise frames.FrameError("bad_request", "already authenticated")
-
-
-HANDLERS: dict[str, Handler] = {
-    "join": on_join,
-    "send": on_send,
-    "typing": on_typing,
-    "leave": on_leave,
-    "subscribe": on_subscribe,
-    "ping": on_ping,
-    "note": on_note,
-    "auth": on_auth,
-}
+async def dispatch(node: WsNode, conn: Connection, frame: ClientFrame) -> None:
+    """One handler per frame type; mypy checks that every member of the union is handled."""
+    match frame:
+        case JoinFrame():
+            await on_join(node, conn, frame)
+        case SendFrame():
+            await on_send(node, conn, frame)
+        case TypingFrame():
+            await on_typing(node, conn, frame)
+        case LeaveFrame():
+            await on_leave(node, conn, frame)
+        case SubscribeFrame():
+            await on_subscribe(node, conn, frame)
+        case NoteFrame():
+            await on_note(node, conn, frame)
+        case PingFrame():
+            conn.push(frames.encode({"type": "pong"}))
+        case AuthFrame():
+            raise frames.FrameError("bad_request", "already authenticated")
+        case _:
+            assert_never(frame)
 
 
 async def handle(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
@@ -160,7 +163,7 @@ async def handle(node: WsNode, conn: Connection, frame: dict[str, Any]) -> None:
     try:
         # Storage away: Unavailable (nothing was stored, so the same frame may be sent again).
         with storage_unavailable(f"frame {kind}"):
-            await HANDLERS[kind](node, conn, frame)
+            await dispatch(node, conn, client_frames.typed(frame))
     except frames.FrameError as exc:
         conn.push(frames.error(exc.code, exc.detail, **context))
     except DomainError as exc:

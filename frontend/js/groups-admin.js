@@ -1,7 +1,8 @@
 /**
  * Groups, for staff: create a group, rename it, pause or resume it, close it, and see who is in
- * it, removing or muting a participant with a reason (the server records every act). Mounted on
- * the peer-supporter and supervisor pages.
+ * it, removing or muting a participant with a reason (the server records every act); and look
+ * back at the groups closed lately (`GET /groups?status=closed`). Mounted on the peer-supporter
+ * and supervisor pages.
  */
 import { friendlyMessage } from "./api.js";
 import { h } from "./dom.js";
@@ -21,6 +22,17 @@ export function mountGroupsAdmin({ api, parent }) {
     topicInput,
     h("button", { type: "submit", class: "btn outline small", text: "Create group" }),
   );
+  const closedList = h("ul", { class: "groups-admin-list groups-closed-list" });
+  const closedBox = h(
+    "details",
+    { class: "groups-closed" },
+    h("summary", { text: "Closed groups" }),
+    closedList,
+  );
+  // Loaded when opened, and again on each refresh while open.
+  closedBox.addEventListener("toggle", () => {
+    if (closedBox.open) refreshClosed();
+  });
   const section = h(
     "section",
     { id: "groups-admin", class: "groups-admin", "aria-labelledby": "groups-admin-title" },
@@ -35,6 +47,7 @@ export function mountGroupsAdmin({ api, parent }) {
     ),
     list,
     form,
+    closedBox,
   );
   parent.append(section);
   const expanded = new Set(); // groups whose members are shown stay shown across refreshes
@@ -158,6 +171,31 @@ export function mountGroupsAdmin({ api, parent }) {
     );
   };
 
+  const closedItem = (group) => {
+    const topic = group.topic ? ` · ${topicName(group.topic)}` : "";
+    const when = group.closed_at ? new Date(group.closed_at) : null;
+    const closedOn = when && !Number.isNaN(when.getTime())
+      ? `closed ${when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`
+      : "closed";
+    return h(
+      "li",
+      { class: "groups-admin-item closed", dataset: { roomId: group.room_id } },
+      h("div", {}, h("h3", { text: group.name }),
+        h("p", { class: "muted small-print", text: `${closedOn}${topic}` })),
+    );
+  };
+
+  async function refreshClosed() {
+    try {
+      const { groups } = await api.get("/groups?status=closed");
+      closedList.replaceChildren(
+        ...(groups.length ? groups.map(closedItem) : [h("li", { class: "muted", text: "No groups have been closed." })]),
+      );
+    } catch (error) {
+      toast(friendlyMessage(error), "error");
+    }
+  }
+
   const refresh = async () => {
     try {
       const { groups } = await api.get("/groups");
@@ -167,6 +205,7 @@ export function mountGroupsAdmin({ api, parent }) {
     } catch (error) {
       toast(friendlyMessage(error), "error");
     }
+    if (closedBox.open) await refreshClosed();
   };
 
   form.addEventListener("submit", async (event) => {

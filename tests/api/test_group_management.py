@@ -218,3 +218,47 @@ async def test_refusals(server: RunningServer, http: httpx.AsyncClient) -> None:
     await worker.post(f"/api/v1/groups/{room_id}/close")
     late = await patch(f"/api/v1/groups/{room_id}", headers=worker.auth, json={"name": "again"})
     assert late.status_code == 409
+
+
+async def test_staff_list_closed_groups_and_participants_cannot(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    worker = await staff(server, http, "peer_worker")
+    name = f"Closed circle {uuid.uuid4().hex[:6]}"
+    room_id = await _group(worker, name)
+    still_open = await _group(worker, f"Open circle {uuid.uuid4().hex[:6]}")
+    person = await participant(server, http)
+    assert (await person.post(f"/api/v1/groups/{room_id}/join")).status_code == 200
+    assert (await worker.post(f"/api/v1/groups/{room_id}/close")).status_code == 200
+
+    closed = await worker.get("/api/v1/groups", params={"status": "closed"})
+    assert closed.status_code == 200, closed.text
+    listed = closed.json()["groups"]
+    entry = dict(next(g for g in listed if g["room_id"] == room_id))
+    closed_at = entry.pop("closed_at")
+    assert isinstance(closed_at, str) and closed_at.endswith("Z")
+    assert entry == {
+        "room_id": room_id, "name": name, "topic": "low-mood", "members": 1, "paused": False,
+        "status": "closed",
+    }  # fmt: skip
+    assert all(g["status"] == "closed" for g in listed)
+    assert still_open not in {g["room_id"] for g in listed}
+    # Newest closed first.
+    stamps = [g["closed_at"] for g in listed]
+    assert stamps == sorted(stamps, reverse=True)
+
+    # The default listing is unchanged: open groups only, in the contract's shape.
+    default = (await worker.get("/api/v1/groups")).json()["groups"]
+    assert room_id not in {g["room_id"] for g in default}
+    assert still_open in {g["room_id"] for g in default}
+    assert all(set(g) == {"room_id", "name", "topic", "members", "paused"} for g in default)
+    explicit = (await worker.get("/api/v1/groups", params={"status": "open"})).json()["groups"]
+    assert {g["room_id"] for g in explicit} == {g["room_id"] for g in default}
+    assert all(g["status"] == "active" and g["closed_at"] is None for g in explicit)
+
+    supervisor = await staff(server, http, "supervisor")
+    assert (await supervisor.get("/api/v1/groups?status=closed")).status_code == 200
+    refused = await person.get("/api/v1/groups", params={"status": "closed"})
+    assert refused.status_code == 403 and error_code(refused) == "forbidden"
+    bad = await worker.get("/api/v1/groups", params={"status": "everything"})
+    assert bad.status_code == 400 and error_code(bad) == "bad_request"

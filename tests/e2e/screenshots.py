@@ -227,6 +227,26 @@ async def run(out: Path, dark: bool) -> None:
         await s.page.evaluate("document.querySelector('#dashboard').scrollIntoView()")
         await shoot(s.page, out, f"supervisor-dashboard-phone-scrolled{suffix}", phone)
 
+        print("group management")
+        async with httpx.AsyncClient(base_url=live.base_url) as http:
+            login = await http.post(
+                "/api/v1/auth/login", json={"username": "alex", "password": "password1234"}
+            )
+            auth = {"Authorization": f"Bearer {login.json()['token']}"}
+            created = await http.post(
+                "/api/v1/groups", json={"name": "New parents", "topic": "relationships"},
+                headers=auth,
+            )  # fmt: skip
+            await http.post(f"/api/v1/groups/{created.json()['room_id']}/close", headers=auth)
+        await s.page.set_viewport_size(desk)
+        admin = s.page.locator("#groups-admin")
+        await admin.get_by_role("button", name="Members of Evening check-in").click()
+        await expect(admin.locator(".group-member").first).to_be_visible()
+        await admin.locator("summary", has_text="Closed groups").click()
+        await expect(admin.locator(".groups-closed-list")).to_contain_text("New parents")
+        await admin.evaluate("el => el.scrollIntoView()")
+        await shoot(s.page, out, f"supervisor-groups-desktop{suffix}", desk)
+
         print("leave")
         await p.page.get_by_role("button", name="End chat").click()
         await expect(p.page.locator("#confirm-dialog")).to_be_visible()

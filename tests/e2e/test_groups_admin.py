@@ -1,5 +1,6 @@
 """Running a group from the staff pages, in a real browser: a supervisor creates a group, sees
-who joined, and removes a participant with a reason; the participant loses the group at once."""
+who joined, and removes a participant with a reason; the participant loses the group at once.
+A group the supervisor closes then shows under "Closed groups"."""
 
 from __future__ import annotations
 
@@ -56,6 +57,22 @@ async def test_a_supervisor_creates_a_group_and_removes_a_participant(
         assert after.status_code == 403
         again = await http.post(f"/api/v1/groups/{room_id}/join", headers=auth)
         assert again.status_code == 403
+
+    # Closing a group takes it off the open list and into "Closed groups".
+    await admin.get_by_label("New group's name").fill("Tuesday check-in")
+    await admin.get_by_role("button", name="Create group").click()
+    await expect(admin.get_by_role("heading", name="Tuesday check-in")).to_be_visible()
+    await admin.get_by_role("button", name="Close Tuesday check-in").click()
+    confirm = page.locator("#confirm-dialog")
+    await confirm.get_by_role("button", name="Close group").click()
+    open_list = admin.locator(".groups-admin-list").first
+    await expect(open_list.get_by_role("heading", name="Tuesday check-in")).to_have_count(0)
+    closed = admin.locator(".groups-closed-list")
+    await admin.locator("summary", has_text="Closed groups").click()
+    await expect(closed.get_by_role("heading", name="Tuesday check-in")).to_be_visible()
+    await expect(closed).to_contain_text("closed")
+    await expect(closed.get_by_role("heading", name="Sunday evening circle")).to_have_count(0)
+    await axe.check(page, "supervisor: closed groups")
     axe.assert_clean()
     assert supervisor.problems == []
     await supervisor.close()
