@@ -10,12 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import (
+from app.api import errors
+from app.api.middleware import BodyLimit, RefuseNul
+from app.api.routes import (
     alerts,
     canned,
     client_config,
     docs,
-    errors,
     groups,
     health,
     moderation,
@@ -26,7 +27,6 @@ from app.api import (
     staff,
     users,
 )
-from app.api.middleware import BodyLimit, RefuseNul
 from app.assembly import build_domain
 from app.bus.factory import Backend, open_backend
 from app.jobs import RetentionJob
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="peerchat",
         version=__version__,
         lifespan=_lifespan(settings, metrics),
-        docs_url=None,  # FastAPI's page needs a CDN and an inline script: see app/api/docs.py
+        docs_url=None,  # FastAPI's page needs a CDN and an inline script: see routes/docs.py
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )

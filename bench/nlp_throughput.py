@@ -8,8 +8,8 @@
 3. Batch independence: labels and scores of messages scored alone against in batches of 32.
 Rows: torch float32, torch's per-token int8 (``nlp.quantize``, the default before; only where
 torch has AVX-512 kernels: with AVX2 alone its warm-up takes minutes), ONNX Runtime per-token int8
-(``nlp.export``), all in this process, and ``auto`` (the load-time probe's choice) in a child
-process (``nlp.worker.ModelProcess``), which is how the service runs it. Then:
+(``nlp.training.export``), all in this process, and ``auto`` (the load-time probe's choice) in
+a child process (``nlp.worker.ModelProcess``), which is how the service runs it. Then:
 4. a node's start-up: ``peerchat serve`` to ``/readyz`` 200 (model loaded);
 5. ``peerchat score`` over the TweetEval sentiment test tweets, start-up included.
 Run it again with ``ATEN_CPU_CAPABILITY=avx2`` for torch's AVX2 kernels.

@@ -10,7 +10,8 @@ phrase said with a joke marker ("this quiz wants me to unalive myself lol") is h
 ``elevated`` unless the classifier, too, reads it as a crisis.
 
 Serving needs numpy and the committed weights file only (nlp/weights/crisis-classifier.safetensors,
-a few hundred KB); training (``python -m nlp.crisis_train``) uses scikit-learn and is dev-only.
+a few hundred KB); training (``python -m nlp.training.crisis_train``) uses scikit-learn and is
+dev-only.
 The weights were fitted on embeddings of one encoder: the file holds a few probe sentences and
 their embeddings, and a model whose encoder embeds them differently (retrained or replaced
 encoder) turns the classifier off with an error in the log instead of scoring with garbage.
@@ -168,7 +169,8 @@ class CrisisClassifier:
         if cos < PROBE_MIN_COSINE:
             log.error(
                 "crisis classifier disabled: the encoder's embeddings changed since it was "
-                "trained (probe cosine %.3f < %.2f); retrain it with `python -m nlp.crisis_train`",
+                "trained (probe cosine %.3f < %.2f); retrain it with "
+                "`python -m nlp.training.crisis_train`",
                 cos,
                 PROBE_MIN_COSINE,
             )

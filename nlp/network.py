@@ -36,7 +36,8 @@ class NetConfig:
     n_frozen: int = 2
     max_len: int = 64
     emotions: tuple[str, ...] = EMOTIONS
-    # Decision thresholds fitted on training/dev data only (see nlp.train); never on test data.
+    # Decision thresholds fitted on training/dev data only (see nlp.training.train); never on
+    # test data.
     crisis_clf_threshold: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -131,7 +132,7 @@ def load_net(directory: Path = WEIGHTS_DIR) -> PeerchatNet:
     if not wfile.is_file() or not cfile.is_file():
         raise ModelFilesMissing(
             f"fine-tuned weights not found ({wfile.name} and {cfile.name} in {directory}); "
-            "run `python -m nlp.train --data DIR` to produce them"
+            "run `python -m nlp.training.train --data DIR` to produce them"
         )
     cfg = NetConfig.from_json(json.loads(cfile.read_text()))
     net = PeerchatNet(load_base_encoder(cfg.n_layers), cfg)

@@ -21,7 +21,8 @@ _ORDER = {"none": 0, "elevated": 1, "crisis": 2}
 
 @dataclass(frozen=True)
 class RiskThresholds:
-    """Cut-offs for the embedding signals (fitted by nlp.train on training/dev data only)."""
+    """Cut-offs for the embedding signals (fitted by nlp.training.train on training/dev data
+    only)."""
 
     sim_crisis: float = 0.72  # cosine to the nearest crisis exemplar for level crisis
     sim_elevated: float = 0.58  # ... for level elevated

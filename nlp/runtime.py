@@ -6,8 +6,8 @@ ready there. So at load the candidates score the same short probe (a batch of ch
 messages and a single one, well under a second in all), and the fastest is kept, float32 unless
 ONNX Runtime's int8 beats it clearly. Nothing slower than float32 on this CPU is ever chosen.
 
-The ONNX graph (``nlp.export``) must have been made from the weights being loaded: its recorded
-digest is compared with theirs. A stale or missing graph is re-made into a cache folder
+The ONNX graph (``nlp.training.export``) must have been made from the weights being loaded: its
+recorded digest is compared with theirs. A stale or missing graph is re-made into a cache folder
 (``$PEERCHAT_NLP_CACHE_DIR``, default ``nlp/.cache``) and, should that fail, float32 runs; each
 case is logged.
 """
@@ -76,7 +76,7 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    """The int8 graph from ``nlp.export`` in ONNX Runtime, on ``threads`` threads."""
+    """The int8 graph from ``nlp.training.export`` in ONNX Runtime, on ``threads`` threads."""
 
     def __init__(self, path: Path, threads: int) -> None:
         import onnxruntime as ort
@@ -110,7 +110,7 @@ def cache_dir() -> Path:
 def current_artifact(weights_dir: Path) -> Path | None:
     """The int8 graph made from these weights: the committed one, else one re-made in the
     cache. None (logged) when neither can be had: the caller then runs float32."""
-    from nlp.export import ARTIFACT_FILE, artifact_digest, export, weights_digest
+    from nlp.training.export import ARTIFACT_FILE, artifact_digest, export, weights_digest
 
     want = weights_digest(weights_dir)
     committed = weights_dir / ARTIFACT_FILE
@@ -122,7 +122,7 @@ def current_artifact(weights_dir: Path) -> Path | None:
         return cached
     log.warning(
         "nlp: %s is %s for these weights (%s); re-making it in %s "
-        "(commit one with `python -m nlp.export`)",
+        "(commit one with `python -m nlp.training.export`)",
         committed,
         "stale" if committed.is_file() else "missing",
         want[:12],

@@ -17,7 +17,7 @@ class NlpRuntime(StrEnum):
     """How the network runs at inference (``nlp.runtime``); training is always torch."""
 
     AUTO = "auto"  # measured at load: ONNX int8 when faster than float32 on this CPU, else float32
-    ONNX_INT8 = "onnx-int8"  # ONNX Runtime, per-token int8 (nlp.export)
+    ONNX_INT8 = "onnx-int8"  # ONNX Runtime, per-token int8 (nlp.training.export)
     TORCH_FLOAT32 = "torch-float32"
     TORCH_INT8 = (
         "torch-int8"  # torch._int_mm, per-token int8 (nlp.quantize): fast only with VNNI/AMX

@@ -23,8 +23,8 @@ from app.outcomes import checkins
 from app.privacy import deletion
 from app.safety import alerts
 from app.sms import store
+from app.sms.content.keywords import Keyword, classify, mood
 from app.sms.context import SmsContext
-from app.sms.keywords import Keyword, classify, mood
 from app.sms.models import SmsContact
 from app.sms.provider import SendFailed
 from app.storage.models import Channel, Membership, Participant, Room

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.core.errors import BadRequest, Forbidden, NotFound
 from app.sms import store
-from app.sms.keywords import classify
+from app.sms.content.keywords import classify
 from app.sms.provider import BadSignature, BadWebhook
 from app.sms.service import SmsService
 

@@ -19,7 +19,8 @@ from app.core.context import Domain
 from app.core.enums import AlertSeverity
 from app.core.events import ALERTS_CHANNEL, decode
 from app.settings import Settings
-from app.sms import inbound, outbound, resources, store
+from app.sms import inbound, outbound, store
+from app.sms.content import resources
 from app.sms.metrics import SmsMetrics
 from app.sms.models import SmsContact
 from app.sms.numbers import NumberVault

@@ -136,7 +136,7 @@ def _twilio_error(status: int, code: int, message: str) -> JSONResponse:
 
 
 def create_standin(config: StandinConfig) -> FastAPI:
-    from app.sms import segments
+    from app.sms.content import segments
 
     app = FastAPI(title="peerchat SMS stand-in", docs_url=None, redoc_url=None, openapi_url=None)
     state = Standin(config)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import aliased
 
 from app.core.clock import new_id, utcnow
 from app.core.context import Domain
-from app.sms import segments
-from app.sms.keywords import Keyword
+from app.sms.content import segments
+from app.sms.content.keywords import Keyword
 from app.sms.models import InboundStatus, OutboxStatus, SmsContact, SmsInbound, SmsOutbox
 from app.sms.numbers import NumberVault
 from app.sms.provider import InboundText

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from app.sms.resources import help_text
+from app.sms.content.resources import help_text
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 I18N = FRONTEND / "i18n"

@@ -106,7 +106,7 @@ def test_quotes_are_the_participants_own_spelling() -> None:
 
 def test_shipped_classifier_matches_the_shipped_encoder(real_model: Model) -> None:
     """Fails when the encoder was retrained or replaced without retraining the classifier
-    (python -m nlp.crisis_train): serving would then run on the lexicon alone."""
+    (python -m nlp.training.crisis_train): serving would then run on the lexicon alone."""
     assert real_model.crisis is not None and real_model.crisis.enabled
 
 

@@ -13,9 +13,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from nlp import export, runtime
+from nlp import runtime
 from nlp.model import Model, load_model
 from nlp.network import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE
+from nlp.training import export
 from nlp.types import NlpRuntime
 
 MESSAGES = [
@@ -43,7 +44,7 @@ def float_model() -> Model:
 
 
 def test_the_committed_graph_was_made_from_the_committed_weights() -> None:
-    """If this fails, the weights were retrained: run `python -m nlp.export` and commit."""
+    """If this fails, the weights were retrained: run `python -m nlp.training.export` and commit."""
     assert export.main(["--check"]) == 0
 
 

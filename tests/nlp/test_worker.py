@@ -16,8 +16,10 @@ TEXTS = ["I had a lovely day", "i want to kms", "meh", "I feel so alone tonight"
 
 
 @pytest.fixture(scope="module")
-def process() -> Iterator[ModelProcess]:
-    proc = ModelProcess()
+def process(real_model: Model) -> Iterator[ModelProcess]:
+    # The same inference path as the model in this process: left to its own probe, the child
+    # could pick the other one on a loaded machine, and int8 and float32 differ in the decimals.
+    proc = ModelProcess(runtime=real_model.runtime)
     proc.start()
     yield proc
     proc.close()

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import select
 
 from app.sms import inbound
-from app.sms.keywords import Keyword, classify, mood
+from app.sms.content.keywords import Keyword, classify, mood
 from app.sms.models import SmsContact
 from app.sms.outbound import CHECKIN_PROMPT
 from app.storage.models import CheckIn, Message, Room

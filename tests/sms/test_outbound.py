@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.sms import segments
+from app.sms.content import segments
 from app.sms.models import SmsOutbox
 from tests.sms.conftest import (
     bodies,

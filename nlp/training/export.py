@@ -1,6 +1,6 @@
 """The ONNX inference graph of the scoring network, int8, made from the committed weights.
 
-    python -m nlp.export [--weights DIR] [--out FILE] [--check]
+    python -m nlp.training.export [--weights DIR] [--out FILE] [--check]
 
 Why a second form of the same network: torch's int8 kernels are fast only on CPUs with
 AVX-512 VNNI or AMX; on a CPU with AVX2 alone ``torch._int_mm`` was measured 30 times slower than
@@ -227,7 +227,7 @@ def export(weights_dir: Path = WEIGHTS_DIR, out: Path | None = None) -> Path:
         float_path = Path(tmp) / "float.onnx"
         export_float(net, float_path)
         model = quantize_graph(onnx.load(str(float_path)))
-        model.producer_name = "peerchat nlp.export"
+        model.producer_name = "peerchat nlp.training.export"
         helper.set_model_props(model, {DIGEST_KEY: digest, "format": FORMAT_VERSION})
         staged = Path(tmp) / out.name
         onnx.save(model, str(staged))
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(
             f"{out} is stale or missing (made from {str(have)[:12]}, weights are {want[:12]}); "
-            "run `python -m nlp.export`",
+            "run `python -m nlp.training.export`",
             file=sys.stderr,
         )
         return 1

@@ -1,6 +1,6 @@
 """Train the chat-register crisis classifier (nlp/crisis_classifier.py) and measure it honestly.
 
-    nice -n 10 python -m nlp.crisis_train --data DIR [--out FILE]
+    nice -n 10 python -m nlp.training.crisis_train --data DIR [--out FILE]
 
 One command, CPU only, a few minutes on 2 cores. Steps:
 
@@ -49,7 +49,6 @@ import torch
 from safetensors.numpy import save_file
 from torch import nn
 
-from nlp import data
 from nlp.crisis_classifier import (
     FEATURES,
     LEVELS,
@@ -62,12 +61,13 @@ from nlp.crisis_classifier import (
 )
 from nlp.crisis_lexicon import LexiconResult, default_lexicon
 from nlp.model import CHUNK, Model, load_model
+from nlp.training import data
 from nlp.types import MessageScore
 
-log = logging.getLogger("nlp.crisis_train")
+log = logging.getLogger("nlp.training.crisis_train")
 
-CHAT_SET = Path(__file__).resolve().parent / "data" / "crisis_chat.jsonl"
-CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+CHAT_SET = Path(__file__).resolve().parents[1] / "data" / "crisis_chat.jsonl"
+CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache"
 SEED = 7
 HIDDEN = 64
 EPOCHS = 12

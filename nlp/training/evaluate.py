@@ -1,6 +1,6 @@
 """Held-out evaluation, side by side with the VADER baseline, printed as tables.
 
-    python -m nlp.evaluate --data DIR [--runtime RUNTIME] [--limit N]
+    python -m nlp.training.evaluate --data DIR [--runtime RUNTIME] [--limit N]
 
 Sentiment: macro-averaged recall and accuracy on (a) TweetEval sentiment *test*, (b) VADER's
 human-rated tweets (mean rating mapped to 3 classes, |mean| < 0.5 neutral), (c) GoEmotions test
@@ -23,13 +23,13 @@ from pathlib import Path
 from sklearn.metrics import accuracy_score, recall_score
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from nlp import data
 from nlp.crisis_lexicon import default_lexicon
-from nlp.crisis_train import chat_spans, loko_summary, loko_table, run_loko
 from nlp.model import Model, load_model
+from nlp.training import data
+from nlp.training.crisis_train import chat_spans, loko_summary, loko_table, run_loko
 from nlp.types import NlpRuntime
 
-EVAL_MESSAGES = Path(__file__).resolve().parent / "eval_messages.jsonl"
+EVAL_MESSAGES = Path(__file__).resolve().parents[1] / "eval_messages.jsonl"
 _LABEL_ID = {"negative": data.NEG, "neutral": data.NEU, "positive": data.POS}
 
 

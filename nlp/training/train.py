@@ -10,9 +10,9 @@ similarity for crisis detection keeps its meaning. The epoch is chosen on dev da
 on the same dev data as the model is served on this CPU (``nlp.runtime``: ONNX int8 where it is
 faster than float32 here, float32 otherwise). Finally a logistic-regression crisis head is
 fitted on reddit_cssrs posts of *training* users, and the int8 graph is exported beside the
-weights (``nlp.export``).
+weights (``nlp.training.export``).
 
-    python -m nlp.train --data DIR [--out nlp/weights] [--log train.log]
+    python -m nlp.training.train --data DIR [--out nlp/weights] [--log train.log]
 
 The defaults reproduce the committed weights (seeded): all 47,049 training texts, a three-epoch
 schedule, the epoch kept by dev score. On 2 CPU cores that takes about 17 minutes; with
@@ -46,16 +46,16 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from nlp import data
 from nlp.encoder import load_base_encoder, load_tokenizer, mean_pool
-from nlp.export import ARTIFACT_FILE, export
 from nlp.model import CHUNK, EXEMPLARS_PATH, encode_texts
 from nlp.network import WEIGHTS_DIR, NetConfig, PeerchatNet, build_net, load_net
 from nlp.runtime import Choice, choose
 from nlp.text import encoder_text
+from nlp.training import data
+from nlp.training.export import ARTIFACT_FILE, export
 from nlp.types import NlpRuntime
 
-log = logging.getLogger("nlp.train")
+log = logging.getLogger("nlp.training.train")
 
 SEED = 13
 TWEET_VAL_TRAIN_SHARE = 0.8  # the rest of TweetEval validation is dev, never trained on
@@ -441,7 +441,7 @@ def calibrate_risk(net: PeerchatNet, root: Path, oof_threshold: float) -> dict[s
 
 def command_line(args: argparse.Namespace) -> str:
     """The reproducing command, without machine-specific paths."""
-    parts = ["python -m nlp.train --data DIR"]
+    parts = ["python -m nlp.training.train --data DIR"]
     flags = ("epochs", "run_epochs", "lr", "batch", "layers", "frozen", "max_len", "limit")
     for flag in (*flags, "tweet_weight"):
         parts.append(f"--{flag.replace('_', '-')} {getattr(args, flag)}")

@@ -1,0 +1,1 @@
+"""What texts say: keywords, message segments, the crisis resources sent by SMS."""
