@@ -5,7 +5,7 @@ A notice is stored once, as a message, and read by everyone in the room, so it i
 language the room was opened in (the participant's, from their session); a language without a
 catalogue here, a missing key or a room with no language gets English. The catalogue is small
 on purpose and kept in this one place: adding a language is adding one dictionary, with the same
-keys and placeholders as English (tests/api/test_notices.py checks them).
+keys and placeholders as English (tests/chat/test_notices.py checks them).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.crisis.common import (
+from tests.faults.helpers import settings_for
+from tests.safety.crisis import (
     CRISIS_WORDS,
     alert_for,
     assert_calm_support,
@@ -20,7 +21,6 @@ from tests.crisis.common import (
     queue_entry,
     subscribed,
 )
-from tests.faults.helpers import settings_for
 from tests.support import services
 from tests.support.actors import claimed_room, error_code, participant, staff, waiting_room
 from tests.support.processes import free_port, private_redis, wait_port

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.storage.models import AuditEntry, StaffNote
-from tests.crisis.common import (
+from tests.safety.crisis import (
     CRISIS_WORDS,
     alert_for,
     assert_calm_support,
