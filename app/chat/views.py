@@ -4,10 +4,10 @@ the writer's acks and the monitoring's staff frames."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.clock import iso
-from app.storage.models import Message, Room
+from app.storage.models import Message
 
 
 def message_view(message: Message) -> dict[str, Any]:
@@ -36,7 +36,20 @@ def view_of(
     }
 
 
-def room_risk_view(room: Room) -> dict[str, Any]:
+class ShowsRisk(Protocol):
+    """What ``room_risk_view`` reads: a ``Room``, or a batch's state of one not yet loaded."""
+
+    @property
+    def risk_level(self) -> str: ...
+    @property
+    def risk_score(self) -> float: ...
+    @property
+    def risk_reviewed_by(self) -> str | None: ...
+    @property
+    def risk_reviewed_at(self) -> datetime | None: ...
+
+
+def room_risk_view(room: ShowsRisk) -> dict[str, Any]:
     """The one risk a room shows staff (queue, room details, room_risk frames, dashboard): the
     highest level the conversation reached, until staff lower it, and who last reviewed it."""
     return {

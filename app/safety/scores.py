@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.views import room_risk_view
@@ -89,54 +89,115 @@ async def record(domain: Domain, records: list[ScoreRecord]) -> dict[str, dict[s
     A room's risk level only rises here, and resolving its alerts never lowers it: staff lower
     it on purpose (alerts.lower_risk), because a quieter message does not mean the danger has
     passed.
+
+    Why synchronous, through ``run_batch``: on SQLite this transaction holds the process's write
+    lock, and the message writer waits behind it. Run statement by statement over the async
+    driver, each statement was a trip through a busy event loop, and at 1,000 messages a second
+    the lock was held long enough to show in delivery's tail latency; run whole where the
+    database is, it is one hop.
     """
     if not records:
         return {}
     now = utcnow()
-    async with domain.db.write() as session:
-        table = cast(Table, Message.__table__)  # Core executemany: one statement per batch
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                scored_at=now,
-                sentiment_label=bindparam("b_label"),
-                sentiment_score=bindparam("b_score"),
-                emotions=bindparam("b_emotions"),
-                risk_level=bindparam("b_level"),
-                risk_reasons=bindparam("b_reasons"),
-            ),
-            [
-                {
-                    "b_id": r.message_id,
-                    "b_label": r.sentiment_label,
-                    "b_score": r.sentiment_score,
-                    "b_emotions": r.emotions,
-                    "b_level": r.risk_level,
-                    "b_reasons": list(r.risk_reasons),
-                }
-                for r in records
-            ],
+    return await domain.db.run_batch(lambda conn: _record(conn, records, now))
+
+
+_MESSAGES = cast(Table, Message.__table__)
+_ROOMS = cast(Table, Room.__table__)
+_SCORE_MESSAGE = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("b_id"))
+    .values(
+        scored_at=bindparam("b_now"),
+        sentiment_label=bindparam("b_label"),
+        sentiment_score=bindparam("b_score"),
+        emotions=bindparam("b_emotions"),
+        risk_level=bindparam("b_level"),
+        risk_reasons=bindparam("b_reasons"),
+    )
+)
+_ROOM_STATE = select(
+    _ROOMS.c.id,
+    _ROOMS.c.risk_level,
+    _ROOMS.c.risk_reviewed_by,
+    _ROOMS.c.risk_reviewed_at,
+    _ROOMS.c.last_sentiment,
+)
+_SET_ROOM_STATE = (
+    update(_ROOMS)
+    .where(_ROOMS.c.id == bindparam("b_id"))
+    .values(
+        risk_level=bindparam("b_level"),
+        risk_score=bindparam("b_risk_score"),
+        risk_reviewed_by=bindparam("b_reviewed_by"),
+        risk_reviewed_at=bindparam("b_reviewed_at"),
+        last_sentiment=bindparam("b_sentiment"),
+        sentiment_trend=bindparam("b_trend"),
+    )
+)
+
+
+@dataclass(slots=True)
+class _RoomRisk:
+    """A room's risk state as this batch leaves it (the fields ``room_risk_view`` reads)."""
+
+    risk_level: str
+    risk_score: float
+    risk_reviewed_by: str | None
+    risk_reviewed_at: datetime | None
+
+
+def _record(
+    conn: Connection, records: list[ScoreRecord], now: datetime
+) -> dict[str, dict[str, Any]]:
+    conn.execute(
+        _SCORE_MESSAGE,
+        [
+            {
+                "b_id": r.message_id,
+                "b_now": now,
+                "b_label": r.sentiment_label,
+                "b_score": r.sentiment_score,
+                "b_emotions": r.emotions,
+                "b_level": r.risk_level,
+                "b_reasons": list(r.risk_reasons),
+            }
+            for r in records
+        ],
+    )
+    by_room: dict[str, list[ScoreRecord]] = {}
+    for r in records:
+        if r.from_participant:
+            by_room.setdefault(r.room_id, []).append(r)
+    if not by_room:
+        return {}
+    shown: dict[str, dict[str, Any]] = {}
+    changes: list[dict[str, Any]] = []
+    for row in conn.execute(_ROOM_STATE.where(_ROOMS.c.id.in_(list(by_room)))):
+        state = _RoomRisk(row.risk_level, 0.0, row.risk_reviewed_by, row.risk_reviewed_at)
+        sentiment, trend = row.last_sentiment, None
+        for r in sorted(by_room[row.id], key=lambda x: x.seq):
+            if RiskLevel(r.risk_level).rank > RiskLevel.of(state.risk_level).rank:
+                state.risk_level = r.risk_level
+                state.risk_reviewed_by = None  # a higher level than anyone reviewed
+                state.risk_reviewed_at = None
+            sentiment, trend = r.sentiment_score, round(r.shift_delta, 4)
+        state.risk_score = room_risk_score(state.risk_level, sentiment)
+        changes.append(
+            {
+                "b_id": row.id,
+                "b_level": state.risk_level,
+                "b_risk_score": state.risk_score,
+                "b_reviewed_by": state.risk_reviewed_by,
+                "b_reviewed_at": state.risk_reviewed_at,
+                "b_sentiment": sentiment,
+                "b_trend": trend,
+            }
         )
-        by_room: dict[str, list[ScoreRecord]] = {}
-        for r in records:
-            if r.from_participant:
-                by_room.setdefault(r.room_id, []).append(r)
-        if not by_room:
-            return {}
-        rooms = (await session.execute(select(Room).where(Room.id.in_(list(by_room))))).scalars()
-        shown: dict[str, dict[str, Any]] = {}
-        for room in rooms:
-            for r in sorted(by_room[room.id], key=lambda x: x.seq):
-                if RiskLevel(r.risk_level).rank > RiskLevel.of(room.risk_level).rank:
-                    room.risk_level = r.risk_level
-                    room.risk_reviewed_by = None  # a higher level than anyone reviewed
-                    room.risk_reviewed_at = None
-                room.last_sentiment = r.sentiment_score
-                room.sentiment_trend = round(r.shift_delta, 4)
-            room.risk_score = room_risk_score(room.risk_level, room.last_sentiment)
-            shown[room.id] = room_risk_view(room)
-        return shown
+        shown[row.id] = room_risk_view(state)
+    if changes:
+        conn.execute(_SET_ROOM_STATE, changes)
+    return shown
 
 
 @dataclass(frozen=True, slots=True)
