@@ -14,8 +14,8 @@ node's CPU. Here one task wakes every `PEERCHAT_HEARTBEAT_SECONDS` and, for each
 
 So an idle socket is pinged every other sweep, and a client is closed at most 3 sweeps after the
 last frame or pong it sent (at least 1): with the default 10 s, 10-30 s, where uvicorn's own
-keepalive took 20-40 s. Pings go out in one burst per sweep and their pongs come back together,
-read in a few turns of the loop.
+keepalive took 20-40 s. Pings go out in one pass per sweep (a few microseconds each, in slices
+that let messages through) and their pongs come back together, read in a few turns of the loop.
 
 Needs uvicorn's websockets-sansio protocol (app/server.py picks it and turns uvicorn's own
 keepalive off); a connection served any other way is not pinged here.
@@ -39,6 +39,11 @@ from app.ws.hub import Hub
 log = logging.getLogger(__name__)
 CLOSE_NO_PONG = 1011
 """What uvicorn and websockets send when a keepalive ping goes unanswered."""
+PING_HEADER = bytes((0x89, 4))
+"""FIN + ping opcode, unmasked, a 4-byte payload."""
+SLICE = 500
+"""Connections handled between two turns of the event loop: a sweep of a full node (tens of
+thousands of sockets) must not hold up messages for its whole length."""
 
 
 class Heartbeat:
@@ -60,17 +65,20 @@ class Heartbeat:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                self.sweep()
+                await self.sweep()
             except Exception:
                 log.warning("heartbeat sweep failed", exc_info=True)
 
-    def sweep(self) -> int:
+    async def sweep(self) -> int:
         """One pass over this node's connections; returns how many were closed as dead."""
         self._sweeps += 1
         # One payload per sweep: a pong is matched against its own connection's ping only.
         payload = struct.pack("!I", self._sweeps & 0xFFFFFFFF)
+        ping = PING_HEADER + payload  # a final, unmasked ping frame (RFC 6455 5.5.2)
         dead = 0
-        for conn in list(self.hub.connections.values()):
+        for n, conn in enumerate(list(self.hub.connections.values()), 1):
+            if n % SLICE == 0:
+                await asyncio.sleep(0)  # tens of thousands of sockets: let messages through
             if conn.closing:
                 continue
             proto = wire.server_protocol(conn.websocket)
@@ -90,8 +98,9 @@ class Heartbeat:
                 continue
             proto.pending_ping_payload = payload
             proto.ping_sent_at = proto.loop.time()
-            proto.conn.send_ping(payload)
-            proto.transport.write(b"".join(proto.conn.data_to_send()))
+            # Framed once per sweep, written as is (as app/ws/wire.py writes text frames): the
+            # websockets state machine keeps no record of pings a server sends.
+            proto.transport.write(ping)
             conn.pinged = payload
         return dead
 

@@ -61,18 +61,18 @@ async def test_sweeps_ping_only_the_silent_and_close_the_gone(database_url: str)
         assert sorted(both["online"]) == sorted([person.handle, worker.handle])
         wconn = await _conn_of(node, worker.id)
 
-        assert node.heartbeat.sweep() == 0  # both just sent frames: no pings
+        assert await node.heartbeat.sweep() == 0  # both just sent frames: no pings
         assert wconn.pinged is None
-        assert node.heartbeat.sweep() == 0  # silent since: pinged
+        assert await node.heartbeat.sweep() == 0  # silent since: pinged
         assert wconn.pinged is not None
         await asyncio.sleep(0.3)  # the clients' libraries answer
-        assert node.heartbeat.sweep() == 0  # answered: alive, no ping this time
+        assert await node.heartbeat.sweep() == 0  # answered: alive, no ping this time
         assert wconn.pinged is None
 
         w.conn.transport.pause_reading()  # the worker's client stops reading: no more pongs
-        assert node.heartbeat.sweep() == 0  # pinged (p answers, w cannot)
+        assert await node.heartbeat.sweep() == 0  # pinged (p answers, w cannot)
         await asyncio.sleep(0.3)
-        assert node.heartbeat.sweep() == 1  # the worker's ping went unanswered
+        assert await node.heartbeat.sweep() == 1  # the worker's ping went unanswered
         gone = await p.expect("presence", room_id=room_id)
         assert gone["online"] == [person.handle]
         assert all(c.principal.id != worker.id for c in node.hub.connections.values())
@@ -122,8 +122,8 @@ async def test_an_idle_client_is_pinged(server: RunningServer, http: httpx.Async
     p = await WsClient.connect(server.ws_url, person.token)
     await p.join(room_id)
     node = _node(server)
-    node.heartbeat.sweep()  # it just talked: no ping
-    node.heartbeat.sweep()  # silent since: pinged
+    await node.heartbeat.sweep()  # it just talked: no ping
+    await node.heartbeat.sweep()  # silent since: pinged
     conn = await _conn_of(node, person.id)
     assert conn.pinged is not None
     await asyncio.sleep(0.3)
