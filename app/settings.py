@@ -107,7 +107,8 @@ class Settings(BaseSettings):
         ge=1.0,
         description="How often the node's heartbeat sweep pings sockets that sent nothing since "
         "the last sweep; one that leaves a ping unanswered until the next sweep is closed (1011) "
-        "and its presence cleared: a dead client goes within 3 sweeps of its last frame.",
+        "and its presence cleared: a client is closed after 2 to 3 sweeps without a frame or "
+        "pong from it.",
     )
 
     # Peer workers and escalation

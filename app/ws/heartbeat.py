@@ -12,9 +12,10 @@ node's CPU. Here one task wakes every `PEERCHAT_HEARTBEAT_SECONDS` and, for each
 - otherwise: ping it (the pong is matched by uvicorn's protocol, which clears its pending
   payload; the next sweep reads that).
 
-So an idle socket is pinged every other sweep, and a client is closed at most 3 sweeps after the
-last frame or pong it sent (at least 1): with the default 10 s, 10-30 s, where uvicorn's own
-keepalive took 20-40 s. Pings go out in one pass per sweep (a few microseconds each, in slices
+So an idle socket is pinged every other sweep, and only after a whole sweep interval in which
+nothing came from it; it is closed when the next sweep still has no pong. A client is closed
+after 2 to 3 sweep intervals without a frame or pong from it: with the default 10 s, 20-30 s,
+where uvicorn's own keepalive took 20-40 s. Pings go out in one pass per sweep (a few microseconds each, in slices
 that let messages through) and their pongs come back together, read in a few turns of the loop.
 
 Needs uvicorn's websockets-sansio protocol (app/server.py picks it and turns uvicorn's own
