@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from nlp.batching import pad, plan
 from nlp.crisis_classifier import CrisisClassifier
 from nlp.crisis_lexicon import CrisisLexicon, default_lexicon
 from nlp.encoder import load_tokenizer
@@ -27,7 +28,7 @@ from nlp.types import SENTIMENT_LABELS, MessageScore, NlpRuntime, Sentiment
 log = logging.getLogger(__name__)
 
 EXEMPLARS_PATH = Path(__file__).resolve().parent / "lexicon" / "exemplars.json"
-CHUNK = 64  # texts per forward pass; larger batches are split (memory, latency)
+CHUNK = 64  # texts per forward pass at most; larger batches are split (memory, latency)
 # Emotions reported to callers (the "neutral" output of the Ekman head is not an emotion).
 REPORTED_EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
 
@@ -78,6 +79,7 @@ class Model:
         self.quantized = quantized or runtime in (NlpRuntime.ONNX_INT8, NlpRuntime.TORCH_INT8)
         self.max_len = net.cfg.max_len
         self.tokenizer = tokenizer or load_tokenizer()
+        self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self.lexicon = lexicon or default_lexicon()
         self.thresholds = thresholds or RiskThresholds()
         self._lock = threading.Lock()
@@ -97,9 +99,20 @@ class Model:
         """Token ids and attention mask (int64 arrays), padded to the longest of ``texts``."""
         return encode_texts(self.tokenizer, self.max_len, texts)
 
+    def token_rows(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's token ids as the encoder reads it, unpadded (cut at ``max_len``)."""
+        enc = self.tokenizer(
+            [encoder_text(t) for t in texts], truncation=True, max_length=self.max_len
+        )
+        return [list(row) for row in enc["input_ids"]]
+
     @torch.inference_mode()
     def _forward(self, texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
-        emb, sent, emo, clf = self.runner(*self.encode(texts))
+        return self._run(*self.encode(texts))
+
+    @torch.inference_mode()
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, ...]:
+        emb, sent, emo, clf = self.runner(ids, mask)
         return emb, sent.softmax(-1), emo.sigmoid(), clf.sigmoid()
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
@@ -120,12 +133,14 @@ class Model:
         """Score messages; order of results matches ``texts``."""
         if not texts:
             return []
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per chunk
+        rows = self.token_rows(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(rows[i]))
+        runs = plan([len(rows[i]) for i in order], limit=CHUNK)  # similar lengths share a pass
         results: list[MessageScore | None] = [None] * len(texts)
         with self._lock:
-            for start in range(0, len(order), CHUNK):
-                idx = order[start : start + CHUNK]
-                emb, sent, emo, clf = self._forward([texts[i] for i in idx])
+            for start, end in runs:
+                idx = order[start:end]
+                emb, sent, emo, clf = self._run(*pad([rows[i] for i in idx], self.pad_id))
                 sim_c = emb @ self._crisis_emb.T
                 sim_b = (emb @ self._benign_emb.T).max(1).values
                 best_c, best_i = sim_c.max(1)

@@ -80,9 +80,9 @@ BALANCE = 0.5  # 1 = classes weighted equally; 0 = as the data has them (crisis 
 # kind being measured. The grid, and what ordinary comments may cost: of GoEmotions training
 # comments kept out of training (``ORDINARY_VALIDATION``), at most this share rated crisis by the
 # classifier's verdict combined with the rest of the system, and at most this share flagged.
-THRESHOLD_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(13))  # 0.2 .. 0.8
+THRESHOLD_GRID = tuple(round(0.1 + 0.05 * i, 2) for i in range(15))  # 0.1 .. 0.8
 MAX_ORDINARY_CRISIS = 0.01
-MAX_ORDINARY_FLAGGED = 0.08
+MAX_ORDINARY_FLAGGED = 0.10
 ORDINARY_VALIDATION = 2000
 SPAN_WORDS = 30  # a chat message is rarely longer
 GOEMOTIONS_SAMPLE = 6000
