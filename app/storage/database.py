@@ -108,7 +108,8 @@ class Database:
         way to tell (PostgreSQL, in-memory SQLite): then anything may have changed.
 
         SQLite's `PRAGMA data_version`, read on the batch connection, changes with every
-        commit made on any other connection; the batch connection's own are counted here. One
+        commit made on any other connection (one that changed nothing on disk does not count,
+        and cannot change an answer); the batch connection's own are counted here. One
         trip to the batch thread, no query of any table. Read it before the reads it vouches
         for: a commit after it changes the next one."""
         if self._batch_thread is None or self._batch_engine is None:
