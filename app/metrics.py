@@ -48,6 +48,11 @@ class Metrics:
             "Connections closed because their account was disabled or their token expired",
             registry=r,
         )
+        self.ws_heartbeat_closed = Counter(
+            "peerchat_ws_heartbeat_closed",
+            "Connections closed because they left the heartbeat's ping unanswered (gone clients)",
+            registry=r,
+        )
         self.scoring_seconds = Histogram(
             "peerchat_scoring_seconds",
             "Time from message stored to scored",

@@ -1,4 +1,5 @@
-"""uvicorn, told to close WebSockets with 1001 (going away) before it stops."""
+"""uvicorn, told to close WebSockets with 1001 (going away) before it stops, on the WebSocket
+protocol and without the keepalive timers that the node's heartbeat replaces."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ class Server(uvicorn.Server):
     but 1001 is what the protocol promises, and it must go out before the sockets are dropped."""
 
     def __init__(self, app: FastAPI, *, freeze_gc: bool = False, **config: Any) -> None:
+        # Keepalive pings are the node's heartbeat sweep (app/ws/heartbeat.py), which works on
+        # the websockets-sansio protocol's objects: uvicorn's own keepalive (two timers per
+        # socket, each waking the loop on its own) is off.
+        config.setdefault("ws", "websockets-sansio")
+        config.setdefault("ws_ping_interval", None)
+        config.setdefault("ws_ping_timeout", None)
         super().__init__(uvicorn.Config(app, **config))
         self.app = app
         self.freeze_gc = freeze_gc

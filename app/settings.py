@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     auth_timeout_seconds: float = Field(default=10.0, gt=0)
     history_page_max: int = Field(default=500, ge=1)
     presence_ttl_seconds: int = Field(default=30, ge=5)
+    heartbeat_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        description="How often the node's heartbeat sweep pings sockets that sent nothing since "
+        "the last sweep; one that leaves a ping unanswered until the next sweep is closed (1011) "
+        "and its presence cleared: a client is closed after 2 to 3 sweeps without a frame or "
+        "pong from it.",
+    )
 
     # Peer workers and escalation
     worker_max_rooms: int = Field(default=3, ge=1)

@@ -116,6 +116,7 @@ def measure(
             p.kill()
     switches = sum(d["switches"] for d in delta.values()) / args.duration
     busiest = sorted(delta.items(), key=lambda kv: -kv[1]["cpu_s"])[:3]
+    wakers = sorted(delta.items(), key=lambda kv: -kv[1]["switches"])[:3]
     return {
         "server": name,
         "idle sockets": held,
@@ -126,6 +127,9 @@ def measure(
         "server RSS MB": rss / 2**20,
         "busiest threads (cpu ms/s)": ", ".join(
             f"{k} {v['cpu_s'] * 1000 / args.duration:.1f}" for k, v in busiest if v["cpu_s"] > 0
+        ),
+        "wake-ups/s by thread": ", ".join(
+            f"{k} {v['switches'] / args.duration:.1f}" for k, v in wakers if v["switches"] > 0
         ),
     }
 

@@ -74,6 +74,8 @@ class ScoringPipeline:
         self._triage_wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._counted: tuple[Any, int] | None = None
+        """The database's change marker when unscored messages were last counted, and the count."""
 
     # the listener the domain was handed: never blocks, never awaits
 
@@ -307,7 +309,20 @@ class ScoringPipeline:
                 log.warning("backfill failed", exc_info=True)
 
     async def _backfill_once(self) -> None:
+        # Only a commit changes how many messages wait for a score: while none was made, an
+        # idle node skips the count when nothing waited, or when no model could score them
+        # anyway (the count only feeds the gauge then). Where the database has no marker
+        # (PostgreSQL), it counts every time.
+        marker = await self.domain.db.change_marker()
+        if (
+            marker is not None
+            and self._counted is not None
+            and self._counted[0] == marker
+            and (self._counted[1] == 0 or self.model.scorer is None)
+        ):
+            return
         waiting = await scores.count_unscored(self.domain)
+        self._counted = (marker, waiting)
         self.metrics.messages_unscored.set(waiting)
         if self.model.scorer is None or not waiting:
             return

@@ -46,6 +46,9 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._batch_engine: Engine | None = None
         self._batch_thread: ThreadPoolExecutor | None = None
+        self._batch_commits = 0
+        """Transactions committed through the batch connection: SQLite's data_version, read
+        on that connection, counts only the other connections' commits."""
         url_info = make_url(url)
         if self.is_sqlite and url_info.database not in (None, "", ":memory:"):
             # aiosqlite runs every DBAPI call (cursor, execute, fetch, close) as its own trip to
@@ -94,7 +97,35 @@ class Database:
 
         loop = asyncio.get_running_loop()
         async with self._serialised():
-            return await loop.run_in_executor(self._batch_thread, transaction)
+            try:
+                return await loop.run_in_executor(self._batch_thread, transaction)
+            finally:
+                self._batch_commits += 1  # committed or not: counting too many is harmless
+
+    async def change_marker(self) -> tuple[int, int, int] | None:
+        """A value that differs whenever a transaction may have committed to this database
+        (from this process or any other) since it was last read; None where there is no cheap
+        way to tell (PostgreSQL, in-memory SQLite): then anything may have changed.
+
+        SQLite's `PRAGMA data_version`, read on the batch connection, changes with every
+        commit made on any other connection (one that changed nothing on disk does not count,
+        and cannot change an answer); the batch connection's own are counted here. One
+        trip to the batch thread, no query of any table. Read it before the reads it vouches
+        for: a commit after it changes the next one."""
+        if self._batch_thread is None or self._batch_engine is None:
+            return None
+        engine = self._batch_engine
+
+        def read() -> tuple[int, int]:
+            with engine.connect() as conn:
+                version = conn.exec_driver_sql("PRAGMA data_version").scalar_one()
+                # A new connection counts afresh: its identity is part of the marker.
+                return id(conn.connection.dbapi_connection), int(version)
+
+        commits = self._batch_commits
+        loop = asyncio.get_running_loop()
+        connection, version = await loop.run_in_executor(self._batch_thread, read)
+        return connection, version, commits
 
     @asynccontextmanager
     async def _serialised(self) -> AsyncIterator[None]:

@@ -92,10 +92,12 @@ class Connection:
         "close_reason",
         "expires_at",
         "frame_bucket",
+        "heard",
         "id",
         "issued_at",
         "last_typing",
         "message_bucket",
+        "pinged",
         "principal",
         "rooms",
         "sender_task",
@@ -135,6 +137,10 @@ class Connection:
         """When the token this connection signed in with expires (epoch seconds)."""
         self.sender_task: asyncio.Task[None] | None = None
         """Runs ``run_sender``; cancelled by ``close`` so that the connection ends at once."""
+        self.heard = False
+        """A frame came from the client since the heartbeat's last sweep: it needs no ping."""
+        self.pinged: bytes | None = None
+        """The payload of the heartbeat's ping still awaiting its pong, if any."""
 
     def sees(self, sender_id: object) -> bool:
         return sender_id not in self.blocked

@@ -114,6 +114,7 @@ async def _receive(node: WsNode, conn: Connection) -> None:
     websocket = conn.websocket
     while not conn.closing:
         message = await websocket.receive()
+        conn.heard = True  # alive: the heartbeat skips its next ping
         if message["type"] == "websocket.disconnect":
             conn.close(message.get("code", 1000))
             return

@@ -1,6 +1,7 @@
 """This node's WebSocket side, wired once: the hub (connections and their rooms) and the parts
-beside it (routing, recovery, presence, staff feeds, the session guard). Joining, leaving and
-revoking touch several of them, so they are here; everything else lives in its part."""
+beside it (routing, recovery, presence, staff feeds, the session guard, the heartbeat). Joining,
+leaving and revoking touch several of them, so they are here; everything else lives in its
+part."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.metrics import Metrics
 from app.ws import frames
 from app.ws.connection import Connection, RoomCursor
 from app.ws.crisis import CrisisFeeds
+from app.ws.heartbeat import Heartbeat
 from app.ws.hub import Hub
 from app.ws.presence import PresenceFeed
 from app.ws.recovery import Recovery
@@ -35,6 +37,7 @@ class WsNode:
         )
         self.staff = StaffFeeds(self.hub, domain, self.crisis)
         self.sessions = SessionGuard(self.hub, domain, recheck_access=self.recovery.recheck_access)
+        self.heartbeat = Heartbeat(self.hub, metrics, domain.settings.heartbeat_seconds)
         self.router = Router(self.hub, self.recovery, self.presence, revoke=self.revoke)
         self.hub.route = self.router.on_room_event
 
@@ -46,6 +49,7 @@ class WsNode:
         self.hub.bus.on_reconnect(self.catch_up)
         self.presence.start()
         self.sessions.start()
+        self.heartbeat.start()
 
     async def stop(self, code: int = frames.CLOSE_GOING_AWAY) -> None:
         """Close every socket with 1001 so that clients reconnect to another node."""
@@ -57,6 +61,7 @@ class WsNode:
             await asyncio.sleep(0.02)
         self.presence.stop()
         self.sessions.stop()
+        self.heartbeat.stop()
         await self.hub.stop()
         await self.staff.stop()
         await self.crisis.stop()

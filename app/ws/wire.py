@@ -8,8 +8,9 @@ framed once per fan-out and written to each recipient's transport in one call.
 
 Only where that is safe: uvicorn's websockets-sansio protocol (the one `peerchat serve` picks),
 no extension negotiated (peerchat turns permessage-deflate off), the connection open, the
-transport not paused for back-pressure, no close frame sent. The handshake, pings, closes and
-everything in any other case stay with the server's own ASGI path.
+transport not paused for back-pressure, no close frame sent. The handshake, closes and
+everything in any other case stay with the server's own ASGI path; keepalive pings are the
+node's heartbeat sweep (app/ws/heartbeat.py), through the same protocol object.
 """
 
 from __future__ import annotations
@@ -42,14 +43,21 @@ class KeepRawSend:
         await self.app(scope, receive, send)
 
 
-def protocol_of(websocket: WebSocket) -> Any | None:
-    """The uvicorn protocol object behind an accepted WebSocket, when frames may be written to
-    its transport directly; None otherwise."""
+def server_protocol(websocket: WebSocket) -> Any | None:
+    """The uvicorn websockets-sansio protocol object behind an accepted WebSocket (its
+    transport and its websockets state machine), or None under any other server."""
     if WebSocketsSansIOProtocol is None:
         return None
     scope = getattr(websocket, "scope", None) or {}  # stand-ins in unit tests have none
     proto = getattr(scope.get(RAW_SEND), "__self__", None)
-    if not isinstance(proto, WebSocketsSansIOProtocol) or proto.conn.extensions:
+    return proto if isinstance(proto, WebSocketsSansIOProtocol) else None
+
+
+def protocol_of(websocket: WebSocket) -> Any | None:
+    """The uvicorn protocol object behind an accepted WebSocket, when frames may be written to
+    its transport directly; None otherwise."""
+    proto = server_protocol(websocket)
+    if proto is None or proto.conn.extensions:
         return None
     return proto
 

@@ -71,6 +71,9 @@ async def test_a_slow_reader_gets_everything_in_order(database_url: str) -> None
     settings = node_settings(
         database_url, messages_per_second=10_000, message_burst=10_000,
         frames_per_second=10_000, frame_burst=10_000, send_queue_size=5000,
+        # The reader answers no ping while it does not read: on a slow machine this test takes
+        # longer than the 20-30 s after which the heartbeat takes such a client for gone.
+        heartbeat_seconds=120,
     )  # fmt: skip
     async with serve(settings) as node, node.client() as http:
         person, worker, room_id = await claimed_room(node, http)
