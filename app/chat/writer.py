@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.chat import access
@@ -21,6 +21,7 @@ from app.core.errors import NotFound
 from app.core.events import Events
 from app.core.identity import Principal
 from app.storage.database import Database
+from app.storage.keys import any_of
 from app.storage.models import Membership, Message, Room
 
 log = logging.getLogger(__name__)
@@ -29,21 +30,15 @@ MAX_BATCH = 256
 
 _MESSAGES = cast(Table, Message.__table__)
 _INSERT = insert(_MESSAGES)
-_EXISTING = select(_MESSAGES).where(
-    tuple_(_MESSAGES.c.room_id, _MESSAGES.c.sender_id, _MESSAGES.c.client_msg_id).in_(
-        bindparam("keys", expanding=True)
-    )
-)
+_KEY = (_MESSAGES.c.room_id, _MESSAGES.c.sender_id, _MESSAGES.c.client_msg_id)
 _ROOM_ROWS = select(Room.id, Room.status, Room.kind, Room.assigned_to, Room.paused_at).where(
     Room.id.in_(bindparam("ids", expanding=True))
 )
 _MEMBER_ROWS = select(
     Membership.room_id, Membership.member_id, Membership.role, Membership.muted_at
-).where(
-    tuple_(Membership.room_id, Membership.member_id).in_(bindparam("pairs", expanding=True)),
-    Membership.left_at.is_(None),
-)
-"""Built once, like the sequencer's statements: these run for every batch."""
+).where(Membership.left_at.is_(None))
+"""Built once, like the sequencer's statements: these run for every batch (the composite keys
+are added per batch by ``any_of``, which the index serves: see app/storage/keys.py)."""
 
 
 @dataclass(slots=True)
@@ -169,7 +164,7 @@ def _write_batch(conn: Connection, batch: list[Submitted]) -> list[Outcome]:
 def _existing(
     conn: Connection, keys: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
-    found = conn.execute(_EXISTING, {"keys": list(keys)})
+    found = conn.execute(select(_MESSAGES).where(any_of(_KEY, keys)))
     return {
         (m.room_id, m.sender_id, cast(str, m.client_msg_id)): view_of(
             room_id=m.room_id,
@@ -195,7 +190,8 @@ def _rooms(conn: Connection, room_ids: set[str]) -> dict[str, access.PostingRoom
 def _members(
     conn: Connection, pairs: set[tuple[str, str]]
 ) -> dict[tuple[str, str], access.PostingMember]:
-    found = conn.execute(_MEMBER_ROWS, {"pairs": list(pairs)})
+    key = (Membership.room_id, Membership.member_id)
+    found = conn.execute(_MEMBER_ROWS.where(any_of(key, pairs)))
     return {(row.room_id, row.member_id): row for row in found}
 
 

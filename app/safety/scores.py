@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.views import room_risk_view
 from app.core.clock import utcnow
 from app.core.context import Domain
 from app.core.enums import RiskLevel, Role
+from app.storage.keys import any_of
 from app.storage.models import Message, Room
 
 RISK_VALUE: dict[str, float] = {RiskLevel.NONE: 0.0, RiskLevel.ELEVATED: 0.5, RiskLevel.CRISIS: 1.0}
@@ -267,7 +268,7 @@ async def recent_scores_of(
                 Message.emotions,
             )
             .where(
-                tuple_(Message.room_id, Message.sender_id).in_(list(keys)),
+                any_of((Message.room_id, Message.sender_id), keys),
                 Message.sentiment_score.is_not(None),
             )
             .order_by(Message.seq)
