@@ -5,12 +5,14 @@ to a quiet one (a lone message is written at once)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select
+from sqlalchemy import Connection, Select, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.chat import access
@@ -21,7 +23,7 @@ from app.core.errors import NotFound
 from app.core.events import Events
 from app.core.identity import Principal
 from app.storage.database import Database
-from app.storage.keys import any_of
+from app.storage.keys import any_of, key_params
 from app.storage.models import Membership, Message, Room
 
 log = logging.getLogger(__name__)
@@ -161,10 +163,20 @@ def _write_batch(conn: Connection, batch: list[Submitted]) -> list[Outcome]:
     return [outcomes[n] for n in range(len(batch))]
 
 
+@functools.cache
+def _existing_statement(count: int) -> Select[Any]:
+    return select(_MESSAGES).where(any_of(_KEY, count))
+
+
+@functools.cache
+def _members_statement(count: int) -> Select[str, str, str, datetime | None]:
+    return _MEMBER_ROWS.where(any_of((Membership.room_id, Membership.member_id), count))
+
+
 def _existing(
     conn: Connection, keys: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
-    found = conn.execute(select(_MESSAGES).where(any_of(_KEY, keys)))
+    found = conn.execute(_existing_statement(len(keys)), key_params(keys))
     return {
         (m.room_id, m.sender_id, cast(str, m.client_msg_id)): view_of(
             room_id=m.room_id,
@@ -190,8 +202,7 @@ def _rooms(conn: Connection, room_ids: set[str]) -> dict[str, access.PostingRoom
 def _members(
     conn: Connection, pairs: set[tuple[str, str]]
 ) -> dict[tuple[str, str], access.PostingMember]:
-    key = (Membership.room_id, Membership.member_id)
-    found = conn.execute(_MEMBER_ROWS.where(any_of(key, pairs)))
+    found = conn.execute(_members_statement(len(pairs)), key_params(pairs))
     return {(row.room_id, row.member_id): row for row in found}
 
 

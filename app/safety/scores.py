@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.views import room_risk_view
 from app.core.clock import utcnow
 from app.core.context import Domain
 from app.core.enums import RiskLevel, Role
-from app.storage.keys import any_of
+from app.storage.keys import any_of, key_params
 from app.storage.models import Message, Room
 
 RISK_VALUE: dict[str, float] = {RiskLevel.NONE: 0.0, RiskLevel.ELEVATED: 0.5, RiskLevel.CRISIS: 1.0}
@@ -254,25 +255,32 @@ async def recent_participant_scores(
         return [_earlier(s, lv, e) for s, lv, e in rows.all() if s is not None][::-1]
 
 
+@functools.cache
+def _recent_scores_statement(
+    count: int,
+) -> Select[str, str, float | None, str | None, dict[str, float] | None]:
+    return (
+        select(
+            Message.room_id,
+            Message.sender_id,
+            Message.sentiment_score,
+            Message.risk_level,
+            Message.emotions,
+        )
+        .where(
+            any_of((Message.room_id, Message.sender_id), count),
+            Message.sentiment_score.is_not(None),
+        )
+        .order_by(Message.seq)
+    )
+
+
 async def recent_scores_of(
     domain: Domain, keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str], list[EarlierScore]]:
     """Scores of several participants' earlier messages, per (room, sender), oldest first."""
     async with domain.db.read() as session:
-        rows = await session.execute(
-            select(
-                Message.room_id,
-                Message.sender_id,
-                Message.sentiment_score,
-                Message.risk_level,
-                Message.emotions,
-            )
-            .where(
-                any_of((Message.room_id, Message.sender_id), keys),
-                Message.sentiment_score.is_not(None),
-            )
-            .order_by(Message.seq)
-        )
+        rows = await session.execute(_recent_scores_statement(len(keys)), key_params(keys))
         found: dict[tuple[str, str], list[EarlierScore]] = {}
         for room_id, sender_id, score, level, emotions in rows.all():
             if score is not None:

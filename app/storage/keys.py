@@ -10,10 +10,10 @@ bitmap OR) on both databases.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_
 from sqlalchemy.orm import QueryableAttribute
 
 MAX_KEYS = 500
@@ -22,12 +22,20 @@ than 1,000: callers look up at most this many keys per statement."""
 
 
 def any_of(
-    columns: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
-    keys: Collection[Sequence[Any]],
+    columns: Sequence[ColumnElement[Any] | QueryableAttribute[Any]], count: int
 ) -> ColumnElement[bool]:
-    """True for rows whose ``columns`` equal, in order, one of ``keys``; false for no keys."""
-    if len(keys) > MAX_KEYS:
-        raise ValueError(f"{len(keys)} keys in one statement; at most {MAX_KEYS}")
-    if not keys:
+    """True for rows whose ``columns`` equal, in order, one of ``count`` keys bound by name
+    (``key_params``); false for none. Build a statement once per count and keep it (callers cache
+    it): building one costs more than running it on an indexed table."""
+    if count > MAX_KEYS:
+        raise ValueError(f"{count} keys in one statement; at most {MAX_KEYS}")
+    if count <= 0:
         return false()
-    return or_(*(and_(*(c == v for c, v in zip(columns, key, strict=True))) for key in keys))
+    return or_(
+        *(and_(*(c == bindparam(f"k{i}_{j}") for j, c in enumerate(columns))) for i in range(count))
+    )
+
+
+def key_params(keys: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """The values of ``keys`` under the names ``any_of`` binds."""
+    return {f"k{i}_{j}": v for i, key in enumerate(keys) for j, v in enumerate(key)}
