@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -18,7 +21,10 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_MS = 30_000
 """How long a SQLite write waits for another process's write lock before it fails."""
+CHECKPOINT_SECONDS = 1.0
+"""How often the checkpointer copies the write-ahead log into the database file (SQLite)."""
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -46,6 +52,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._batch_engine: Engine | None = None
         self._batch_thread: ThreadPoolExecutor | None = None
+        self._checkpointer: Checkpointer | None = None
         self._batch_commits = 0
         """Transactions committed through the batch connection: SQLite's data_version, read
         on that connection, counts only the other connections' commits."""
@@ -63,6 +70,8 @@ class Database:
             )
             event.listen(self._batch_engine, "connect", _sqlite_pragmas)
             self._batch_thread = ThreadPoolExecutor(1, thread_name_prefix="db-batch")
+            self._checkpointer = Checkpointer(url_info.database or "")
+            self._checkpointer.start()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -179,6 +188,8 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
         await self.engine.dispose()
         if self._batch_thread is not None and self._batch_engine is not None:
             engine, thread = self._batch_engine, self._batch_thread
@@ -193,4 +204,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job, off the write path
     cursor.close()
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log back into the database file, on a thread of its own.
+
+    Why not SQLite's automatic checkpoint: it runs inside the commit that takes the log past
+    1,000 pages, so one message's transaction in every few hundred also copies megabytes and
+    syncs the file to disk while it holds the process's write lock, and every message behind it
+    waits. A passive checkpoint here never blocks writers or readers; it copies what no reader
+    still needs, and the log starts over once it is all copied."""
+
+    def __init__(self, path: str, interval: float = CHECKPOINT_SECONDS) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="db-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        while not self._stop.wait(self.interval):
+            try:
+                if conn is None:
+                    conn = sqlite3.connect(self.path, timeout=SQLITE_BUSY_MS / 1000)
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                log.warning("checkpoint of %s failed; will try again", self.path, exc_info=True)
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
