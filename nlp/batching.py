@@ -4,8 +4,9 @@ Why: a batch runs padded to its longest message, and chat lengths vary a lot ("o
 paragraph). Measured on the benchmark's chat mix (batches of 32, ONNX int8, one thread): one pass
 per batch ran 19.4 padded tokens per message for 12.2 real ones, and a pass per message paid the
 runtime's fixed cost 32 times; both came to about 1 ms a message. Sorting the batch by length
-and cutting it where padding would cost more than another pass ran 1,700 messages/s against
-1,000 (docs/benchmarks.md).
+and cutting it where padding would cost more than another pass ran the network alone at 1,700
+messages/s against 1,000, and the whole scoring (lexicon and classifier included) at 946 against
+775 (docs/benchmarks.md).
 
 The cut is exact for a simple cost: a pass costs ``overhead`` tokens' worth of fixed work plus
 one unit per padded token. Attention grows with the square of the length, which only favours
@@ -22,8 +23,8 @@ import numpy as np
 
 RUN_OVERHEAD_TOKENS = 16
 """A forward pass's fixed cost in padded tokens' worth: 8 to 32 ran within 2% of each other on the
-benchmark's batches of 32 (AVX-512 VNNI); the curve is flat there, so one value serves CPUs whose
-per-token cost differs."""
+benchmark's batches of 32 (AVX-512 VNNI). Where a token costs more (AVX2 alone) the best value is
+lower, not measured; the flat curve suggests the loss from this one is small."""
 
 
 def plan(
