@@ -45,7 +45,9 @@ async def test_support_claim_chat_and_help_now_reaches_the_supervisor(
     await expect(item).to_contain_text("Low mood")
     await expect(item.locator(".risk")).to_have_text("No flags")  # risk in words, not colour alone
     await flows.claim(worker.page, room_id)
-    await expect(worker.page.get_by_text("I've been feeling low all week.")).to_be_visible()
+    # In the conversation itself (the room list may also quote it as the room's latest words).
+    conversation = worker.page.get_by_role("log", name="Conversation messages")
+    await expect(conversation.get_by_text("I've been feeling low all week.")).to_be_visible()
 
     # The participant sees the supporter arrive, then the conversation goes both ways.
     await expect(participant.page.get_by_text("Sam, a peer supporter, has joined.")).to_be_visible()
