@@ -45,18 +45,19 @@ def configure_threads(threads: int | None = None) -> int:
     return n
 
 
+def token_rows(
+    tokenizer: PreTrainedTokenizerBase, max_len: int, texts: Sequence[str]
+) -> list[list[int]]:
+    """Each text's token ids as the encoder reads it, unpadded (cut at ``max_len``)."""
+    enc = tokenizer([encoder_text(t) for t in texts], truncation=True, max_length=max_len)
+    return [list(row) for row in enc["input_ids"]]
+
+
 def encode_texts(
     tokenizer: PreTrainedTokenizerBase, max_len: int, texts: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Token ids and attention mask (int64 arrays), padded to the longest of ``texts``."""
-    enc = tokenizer(
-        [encoder_text(t) for t in texts],
-        padding=True,
-        truncation=True,
-        max_length=max_len,
-        return_tensors="np",
-    )
-    return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+    return pad(token_rows(tokenizer, max_len, texts), int(tokenizer.pad_token_id or 0))
 
 
 class Model:
@@ -99,13 +100,6 @@ class Model:
         """Token ids and attention mask (int64 arrays), padded to the longest of ``texts``."""
         return encode_texts(self.tokenizer, self.max_len, texts)
 
-    def token_rows(self, texts: Sequence[str]) -> list[list[int]]:
-        """Each text's token ids as the encoder reads it, unpadded (cut at ``max_len``)."""
-        enc = self.tokenizer(
-            [encoder_text(t) for t in texts], truncation=True, max_length=self.max_len
-        )
-        return [list(row) for row in enc["input_ids"]]
-
     @torch.inference_mode()
     def _forward(self, texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
         return self._run(*self.encode(texts))
@@ -133,7 +127,7 @@ class Model:
         """Score messages; order of results matches ``texts``."""
         if not texts:
             return []
-        rows = self.token_rows(texts)
+        rows = token_rows(self.tokenizer, self.max_len, texts)
         order = sorted(range(len(texts)), key=lambda i: len(rows[i]))
         runs = plan([len(rows[i]) for i in order], limit=CHUNK)  # similar lengths share a pass
         results: list[MessageScore | None] = [None] * len(texts)
