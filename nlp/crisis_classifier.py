@@ -109,6 +109,14 @@ KIND_REASONS: dict[str, str] = {
     "explicit_ideation": "talks about wanting to die or end their life",
     "attempt_in_progress": "may already have started to harm themself",
     "hopelessness": "sounds hopeless or in intense distress",
+    "indirect_warning": "hints that something final is about to happen",
+    "preparations": "talks about putting their affairs in order",
+    "sudden_calm": "sounds suddenly calm, as if they have decided something final",
+    "rehearsal": "talks about testing or looking into a way to die",
+    "deadline": "sets a date or condition after which they will not go on",
+    "algospeak": "uses coded words for suicide or self-harm",
+    "burden": "says others would be better off without them",
+    "intoxicated_danger": "is drunk or high and may be in danger now",
 }
 GENERIC_REASON = {
     "crisis": "reads as a crisis message, though it uses no listed crisis phrase",
@@ -127,13 +135,23 @@ class Verdict:
 
 
 class CrisisClassifier:
-    """Two-layer perceptron over [embedding, text cues]; numpy only, thread-safe (no state)."""
+    """Two-layer perceptrons over [embedding, text cues], their probabilities averaged; numpy
+    only, thread-safe (no state).
+
+    Several members, each trained from another seed on the same data: one perceptron's verdict
+    on a kind of message it never saw swings with its seed, and the average of a few is steadier
+    (see the model card's leave-one-kind-out table). Weights are stacked on a leading member
+    axis; a file with one unstacked perceptron loads as one member."""
 
     def __init__(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.w1 = tensors["w1"].astype(np.float32)
-        self.b1 = tensors["b1"].astype(np.float32)
-        self.w2 = tensors["w2"].astype(np.float32)
-        self.b2 = tensors["b2"].astype(np.float32)
+        def members(name: str, ndim: int) -> np.ndarray:
+            t = tensors[name].astype(np.float32)
+            return t[None] if t.ndim == ndim else t
+
+        self.w1 = members("w1", 2)  # [members, inputs, hidden]
+        self.b1 = members("b1", 1)  # [members, hidden]
+        self.w2 = members("w2", 2)  # [members, hidden, 3]
+        self.b2 = members("b2", 1)  # [members, 3]
         self.mean = tensors["mean"].astype(np.float32)
         self.scale = tensors["scale"].astype(np.float32)
         self.kind_centroids = tensors["kind_centroids"].astype(np.float32)
@@ -181,11 +199,11 @@ class CrisisClassifier:
     def probabilities(self, emb: np.ndarray, feats: np.ndarray) -> np.ndarray:
         """[B, 3] probabilities (none, elevated, crisis) for embeddings [B, 384] and cues."""
         x = (np.concatenate([emb, feats], axis=1) - self.mean) / self.scale
-        h = np.maximum(x @ self.w1 + self.b1, 0.0)
-        z = h @ self.w2 + self.b2
-        z = z - z.max(axis=1, keepdims=True)
+        h = np.maximum(np.matmul(x, self.w1) + self.b1[:, None, :], 0.0)  # [members, B, hidden]
+        z = np.matmul(h, self.w2) + self.b2[:, None, :]
+        z = z - z.max(axis=2, keepdims=True)
         e = np.exp(z)
-        out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+        out: np.ndarray = (e / e.sum(axis=2, keepdims=True)).mean(axis=0)
         return out
 
     def decide(self, probs: np.ndarray) -> str:

@@ -137,3 +137,22 @@ def test_reasons_quote_only_the_message(real_model: Model) -> None:
             assert all(q in text for q in quoted), (text, reason)
         refs = [e["text"] for e in score.risk.evidence if e["source"] == "reference_sentence"]
         assert not any(r in " ".join(score.risk.reasons) for r in refs)
+
+
+# ---- the team's labelled set ------------------------------------------------------------------
+
+
+def test_every_kind_of_the_team_set_has_plain_words_and_a_family() -> None:
+    """A kind added to nlp/data/crisis_chat.jsonl needs words staff can read when the classifier
+    names it, and, when it was written as a neighbour of an earlier kind, that kind must exist:
+    otherwise leave-one-kind-out would score a kind while its neighbour stays in training."""
+    from nlp.crisis_classifier import KIND_REASONS
+    from nlp.training.crisis_train import FAMILY, read_chat_set
+
+    items = read_chat_set()
+    kinds = {it.kind for it in items}
+    with_crisis = {it.kind for it in items if it.label == 2}
+    not_topics = {"non_native", "dark_humour"}  # a register, not a kind of crisis
+    assert sorted(with_crisis - not_topics - set(KIND_REASONS)) == []
+    assert all(FAMILY[k] in kinds and FAMILY[k] not in FAMILY for k in FAMILY)
+    assert len({it.text for it in items}) == len(items), "a text is in the set twice"
