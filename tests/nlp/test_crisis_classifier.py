@@ -156,3 +156,45 @@ def test_every_kind_of_the_team_set_has_plain_words_and_a_family() -> None:
     assert sorted(with_crisis - not_topics - set(KIND_REASONS)) == []
     assert all(FAMILY[k] in kinds and FAMILY[k] not in FAMILY for k in FAMILY)
     assert len({it.text for it in items}) == len(items), "a text is in the set twice"
+
+
+def test_members_are_averaged_and_a_single_perceptron_file_still_loads() -> None:
+    """Weights stacked on a member axis give the mean of each member's probabilities; a file
+    written before members existed (one unstacked perceptron) loads as one member."""
+    import numpy as np
+
+    from nlp.crisis_classifier import FEATURES, CrisisClassifier
+
+    rng = np.random.default_rng(0)
+    n_in, hidden = 384 + len(FEATURES), 8
+
+    def perceptron() -> dict[str, np.ndarray]:
+        return {
+            "w1": rng.normal(size=(n_in, hidden)),
+            "b1": rng.normal(size=hidden),
+            "w2": rng.normal(size=(hidden, 3)),
+            "b2": rng.normal(size=3),
+        }
+
+    common = {
+        "mean": np.zeros(n_in),
+        "scale": np.ones(n_in),
+        "kind_centroids": np.zeros((1, 384)),
+        "probe_embeddings": np.zeros((1, 384)),
+    }
+    meta = {
+        "kinds": ["k"],
+        "probes": ["p"],
+        "crisis_threshold": 0.5,
+        "elevated_threshold": 0.5,
+        "features": list(FEATURES),
+    }
+    a, b = perceptron(), perceptron()
+    stacked = {k: np.stack([a[k], b[k]]) for k in a}
+    emb, feats = rng.normal(size=(4, 384)), rng.normal(size=(4, len(FEATURES)))
+    pa = CrisisClassifier({**a, **common}, meta).probabilities(emb, feats)
+    pb = CrisisClassifier({**b, **common}, meta).probabilities(emb, feats)
+    both = CrisisClassifier({**stacked, **common}, meta).probabilities(emb, feats)
+    assert pa.shape == (4, 3) and np.allclose(pa.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(both, (pa + pb) / 2, atol=1e-5)
+    assert not np.allclose(pa, pb)
