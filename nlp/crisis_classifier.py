@@ -54,6 +54,14 @@ _FUTURE = re.compile(
     r"(?<!\w)(?:tomorrow|tmrw|tmr|next (?:week|time|month|year)|later|see (?:you|u|ya)|"
     r"talk (?:soon|tomorrow|later)|cya|ttyl|tonight after|in the morning|weekend)(?!\w)"
 )
+# Not a classifier feature (its weights were fit with "future" alone): it widens "a time to come
+# back" for the finality rules, so that "bye for now" or "ill check in after my shift" closes an
+# ordinary chat instead of paging after distress. "i wont be back" must not match: hence "ill be".
+_COMING_BACK = re.compile(
+    r"(?<!\w)(?:for now|for (?:the night|today|tonight)|(?:ill|i will|will) (?:check in|be back)|"
+    r"be back (?:soon|later|in)|brb|speak soon|(?:until|till|til) next|"
+    r"after (?:my|the) (?:shift|work|school|class|lesson|dinner|tea|exam))(?!\w)"
+)
 _FIRST_PERSON = re.compile(r"(?<!\w)(?:i|im|ive|id|ill|me|my|myself|mine)(?!\w)")
 
 FEATURES = (
@@ -74,6 +82,7 @@ def text_cues(text: str, lex: LexiconResult) -> dict[str, bool]:
     """The cheap text cues, by name (also used by the monitoring pipeline's context rule)."""
     norm = normalise(text)
     live = [h for h in lex.hits if not h.past]
+    farewell = bool(_FAREWELL.search(norm))
     return {
         "lexicon_crisis": any(h.level == "crisis" for h in live),
         "lexicon_elevated": any(h.level == "elevated" for h in live),
@@ -81,8 +90,9 @@ def text_cues(text: str, lex: LexiconResult) -> dict[str, bool]:
         "lexicon_negated": bool(lex.negated),
         "lexicon_idiom": bool(lex.idioms),
         "humour": bool(_HUMOUR.search(text.lower())),
-        "farewell": bool(_FAREWELL.search(norm)),
+        "farewell": farewell,
         "future": bool(_FUTURE.search(norm)),
+        "final_goodbye": farewell and not (_FUTURE.search(norm) or _COMING_BACK.search(norm)),
         "first_person": bool(_FIRST_PERSON.search(norm)),
         "question": "?" in text,
     }
@@ -289,7 +299,7 @@ def combine(
     sentiment = base.sentiment
     # Finality: a goodbye that names no time to come back ("signing off for good") is never
     # positive, whatever its level; "bye, see you tomorrow" keeps its sentiment.
-    if level == "crisis" or (cues["farewell"] and not cues["future"]):
+    if level == "crisis" or cues["final_goodbye"]:
         sentiment = not_positive(sentiment, sentiment_probs)
     return replace(base, sentiment=sentiment, risk=Risk(level, tuple(reasons), tuple(evidence)))
 

@@ -23,13 +23,14 @@ FAREWELL_AFTER_DISTRESS = "says goodbye after earlier distress in this conversat
 
 @dataclass(frozen=True, slots=True)
 class ContextCues:
-    farewell: bool  # "bye", "thanks for everything", "take care of each other", ...
-    future: bool  # "see you tomorrow", "talk later": an ordinary end of a chat
+    # A farewell ("bye", "thanks for everything", "take care of each other") that names no time
+    # to come back ("see you tomorrow", "bye for now", "ill check in after my shift").
+    final_goodbye: bool
 
 
 def cues_of(text: str, lexicon: CrisisLexicon) -> ContextCues:
     found = text_cues(text, lexicon.scan(text))
-    return ContextCues(farewell=found["farewell"], future=found["future"])
+    return ContextCues(final_goodbye=found["final_goodbye"])
 
 
 def level_in_context(
@@ -38,9 +39,10 @@ def level_in_context(
     """The message's level given the room's recent levels; a reason when context raised it.
 
     A goodbye after distress (any recent elevated or crisis message) is a crisis, unless it
-    names a time to come back ("see you tomorrow"): a miss here is the worst miss there is.
+    names a time to come back ("see you tomorrow", "bye for now"): a miss here is the worst
+    miss there is.
     """
-    if level == RiskLevel.CRISIS or not cues.farewell or cues.future:
+    if level == RiskLevel.CRISIS or not cues.final_goodbye:
         return level, None
     if any(RiskLevel.of(lv).rank >= RiskLevel.ELEVATED.rank for lv in recent_levels):
         return RiskLevel.CRISIS, FAREWELL_AFTER_DISTRESS

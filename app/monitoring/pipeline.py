@@ -206,7 +206,7 @@ class ScoringPipeline:
         if lexicon is None or score.risk.level == RiskLevel.CRISIS:
             return score
         cues = cues_of(message["body"], lexicon)
-        if not cues.farewell or cues.future:
+        if not cues.final_goodbye:
             return score  # no history needed: spare the query
         recent = list(earlier or []) + await scores.recent_risk_levels(
             self.domain,

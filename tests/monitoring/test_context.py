@@ -26,6 +26,18 @@ def test_goodbye_in_a_calm_conversation_stays_as_it_was() -> None:
 
 def test_a_goodbye_with_a_time_to_come_back_is_ordinary() -> None:
     assert decide("thanks, bye, talk tomorrow", "none", ["elevated"]) == ("none", None)
+    assert decide("bye for now x", "none", ["elevated"]) == ("none", None)
+    assert decide("ok bye, ill check in after my shift", "none", ["elevated"]) == ("none", None)
+    assert decide("signing off for the night, thanks all", "none", ["elevated"]) == ("none", None)
+
+
+def test_a_goodbye_that_rules_out_coming_back_is_still_a_crisis() -> None:
+    for text in (
+        "bye. i wont be back",
+        "thanks for everything. dont check in on me",
+        "bye forever",
+    ):
+        assert decide(text, "none", ["elevated"])[0] == "crisis", text
 
 
 def test_not_a_goodbye_is_not_raised_by_history() -> None:

@@ -118,6 +118,11 @@ def test_shipped_classifier_matches_the_shipped_encoder(real_model: Model) -> No
         "signing off for the night, talk tomorrow",
         "how many ibuprofen can i take for a headache",
         "gonna kill him in fortnite tonight",
+        # Everyday ends of a chat, none of them in the training set: each used to page.
+        "goodnight all",
+        "right im off, night night",
+        "that's all from me tonight",
+        "okay goodbye",
     ],
 )
 def test_lookalikes_do_not_reach_crisis(real_model: Model, text: str) -> None:
