@@ -178,6 +178,10 @@ async def test_a_goodbye_after_distress_is_a_crisis(scored: RunningServer) -> No
 
         ack = await p.say(room_id, "i cant do this anymore, everything is falling apart")
         assert (await _risk_of(w, room_id, ack["seq"]))["level"] == "elevated"
+        # A goodbye with a time to come back stays ordinary, even after distress (and no alert:
+        # the first alert for the room must be the next message's).
+        ack = await p.say(room_id, "ok bye for now, ill check in after my shift")
+        assert (await _risk_of(w, room_id, ack["seq"]))["level"] != "crisis"
         ack = await p.say(room_id, GOODBYE)
         risk = await _risk_of(w, room_id, ack["seq"])
         assert risk["level"] == "crisis"
