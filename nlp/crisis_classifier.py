@@ -62,6 +62,13 @@ _COMING_BACK = re.compile(
     r"be back (?:soon|later|in)|brb|speak soon|(?:until|till|til) next|"
     r"after (?:my|the) (?:shift|work|school|class|lesson|dinner|tea|exam))(?!\w)"
 )
+# ... and what rules coming back out, whatever else the goodbye says: "see you on the other
+# side" names no time to come back, though "see you" usually does.
+_NO_RETURN = re.compile(
+    r"(?<!\w)(?:see (?:you|u|ya) on the other side(?! of)|forever|for good|for real|"
+    r"(?:for the|one) last time|this is goodbye|final goodbye|"
+    r"(?:wont|not|never) (?:be|coming) back)(?!\w)"
+)
 _FIRST_PERSON = re.compile(r"(?<!\w)(?:i|im|ive|id|ill|me|my|myself|mine)(?!\w)")
 
 FEATURES = (
@@ -92,10 +99,18 @@ def text_cues(text: str, lex: LexiconResult) -> dict[str, bool]:
         "humour": bool(_HUMOUR.search(text.lower())),
         "farewell": farewell,
         "future": bool(_FUTURE.search(norm)),
-        "final_goodbye": farewell and not (_FUTURE.search(norm) or _COMING_BACK.search(norm)),
+        "final_goodbye": farewell and _names_no_return(norm),
         "first_person": bool(_FIRST_PERSON.search(norm)),
         "question": "?" in text,
     }
+
+
+def _names_no_return(norm: str) -> bool:
+    """For a goodbye: true unless it names a time to come back ("see you tomorrow", "bye for
+    now"), and always true when it rules coming back out ("see you on the other side")."""
+    if _NO_RETURN.search(norm):
+        return True
+    return not (_FUTURE.search(norm) or _COMING_BACK.search(norm))
 
 
 def feature_row(text: str, lex: LexiconResult, cues: dict[str, bool] | None = None) -> np.ndarray:

@@ -29,6 +29,7 @@ def test_a_goodbye_with_a_time_to_come_back_is_ordinary() -> None:
     assert decide("bye for now x", "none", ["elevated"]) == ("none", None)
     assert decide("ok bye, ill check in after my shift", "none", ["elevated"]) == ("none", None)
     assert decide("signing off for the night, thanks all", "none", ["elevated"]) == ("none", None)
+    assert decide("bye, see you on the other side of exams", "none", ["elevated"]) == ("none", None)
 
 
 def test_a_goodbye_that_rules_out_coming_back_is_still_a_crisis() -> None:
@@ -36,6 +37,9 @@ def test_a_goodbye_that_rules_out_coming_back_is_still_a_crisis() -> None:
         "bye. i wont be back",
         "thanks for everything. dont check in on me",
         "bye forever",
+        "see you on the other side i guess. bye",
+        "bye for now. and for good this time",
+        "thanks for everything. i wont be back tomorrow",
     ):
         assert decide(text, "none", ["elevated"])[0] == "crisis", text
 
