@@ -24,7 +24,8 @@ FAREWELL_AFTER_DISTRESS = "says goodbye after earlier distress in this conversat
 @dataclass(frozen=True, slots=True)
 class ContextCues:
     # A farewell ("bye", "thanks for everything", "take care of each other") that names no time
-    # to come back ("see you tomorrow", "bye for now", "ill check in after my shift").
+    # to come back ("see you tomorrow", "bye for now", "ill check in after my shift") or that
+    # rules coming back out ("see you on the other side", "for good").
     final_goodbye: bool
 
 

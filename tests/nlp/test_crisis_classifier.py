@@ -118,7 +118,7 @@ def test_shipped_classifier_matches_the_shipped_encoder(real_model: Model) -> No
         "signing off for the night, talk tomorrow",
         "how many ibuprofen can i take for a headache",
         "gonna kill him in fortnite tonight",
-        # Everyday ends of a chat, none of them in the training set: each used to page.
+        # Everyday ends of a chat, written after those in the training set and never trained on.
         "goodnight all",
         "right im off, night night",
         "that's all from me tonight",
