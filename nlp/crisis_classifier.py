@@ -86,10 +86,10 @@ FEATURES = (
 
 
 def text_cues(text: str, lex: LexiconResult) -> dict[str, bool]:
-    """The cheap text cues, by name (also used by the monitoring pipeline's context rule)."""
+    """The cheap text cues, by name: the classifier's ``FEATURES`` and the finality cue."""
     norm = normalise(text)
     live = [h for h in lex.hits if not h.past]
-    farewell = bool(_FAREWELL.search(norm))
+    farewell, future = bool(_FAREWELL.search(norm)), bool(_FUTURE.search(norm))
     return {
         "lexicon_crisis": any(h.level == "crisis" for h in live),
         "lexicon_elevated": any(h.level == "elevated" for h in live),
@@ -98,19 +98,28 @@ def text_cues(text: str, lex: LexiconResult) -> dict[str, bool]:
         "lexicon_idiom": bool(lex.idioms),
         "humour": bool(_HUMOUR.search(text.lower())),
         "farewell": farewell,
-        "future": bool(_FUTURE.search(norm)),
-        "final_goodbye": farewell and _names_no_return(norm),
+        "future": future,
+        "final_goodbye": _final_goodbye(norm, farewell, future),
         "first_person": bool(_FIRST_PERSON.search(norm)),
         "question": "?" in text,
     }
 
 
-def _names_no_return(norm: str) -> bool:
-    """For a goodbye: true unless it names a time to come back ("see you tomorrow", "bye for
-    now"), and always true when it rules coming back out ("see you on the other side")."""
+def is_final_goodbye(text: str) -> bool:
+    """The ``final_goodbye`` cue alone, without a lexicon scan: the conversation rule asks it of
+    every participant message, on the event loop."""
+    norm = normalise(text)
+    return _final_goodbye(norm, bool(_FAREWELL.search(norm)), bool(_FUTURE.search(norm)))
+
+
+def _final_goodbye(norm: str, farewell: bool, future: bool) -> bool:
+    """A goodbye that names no time to come back ("see you tomorrow", "bye for now"), or that
+    rules coming back out whatever else it says ("see you on the other side")."""
+    if not farewell:
+        return False
     if _NO_RETURN.search(norm):
         return True
-    return not (_FUTURE.search(norm) or _COMING_BACK.search(norm))
+    return not (future or _COMING_BACK.search(norm))
 
 
 def feature_row(text: str, lex: LexiconResult, cues: dict[str, bool] | None = None) -> np.ndarray:

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.core.enums import RiskLevel
-from nlp.crisis_classifier import text_cues
-from nlp.crisis_lexicon import CrisisLexicon
+from nlp.crisis_classifier import is_final_goodbye
 
 RECENT_MESSAGES = 20
 """How many of the room's latest participant messages count as "recent"."""
@@ -29,9 +28,8 @@ class ContextCues:
     final_goodbye: bool
 
 
-def cues_of(text: str, lexicon: CrisisLexicon) -> ContextCues:
-    found = text_cues(text, lexicon.scan(text))
-    return ContextCues(final_goodbye=found["final_goodbye"])
+def cues_of(text: str) -> ContextCues:
+    return ContextCues(final_goodbye=is_final_goodbye(text))
 
 
 def level_in_context(

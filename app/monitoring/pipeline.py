@@ -202,10 +202,9 @@ class ScoringPipeline:
         self, message: dict[str, Any], score: MessageScore, earlier: list[str] | None
     ) -> MessageScore:
         """The room's recent risk feeds the message's level (app.monitoring.context)."""
-        lexicon = self.model.lexicon
-        if lexicon is None or score.risk.level == RiskLevel.CRISIS:
+        if score.risk.level == RiskLevel.CRISIS:
             return score
-        cues = cues_of(message["body"], lexicon)
+        cues = cues_of(message["body"])
         if not cues.final_goodbye:
             return score  # no history needed: spare the query
         recent = list(earlier or []) + await scores.recent_risk_levels(

@@ -537,7 +537,7 @@ def loko_summary(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     cr = [r for r in rows if r["label"] == "crisis"]
     el = [r for r in rows if r["label"] == "elevated"]
     neg = [r for r in rows if r["label"] == "none"]
-    bye = [r for r in cr if family(r["kind"]) == "goodbye_finality"]
+    bye = [r for r in cr if r["kind"] == "goodbye_finality"]
     return {
         "crisis_rated_crisis": sum(r["level"] == "crisis" for r in cr) / max(1, len(cr)),
         "crisis_rated_none": sum(r["level"] == "none" for r in cr) / max(1, len(cr)),

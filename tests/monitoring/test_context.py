@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from app.monitoring.context import FAREWELL_AFTER_DISTRESS, cues_of, level_in_context
-from nlp.crisis_lexicon import default_lexicon
 
 
 def decide(text: str, level: str, recent: list[str]) -> tuple[str, str | None]:
-    return level_in_context(level, cues_of(text, default_lexicon()), recent)
+    return level_in_context(level, cues_of(text), recent)
 
 
 def test_goodbye_after_distress_is_a_crisis() -> None:
