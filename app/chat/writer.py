@@ -9,11 +9,21 @@ import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, insert, select
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 
 from app.chat import access
 from app.chat.sequencer import RoomSequencer
@@ -23,7 +33,7 @@ from app.core.errors import NotFound
 from app.core.events import Events
 from app.core.identity import Principal
 from app.storage.database import Database
-from app.storage.keys import any_of, key_params
+from app.storage.keys import key_params
 from app.storage.models import Membership, Message, Room
 
 log = logging.getLogger(__name__)
@@ -32,15 +42,59 @@ MAX_BATCH = 256
 
 _MESSAGES = cast(Table, Message.__table__)
 _INSERT = insert(_MESSAGES)
-_KEY = (_MESSAGES.c.room_id, _MESSAGES.c.sender_id, _MESSAGES.c.client_msg_id)
-_ROOM_ROWS = select(Room.id, Room.status, Room.kind, Room.assigned_to, Room.paused_at).where(
-    Room.id.in_(bindparam("ids", expanding=True))
-)
-_MEMBER_ROWS = select(
-    Membership.room_id, Membership.member_id, Membership.role, Membership.muted_at
-).where(Membership.left_at.is_(None))
-"""Built once, like the sequencer's statements: these run for every batch (the composite keys
-are added per batch by ``any_of``, which the index serves: see app/storage/keys.py)."""
+_ROOMS = cast(Table, Room.__table__)
+_MEMBERSHIPS = cast(Table, Membership.__table__)
+
+
+def _lookup_one(i: int) -> Select[Any]:
+    """What the checks need of the i-th key, in one row: the room (no row: no such room), the
+    sender's current membership (nulls: not a member) and the message already stored under
+    this client_msg_id (nulls: none)."""
+    room_id: BindParameter[str] = bindparam(f"k{i}_0")
+    sender_id: BindParameter[str] = bindparam(f"k{i}_1")
+    client_msg_id: BindParameter[str] = bindparam(f"k{i}_2")
+    member = and_(
+        _MEMBERSHIPS.c.room_id == _ROOMS.c.id,
+        _MEMBERSHIPS.c.member_id == sender_id,
+        _MEMBERSHIPS.c.left_at.is_(None),
+    )
+    stored = and_(
+        _MESSAGES.c.room_id == _ROOMS.c.id,
+        _MESSAGES.c.sender_id == sender_id,
+        _MESSAGES.c.client_msg_id == client_msg_id,
+    )
+    return (
+        select(
+            literal_column(str(i)).label("key"),
+            _ROOMS.c.status,
+            _ROOMS.c.kind,
+            _ROOMS.c.assigned_to,
+            _ROOMS.c.paused_at,
+            _MEMBERSHIPS.c.role,
+            _MEMBERSHIPS.c.muted_at,
+            _MESSAGES.c.id.label("message_id"),
+            _MESSAGES.c.seq,
+            _MESSAGES.c.sender_handle,
+            _MESSAGES.c.sender_role,
+            _MESSAGES.c.body,
+            _MESSAGES.c.sent_at,
+        )
+        .select_from(_ROOMS.outerjoin(_MEMBERSHIPS, member).outerjoin(_MESSAGES, stored))
+        .where(_ROOMS.c.id == room_id)
+    )
+
+
+@functools.cache
+def _lookup_statement(size: int) -> Any:
+    """One statement for every key's checks in a batch: each statement costs its own trip
+    through SQLAlchemy and the driver, and a lone message (the common case) used to pay for
+    three. Each part is searched by primary and unique keys.
+
+    Sizes are powers of two (``_lookup`` pads a batch's keys): building and compiling one costs
+    about half a millisecond a key, and one statement per count meant up to 256 of them, built
+    by the first batches of a busy minute, which fell behind while they did."""
+    parts = [_lookup_one(i) for i in range(size)]
+    return parts[0] if size == 1 else union_all(*parts)
 
 
 @dataclass(slots=True)
@@ -135,21 +189,21 @@ def _write_batch(conn: Connection, batch: list[Submitted]) -> list[Outcome]:
     """Check and store a batch inside the caller's transaction. Synchronous and free of the
     event loop: it touches no future and publishes nothing (the writer's task does both)."""
     outcomes: dict[int, Outcome] = {}
-    existing = _existing(conn, {item.key for item in batch})
-    rooms = _rooms(conn, {item.room_id for item in batch})
-    members = _members(conn, {(i.room_id, i.sender.id) for i in batch})
+    found = _lookup(conn, {item.key for item in batch})
     accepted: dict[str, list[int]] = defaultdict(list)
     first_of: dict[tuple[str, str, str], int] = {}
     for n, item in enumerate(batch):
-        if item.key in existing:
-            outcomes[n] = (existing[item.key], True)
+        row = found.get(item.key)
+        if row is not None and row.message_id is not None:
+            outcomes[n] = (_stored_view(item, row), True)
             continue
         if item.key in first_of:  # sent twice within this batch
             continue
-        room = rooms.get(item.room_id)
-        if room is None:
+        if row is None:
             outcomes[n] = NotFound("no such room")
-        elif refusal := access.post_refusal(item.sender, room, members.get(item.key[:2])):
+        elif refusal := access.post_refusal(
+            item.sender, row, row if row.role is not None else None
+        ):
             outcomes[n] = refusal
         else:
             first_of[item.key] = n
@@ -163,47 +217,21 @@ def _write_batch(conn: Connection, batch: list[Submitted]) -> list[Outcome]:
     return [outcomes[n] for n in range(len(batch))]
 
 
-@functools.cache
-def _existing_statement(count: int) -> Select[Any]:
-    return select(_MESSAGES).where(any_of(_KEY, count))
+def _lookup(conn: Connection, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Any]:
+    ordered = list(keys)
+    size = 1 << (len(ordered) - 1).bit_length()
+    ordered += [ordered[-1]] * (size - len(ordered))  # the padding repeats the last key
+    found = conn.execute(_lookup_statement(size), key_params(ordered))
+    return {ordered[row.key]: row for row in found}
 
 
-@functools.cache
-def _members_statement(count: int) -> Select[str, str, str, datetime | None]:
-    return _MEMBER_ROWS.where(any_of((Membership.room_id, Membership.member_id), count))
-
-
-def _existing(
-    conn: Connection, keys: set[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], dict[str, Any]]:
-    found = conn.execute(_existing_statement(len(keys)), key_params(keys))
-    return {
-        (m.room_id, m.sender_id, cast(str, m.client_msg_id)): view_of(
-            room_id=m.room_id,
-            seq=m.seq,
-            message_id=m.id,
-            client_msg_id=m.client_msg_id,
-            sender_id=m.sender_id,
-            sender_handle=m.sender_handle,
-            sender_role=m.sender_role,
-            body=m.body,
-            sent_at=m.sent_at,
-        )
-        for m in found
-    }
-
-
-def _rooms(conn: Connection, room_ids: set[str]) -> dict[str, access.PostingRoom]:
-    # Plain rows, not ORM objects: identity-map bookkeeping per loaded object showed in profiles.
-    found = conn.execute(_ROOM_ROWS, {"ids": list(room_ids)})
-    return {row.id: row for row in found}
-
-
-def _members(
-    conn: Connection, pairs: set[tuple[str, str]]
-) -> dict[tuple[str, str], access.PostingMember]:
-    found = conn.execute(_members_statement(len(pairs)), key_params(pairs))
-    return {(row.room_id, row.member_id): row for row in found}
+def _stored_view(item: Submitted, row: Any) -> dict[str, Any]:
+    return view_of(
+        room_id=item.room_id, seq=row.seq, message_id=row.message_id,
+        client_msg_id=item.client_msg_id, sender_id=item.sender.id,
+        sender_handle=row.sender_handle, sender_role=row.sender_role, body=row.body,
+        sent_at=row.sent_at,
+    )  # fmt: skip
 
 
 def _store(
@@ -233,5 +261,6 @@ def _store(
                 body=item.body, sent_at=now,
             )  # fmt: skip
     if rows:
-        conn.execute(_INSERT, rows)
+        # A lone row as parameters, not a list of one: SQLAlchemy's executemany path costs more.
+        conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
     return views

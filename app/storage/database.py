@@ -52,6 +52,10 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._batch_engine: Engine | None = None
         self._batch_thread: ThreadPoolExecutor | None = None
+        self._batch_conn: Connection | None = None
+        """The batch thread's own connection, kept open between transactions: checking one out
+        of the pool and back for every transaction cost more than the statements of a lone
+        message. Touched on the batch thread only."""
         self._checkpointer: Checkpointer | None = None
         self._batch_commits = 0
         """Transactions committed through the batch connection: SQLite's data_version, read
@@ -98,11 +102,16 @@ class Database:
         if self._batch_thread is None or self._batch_engine is None:
             async with self._serialised(), self.engine.begin() as conn:
                 return await conn.run_sync(work)
-        engine = self._batch_engine
 
         def transaction() -> T:
-            with engine.begin() as conn:
-                return work(conn)
+            conn = self._batch_connection()
+            try:
+                with conn.begin():
+                    return work(conn)
+            except BaseException:
+                # Whatever state the failure left it in, the next transaction starts afresh.
+                self._drop_batch_connection()
+                raise
 
         loop = asyncio.get_running_loop()
         async with self._serialised():
@@ -123,18 +132,37 @@ class Database:
         for: a commit after it changes the next one."""
         if self._batch_thread is None or self._batch_engine is None:
             return None
-        engine = self._batch_engine
 
         def read() -> tuple[int, int]:
-            with engine.connect() as conn:
+            conn = self._batch_connection()
+            try:
                 version = conn.exec_driver_sql("PRAGMA data_version").scalar_one()
-                # A new connection counts afresh: its identity is part of the marker.
-                return id(conn.connection.dbapi_connection), int(version)
+                conn.rollback()  # ends the transaction SQLAlchemy began; SQLite held no lock
+            except BaseException:
+                self._drop_batch_connection()
+                raise
+            # A new connection counts afresh: its identity is part of the marker.
+            return id(conn.connection.dbapi_connection), int(version)
 
         commits = self._batch_commits
         loop = asyncio.get_running_loop()
         connection, version = await loop.run_in_executor(self._batch_thread, read)
         return connection, version, commits
+
+    def _batch_connection(self) -> Connection:
+        assert self._batch_engine is not None
+        if self._batch_conn is None or self._batch_conn.invalidated:
+            self._drop_batch_connection()
+            self._batch_conn = self._batch_engine.connect()
+        return self._batch_conn
+
+    def _drop_batch_connection(self) -> None:
+        conn, self._batch_conn = self._batch_conn, None
+        if conn is not None:
+            try:
+                conn.close()  # back to the pool, which rolls back whatever is open
+            except Exception:
+                log.warning("closing the batch connection failed", exc_info=True)
 
     @asynccontextmanager
     async def _serialised(self) -> AsyncIterator[None]:
@@ -193,8 +221,13 @@ class Database:
         await self.engine.dispose()
         if self._batch_thread is not None and self._batch_engine is not None:
             engine, thread = self._batch_engine, self._batch_thread
+
             # The pooled connection belongs to the batch thread (sqlite3 checks): close it there.
-            await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
+            def close() -> None:
+                self._drop_batch_connection()
+                engine.dispose()
+
+            await asyncio.get_running_loop().run_in_executor(thread, close)
             thread.shutdown(wait=False)
 
 
