@@ -224,9 +224,9 @@ def _write_batch(conn: Connection, batch: list[Submitted]) -> list[Outcome]:
 
 def _lookup(conn: Connection, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Any]:
     found: dict[tuple[str, str, str], Any] = {}
-    remaining = list(keys)
-    while remaining:
-        chunk, remaining = remaining[:LOOKUP_KEYS], remaining[LOOKUP_KEYS:]
+    ordered = list(keys)
+    for start in range(0, len(ordered), LOOKUP_KEYS):
+        chunk = ordered[start : start + LOOKUP_KEYS]
         size = 1 << (len(chunk) - 1).bit_length()
         chunk += [chunk[-1]] * (size - len(chunk))  # the padding repeats the last key
         for row in conn.execute(_lookup_statement(size), key_params(chunk)):

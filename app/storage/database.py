@@ -6,9 +6,9 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
@@ -104,14 +104,8 @@ class Database:
                 return await conn.run_sync(work)
 
         def transaction() -> T:
-            conn = self._batch_connection()
-            try:
-                with conn.begin():
-                    return work(conn)
-            except BaseException:
-                # Whatever state the failure left it in, the next transaction starts afresh.
-                self._drop_batch_connection()
-                raise
+            with self._batch_connection() as conn, conn.begin():
+                return work(conn)
 
         loop = asyncio.get_running_loop()
         async with self._serialised():
@@ -134,27 +128,30 @@ class Database:
             return None
 
         def read() -> tuple[int, int]:
-            conn = self._batch_connection()
-            try:
+            with self._batch_connection() as conn:
                 version = conn.exec_driver_sql("PRAGMA data_version").scalar_one()
                 conn.rollback()  # ends the transaction SQLAlchemy began; SQLite held no lock
-            except BaseException:
-                self._drop_batch_connection()
-                raise
-            # A new connection counts afresh: its identity is part of the marker.
-            return id(conn.connection.dbapi_connection), int(version)
+                # A new connection counts afresh: its identity is part of the marker.
+                return id(conn.connection.dbapi_connection), int(version)
 
         commits = self._batch_commits
         loop = asyncio.get_running_loop()
         connection, version = await loop.run_in_executor(self._batch_thread, read)
         return connection, version, commits
 
-    def _batch_connection(self) -> Connection:
+    @contextmanager
+    def _batch_connection(self) -> Iterator[Connection]:
+        """The batch thread's kept connection. Whatever state a failure on it left it in, it is
+        dropped, and the next use starts on a new one."""
         assert self._batch_engine is not None
         if self._batch_conn is None or self._batch_conn.invalidated:
             self._drop_batch_connection()
             self._batch_conn = self._batch_engine.connect()
-        return self._batch_conn
+        try:
+            yield self._batch_conn
+        except BaseException:
+            self._drop_batch_connection()
+            raise
 
     def _drop_batch_connection(self) -> None:
         conn, self._batch_conn = self._batch_conn, None

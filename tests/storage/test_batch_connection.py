@@ -11,11 +11,8 @@ from sqlalchemy import Connection, text
 
 from app.storage.database import Database
 from tests.support.server import migrate
+from tests.support.storage import AUDIT_INSERT
 
-INSERT = text(
-    "INSERT INTO audit_log (at, actor_id, actor_role, action, detail) "
-    "VALUES ('2026-01-01 00:00:00', 'x', 'system', :action, '{}')"
-)
 COUNT = text("SELECT count(*) FROM audit_log WHERE action LIKE 'batch-%'")
 
 
@@ -34,14 +31,14 @@ async def test_transactions_share_one_connection_and_a_failure_starts_afresh(
         assert await db.run_batch(_same) is first
 
         def fails(conn: Connection) -> None:
-            conn.execute(INSERT, {"action": "batch-rolled-back"})
+            conn.execute(AUDIT_INSERT, {"action": "batch-rolled-back"})
             raise RuntimeError("the work failed half way")
 
         with pytest.raises(RuntimeError):
             await db.run_batch(fails)
 
         def stores(conn: Connection) -> int:
-            conn.execute(INSERT, {"action": "batch-stored"})
+            conn.execute(AUDIT_INSERT, {"action": "batch-stored"})
             return int(conn.execute(COUNT).scalar_one())
 
         # The half-done insert was rolled back, and the next transaction works on a new one.

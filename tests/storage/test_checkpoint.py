@@ -9,15 +9,11 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from app.storage.database import Database
 from tests.support.server import migrate
-
-INSERT = text(
-    "INSERT INTO audit_log (at, actor_id, actor_role, action, detail) "
-    "VALUES ('2026-01-01 00:00:00', 'x', 'system', 'test', '{}')"
-)
+from tests.support.storage import AUDIT_INSERT
 
 
 def _rows_in_main_file(db_file: Path, copy: Path) -> int:
@@ -43,7 +39,7 @@ async def test_commits_reach_the_database_file_without_an_automatic_checkpoint(
         def write(conn: Connection) -> int:
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
             for _ in range(200):
-                conn.execute(INSERT)
+                conn.execute(AUDIT_INSERT, {"action": "test"})
             return 200
 
         await db.run_batch(write)

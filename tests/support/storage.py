@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.storage.models import Message
 from tests.support.server import RunningServer
+
+AUDIT_INSERT = text(
+    "INSERT INTO audit_log (at, actor_id, actor_role, action, detail) "
+    "VALUES ('2026-01-01 00:00:00', 'x', 'system', :action, '{}')"
+)
+"""One audit row by plain SQL (bind ``action``): a cheap write for tests of storage itself."""
 
 
 async def stored_seqs(server: RunningServer, room_id: str) -> list[tuple[int, str | None]]:
