@@ -123,3 +123,26 @@ export async function fetchMessages(api, roomId, afterSeq = 0, pageSize = 200) {
   }
   return all;
 }
+
+/**
+ * Keeps a view from going backwards. A read's reply and a live frame travel different ways and
+ * can arrive in any order; an older reply drawn after a newer frame (or after a later read's
+ * reply) would undo it, a help press's crisis say. So each read and each frame takes a mark,
+ * and a reply is drawn only while its read's mark is still the latest:
+ *
+ *   const mark = news.mark(); const reply = await api.get(...); if (!news.latest(mark)) return;
+ */
+export class Newest {
+  #marks = 0;
+
+  /** A read is starting, or a frame is being drawn: anything marked before it is older. */
+  mark() {
+    this.#marks += 1;
+    return this.#marks;
+  }
+
+  /** Whether nothing was marked after ``mark``. */
+  latest(mark) {
+    return mark === this.#marks;
+  }
+}

@@ -4,7 +4,7 @@
  * back at the groups closed lately (`GET /groups?status=closed`). Mounted on the peer-supporter
  * and supervisor pages.
  */
-import { friendlyMessage } from "./api.js";
+import { Newest, friendlyMessage } from "./api.js";
 import { h } from "./dom.js";
 import { topicName } from "./resources.js";
 import { busy, confirmDialog, notesDialog, toast } from "./ui.js";
@@ -185,9 +185,16 @@ export function mountGroupsAdmin({ api, parent }) {
     );
   };
 
+  // Reads can overlap (the first load, then one after creating a group) and their replies can
+  // come back in any order: only the latest read is drawn, so an older list never hides a change.
+  const openNews = new Newest();
+  const closedNews = new Newest();
+
   async function refreshClosed() {
+    const mark = closedNews.mark();
     try {
       const { groups } = await api.get("/groups?status=closed");
+      if (!closedNews.latest(mark)) return;
       closedList.replaceChildren(
         ...(groups.length ? groups.map(closedItem) : [h("li", { class: "muted", text: "No groups have been closed." })]),
       );
@@ -197,8 +204,10 @@ export function mountGroupsAdmin({ api, parent }) {
   }
 
   const refresh = async () => {
+    const mark = openNews.mark();
     try {
       const { groups } = await api.get("/groups");
+      if (!openNews.latest(mark)) return;
       list.replaceChildren(
         ...(groups.length ? groups.map(groupItem) : [h("li", { class: "muted", text: "No groups are open." })]),
       );

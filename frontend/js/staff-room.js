@@ -2,7 +2,7 @@
 // reasons and a mood sparkline; the message log; a composer (or read-only note); actions.
 // Used for the peer worker's tabs and the supervisor's room viewer.
 
-import { fetchMessages, friendlyMessage, sentence } from "./api.js";
+import { Newest, fetchMessages, friendlyMessage, sentence } from "./api.js";
 import { sparkline } from "./charts.js";
 import { attachCannedPicker } from "./canned.js";
 import { ChatView, bindComposer } from "./chat-view.js";
@@ -50,6 +50,7 @@ export class StaffRoom {
     this.online = [];
     this.highlightSeq = null;
     this.review = null; // {by, at}: who reviewed the room's risk, once an alert was resolved
+    this.riskNews = new Newest(); // live risk updates and summary reads, in the order taken
     this.notes = new Map(); // note_id or client_msg_id -> note, in the order they came
 
     this.title = h("h2", { class: "room-title", tabindex: "-1" });
@@ -110,11 +111,22 @@ export class StaffRoom {
     this.loadNotes();
   }
 
+  /**
+   * Re-read the room's summary. Its risk is taken only if no live risk update (nor a later
+   * read) came while the request was out: a reply the server wrote before a help press must not
+   * undo the crisis, and the cleared review, that the press's frame already showed.
+   */
   async refresh() {
+    const mark = this.riskNews.mark();
     try {
-      this.summary = await this.api.get(`/rooms/${encodeURIComponent(this.roomId)}`);
-      if (this.summary.risk && !this.risk.reasons?.length) this.risk = { ...this.risk, level: riskLevel(this.summary.risk) };
-      this.takeReview(this.summary.risk);
+      const summary = await this.api.get(`/rooms/${encodeURIComponent(this.roomId)}`);
+      if (!this.riskNews.latest(mark)) {
+        summary.risk = this.summary.risk;
+      } else {
+        if (summary.risk && !this.risk.reasons?.length) this.risk = { ...this.risk, level: riskLevel(summary.risk) };
+        this.takeReview(summary.risk);
+      }
+      this.summary = summary;
     } catch {
       /* keep the last summary */
     }
@@ -168,6 +180,7 @@ export class StaffRoom {
   }
 
   onRisk(frame) {
+    this.riskNews.mark();
     this.risk = { level: riskLevel(frame.risk), reasons: frame.risk?.reasons || [] };
     this.takeReview(frame.risk);
     this.shift = frame.shift || null;
@@ -183,6 +196,7 @@ export class StaffRoom {
    */
   onQueueEntry(entry) {
     if (!entry?.risk) return;
+    this.riskNews.mark();
     const level = riskLevel(entry.risk);
     const before = `${this.level}|${this.review?.at || ""}`;
     this.summary = { ...this.summary, risk: { ...(this.summary.risk || {}), ...entry.risk } };

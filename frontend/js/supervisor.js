@@ -3,7 +3,7 @@
 // silently or join it; reported messages; and a dashboard of the service now (GET /dashboard,
 // refreshed on queue and alert news and every 15 s, with the open rooms from /queue).
 
-import { friendlyMessage, sentence } from "./api.js";
+import { Newest, friendlyMessage, sentence } from "./api.js";
 import { barChart, stackedBar } from "./charts.js";
 import { mountCannedAdmin } from "./canned.js";
 import { mountGroupsAdmin } from "./groups-admin.js";
@@ -27,6 +27,7 @@ const state = {
   alerts: new Map(), // alert_id -> alert (+ resent_count, seen_at)
   filter: "active",
   queue: [],
+  queueNews: new Newest(), // queue reads and queue_update frames: an older reply is not drawn
   handles: new Map(), // user id -> handle, from GET /staff and the dashboard
   dash: null, // the last GET /dashboard
   dashTimer: 0,
@@ -75,6 +76,7 @@ function ready({ session, api, socket }) {
     scheduleDashboard();
   });
   socket.addEventListener("queue_update", ({ detail }) => {
+    state.queueNews.mark();
     setQueue(detail.rooms || []);
     scheduleDashboard();
   });
@@ -418,9 +420,10 @@ function plainReason(reason) {
 // --- dashboard -------------------------------------------------------------------------------------
 
 async function loadQueue() {
+  const mark = state.queueNews.mark();
   try {
     const { rooms = [] } = await state.api.get("/queue");
-    setQueue(rooms);
+    if (state.queueNews.latest(mark)) setQueue(rooms);
   } catch (error) {
     $("#dash-updated").textContent = friendlyMessage(error);
   }

@@ -1,7 +1,7 @@
 // The peer worker's page (/worker): the live queue (most urgent first), claim, several
 // conversations in tabs, risk and mood updates, hand over, close with notes.
 
-import { friendlyMessage, sentence } from "./api.js";
+import { Newest, friendlyMessage, sentence } from "./api.js";
 import { sparkline } from "./charts.js";
 import { $, announce, duration, h, since, store } from "./dom.js";
 import { editProfile, profileSummary } from "./profile.js";
@@ -24,6 +24,7 @@ const state = {
   api: null,
   socket: null,
   queue: [], // entries as GET /queue
+  queueNews: new Newest(), // queue reads and queue_update frames: an older reply is not drawn
   rooms: new Map(), // roomId -> StaffRoom (open tabs)
   active: null, // roomId of the selected tab, or null for the queue (phones)
   unread: new Map(),
@@ -70,7 +71,10 @@ function ready({ session, api, socket }) {
   });
   $("#who").title = `Your user id (for hand-overs): ${session.user_id}`;
   socket.subscribe("queue");
-  socket.addEventListener("queue_update", ({ detail }) => setQueue(detail.rooms || []));
+  socket.addEventListener("queue_update", ({ detail }) => {
+    state.queueNews.mark();
+    setQueue(detail.rooms || []);
+  });
   socket.addEventListener("room_risk", ({ detail }) => onRisk(detail));
   socket.addEventListener("ready", () => {
     // after a reconnect, catch up at once
@@ -237,10 +241,11 @@ function renderBadge() {
 // --- the queue ---------------------------------------------------------------------------------
 
 async function loadQueue() {
+  const mark = state.queueNews.mark();
   try {
     const { rooms = [], max_rooms: maxRooms } = await state.api.get("/queue");
     if (Number.isInteger(maxRooms)) state.maxRooms = maxRooms;
-    setQueue(rooms);
+    if (state.queueNews.latest(mark)) setQueue(rooms);
   } catch (error) {
     $("#queue-summary").textContent = friendlyMessage(error);
   }

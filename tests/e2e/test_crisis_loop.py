@@ -6,12 +6,13 @@ what was done; private staff notes never reach the participant. axe-core runs on
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, expect
+from playwright.async_api import APIResponse, Browser, Page, Route, ViewportSize, expect
 
 from tests.e2e import flows
 from tests.e2e.flows import DESKTOP, Person, open_person
@@ -375,3 +376,55 @@ async def test_risk_review_safety_note_and_private_notes(
     assert_clean(participant, worker)
     for person in (participant, worker):
         await person.close()
+
+
+async def test_a_reply_written_before_a_help_press_never_undoes_it(
+    live: LiveServer, browser: Browser
+) -> None:
+    """The page re-reads a room after lowering its risk. When that reply is slow and the
+    participant presses for help meanwhile, the press's live update (crisis, review cleared)
+    must win over the reply the server wrote before it (elevated, reviewed): otherwise the
+    worker sees a reviewed room and can close it without the safety note."""
+    room_id, auth, _ = await participant_by_http(live, "It has been a long week.")
+    worker = await staff_page(live, browser, "/worker", await own_worker(live, "alex"))
+    wpage = worker.page
+    await flows.claim(wpage, room_id)
+    panel = wpage.locator(f"#panel-{room_id}")
+    risk = panel.locator(".room-meta .risk")
+    await press_help(live, room_id, auth)
+    await expect(risk).to_have_text("Crisis")
+
+    # Hold the room's summary once it has been read: the server's answer is kept, not yet given.
+    held: list[tuple[Route, APIResponse]] = []
+    read = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        held.append((route, await route.fetch()))
+        read.set()
+
+    await wpage.route(f"**{API}/rooms/{room_id}", hold)
+    await panel.get_by_role("button", name="Lower risk").click()
+    lower = wpage.locator("#lower-risk-dialog")
+    await lower.get_by_label("New level").select_option("elevated")
+    await lower.get_by_label(re.compile("Why is it lower now")).fill("Talked it through.")
+    await lower.get_by_role("button", name="Lower risk").click()
+    await expect(risk).to_have_text("Elevated")  # from the lowering's own live update
+    await asyncio.wait_for(read.wait(), 5)  # the re-read, answered "elevated, reviewed"
+
+    await press_help(live, room_id, auth)
+    await expect(risk).to_have_text("Crisis")
+    route, stale = held[0]
+    async with wpage.expect_event("requestfinished"):
+        await route.fulfill(response=stale)
+    await wpage.unroute(f"**{API}/rooms/{room_id}")
+
+    await expect(risk).to_have_text("Crisis")
+    await expect(panel.locator(".room-review")).to_be_hidden()
+    await wpage.get_by_role("button", name="Close", exact=True).click()
+    dialog = wpage.locator("#safety-dialog")
+    await expect(dialog).to_be_visible()  # a crisis nobody resolved: the safety note is asked
+    await dialog.get_by_role("button", name="Cancel").click()
+
+    assert_clean(worker)
+    await worker.close()
+    await tidy(live, [(room_id, auth)])

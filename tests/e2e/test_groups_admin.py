@@ -4,8 +4,10 @@ A group the supervisor closes then shows under "Closed groups"."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
-from playwright.async_api import Browser, expect
+from playwright.async_api import APIResponse, Browser, Route, expect
 
 from tests.e2e import flows
 from tests.e2e.flows import DESKTOP, open_person
@@ -96,6 +98,50 @@ async def test_a_supervisor_creates_a_group_and_removes_a_participant(
     await expect(person.page.locator("#group-list")).to_contain_text("paused for now")
     assert person.problems == []
     await person.close()
+
+
+async def test_an_older_list_never_hides_a_new_group(live: LiveServer, browser: Browser) -> None:
+    """The page's first read of the groups can answer after the read it makes on creating one.
+    Held here until then, that older answer must not replace the newer list."""
+    await live.add_staff("groupslate", "supervisor", handle="Rory")
+    supervisor = await open_person(browser, live.base_url, "/supervisor", DESKTOP)
+    page = supervisor.page
+    held: list[tuple[Route, APIResponse]] = []
+    first_read = asyncio.Event()
+
+    async def hold_first(route: Route) -> None:
+        if held:
+            await route.continue_()
+            return
+        held.append((route, await route.fetch()))
+        first_read.set()
+
+    await page.route("**/api/v1/groups", hold_first)
+    await flows.sign_in(page, "groupslate", STAFF_PASSWORD)
+    await asyncio.wait_for(first_read.wait(), 10)
+    admin = page.locator("#groups-admin")
+    await admin.get_by_label("New group's name").fill("Thursday drop-in")
+    await admin.get_by_role("button", name="Create group").click()
+    heading = admin.get_by_role("heading", name="Thursday drop-in")
+    await expect(heading).to_be_visible()
+
+    route, older = held[0]
+    async with page.expect_event("requestfinished"):
+        await route.fulfill(response=older)
+    await page.unroute("**/api/v1/groups")
+    await expect(heading).to_be_visible()
+    assert supervisor.problems == []
+    await supervisor.close()
+
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "groupslate", "password": STAFF_PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        groups = (await http.get("/api/v1/groups", headers=auth)).json()["groups"]
+        made = next(g["room_id"] for g in groups if g["name"] == "Thursday drop-in")
+        closed = await http.post(f"/api/v1/groups/{made}/close", headers=auth)
+        assert closed.status_code == 200, closed.text
 
 
 async def _staff_auth(http: httpx.AsyncClient) -> dict[str, str]:
