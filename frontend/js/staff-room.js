@@ -50,6 +50,7 @@ export class StaffRoom {
     this.online = [];
     this.highlightSeq = null;
     this.review = null; // {by, at}: who reviewed the room's risk, once an alert was resolved
+    this.reads = new Newest(); // summary reads: only the latest one's reply is drawn
     this.riskNews = new Newest(); // live risk updates and summary reads, in the order taken
     this.notes = new Map(); // note_id or client_msg_id -> note, in the order they came
 
@@ -112,15 +113,18 @@ export class StaffRoom {
   }
 
   /**
-   * Re-read the room's summary. Its risk is taken only if no live risk update (nor a later
-   * read) came while the request was out: a reply the server wrote before a help press must not
-   * undo the crisis, and the cleared review, that the press's frame already showed.
+   * Re-read the room's summary. A reply is dropped when a later read is out (its reply is
+   * newer), and its risk is not taken when a live risk update came while it was out: a reply the
+   * server wrote before a help press must not undo the crisis, and the cleared review, that the
+   * press's frame already showed.
    */
   async refresh() {
-    const mark = this.riskNews.mark();
+    const read = this.reads.mark();
+    const risk = this.riskNews.mark();
     try {
       const summary = await this.api.get(`/rooms/${encodeURIComponent(this.roomId)}`);
-      if (!this.riskNews.latest(mark)) {
+      if (!this.reads.latest(read)) return;
+      if (!this.riskNews.latest(risk)) {
         summary.risk = this.summary.risk;
       } else {
         if (summary.risk && !this.risk.reasons?.length) this.risk = { ...this.risk, level: riskLevel(summary.risk) };
