@@ -9,7 +9,7 @@ as soon as stdin has nothing more waiting, so an interactive user gets answers l
 Why batches of 256 when a forward pass takes at most 64 (``nlp.model.CHUNK``): ``score_batch``
 sorts a batch by length so that similar lengths share a pass, and the more lines it can choose
 from, the less padding it computes. Over the TweetEval test tweets on a CPU with AVX2 alone that
-was about 10% more tweets a second than batches of 32 (docs/benchmarks.md, "Seventh round").
+was 7-10% more tweets a second than batches of 32 (docs/benchmarks.md, "Seventh round").
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ export class Newest {
     return this.#marks;
   }
 
-  /** Whether nothing was marked after ``mark``. */
+  /** Whether nothing was marked after `mark`. */
   latest(mark) {
     return mark === this.#marks;
   }
