@@ -428,3 +428,46 @@ async def test_a_reply_written_before_a_help_press_never_undoes_it(
     assert_clean(worker)
     await worker.close()
     await tidy(live, [(room_id, auth)])
+
+
+async def test_an_older_queue_read_never_hides_a_new_request(
+    live: LiveServer, browser: Browser
+) -> None:
+    """A peer worker's reads of the queue can answer after the queue's live update for a new
+    request; held here until then, those older answers must not take the request away."""
+    username = await own_worker(live, "casey")
+    worker = await open_person(browser, live.base_url, "/worker", DESKTOP)
+    page = worker.page
+    held: list[tuple[Route, APIResponse]] = []
+    first_read, releasing = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        if releasing.is_set():
+            await route.continue_()
+            return
+        held.append((route, await route.fetch()))  # answered now, given later
+        first_read.set()
+
+    await page.route(f"**{API}/queue", hold)
+    await flows.sign_in(page, username, STAFF_PASSWORD)
+    await asyncio.wait_for(first_read.wait(), 10)
+    await flows.wait_socket_ready(page)
+
+    room_id, auth, _ = await participant_by_http(live, "Could someone talk with me tonight?")
+    item = page.locator(f'.queue-item[data-room-id="{room_id}"]')
+    await expect(item).to_be_visible()  # from the live queue update
+
+    releasing.set()
+    for route, older in held:
+        assert room_id not in await older.text()
+        async with page.expect_event("requestfinished"):
+            await route.fulfill(response=older)
+    await page.unroute(f"**{API}/queue")
+    # Nothing on the page changes when the older answers are rightly dropped: give the page a
+    # moment to read them, then the request must still be there.
+    await page.wait_for_timeout(500)
+    await expect(item).to_be_visible(timeout=1)
+
+    assert_clean(worker)
+    await worker.close()
+    await tidy(live, [(room_id, auth)])
