@@ -1,7 +1,7 @@
 // The participant's page (/): start anonymously, ask for one-to-one support or join a group,
 // chat, ask for help now, see helplines, leave, delete my data. A reload resumes where it was.
 
-import { Api, ApiError, fetchMessages, friendlyMessage, sentence } from "./api.js";
+import { Api, ApiError, Newest, fetchMessages, friendlyMessage, sentence } from "./api.js";
 import { ChatView, bindComposer, limitCounter } from "./chat-view.js";
 import { clientConfig } from "./config.js";
 import { offerCheckin } from "./checkin.js";
@@ -27,7 +27,7 @@ const state = {
   supporter: null, // handle of the peer supporter, once one has spoken or joined
   online: [],
   pollTimer: 0,
-  refreshTicket: 0, // refreshRoom calls so far: only the newest one's answer is used
+  roomReads: new Newest(), // refreshRoom calls: only the newest one's answer is used
   resources: null,
   waitingPanel: null,
   noteLimit: null, // the support note's countdown (limitCounter)
@@ -382,10 +382,10 @@ async function refreshRoom() {
   if (!state.room) return;
   // Only the newest read counts: an older one answering late (a busy server) would put back a
   // status the room has left, e.g. "waiting" after a supporter joined.
-  const ticket = ++state.refreshTicket;
+  const read = state.roomReads.mark();
   try {
     const summary = await api.get(`/rooms/${encodeURIComponent(state.room.room_id)}`);
-    if (ticket !== state.refreshTicket || summary.room_id !== state.room?.room_id) return;
+    if (!state.roomReads.latest(read) || summary.room_id !== state.room?.room_id) return;
     const was = state.room.status;
     state.room = summary;
     if (was === "waiting" && summary.status === "active") {
