@@ -386,7 +386,7 @@ async def test_a_reply_written_before_a_help_press_never_undoes_it(
     must win over the reply the server wrote before it (elevated, reviewed): otherwise the
     worker sees a reviewed room and can close it without the safety note."""
     room_id, auth, _ = await participant_by_http(live, "It has been a long week.")
-    worker = await staff_page(live, browser, "/worker", await own_worker(live, "alex"))
+    worker = await staff_page(live, browser, "/worker", await own_worker(live, "drew"))
     wpage = worker.page
     await flows.claim(wpage, room_id)
     panel = wpage.locator(f"#panel-{room_id}")
@@ -435,7 +435,7 @@ async def test_an_older_queue_read_never_hides_a_new_request(
 ) -> None:
     """A peer worker's reads of the queue can answer after the queue's live update for a new
     request; held here until then, those older answers must not take the request away."""
-    username = await own_worker(live, "casey")
+    username = await own_worker(live, "jamie")
     worker = await open_person(browser, live.base_url, "/worker", DESKTOP)
     page = worker.page
     held: list[tuple[Route, APIResponse]] = []
