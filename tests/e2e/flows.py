@@ -5,15 +5,18 @@ where the page has a landmark with one."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.async_api import (
+    APIResponse,
     Browser,
     BrowserContext,
     ConsoleMessage,
     Page,
+    Route,
     ViewportSize,
     expect,
 )
@@ -135,3 +138,44 @@ async def wait_socket_ready(page: Page) -> None:
         "() => window.__peerchat && window.__peerchat.socket.status === 'ready'",
         timeout=TIMEOUT_MS,
     )
+
+
+class HeldReplies:
+    """A page's requests to ``url``, answered by the server at once but handed to the page only
+    on ``release``: an old reply arriving after newer live news, on demand. ``first_only``
+    lets later requests through at once."""
+
+    def __init__(self, page: Page, url: str, *, first_only: bool = False) -> None:
+        self.page, self.url, self.first_only = page, url, first_only
+        self.held: list[tuple[Route, APIResponse]] = []
+        self._first = asyncio.Event()
+        self._releasing = False
+
+    async def __aenter__(self) -> HeldReplies:
+        await self.page.route(self.url, self._hold)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.release()
+
+    async def _hold(self, route: Route) -> None:
+        if self._releasing or (self.first_only and self.held):
+            await route.continue_()
+            return
+        self.held.append((route, await route.fetch()))  # the server's answer, now
+        self._first.set()
+
+    async def first(self, timeout: float = 10) -> APIResponse:
+        """The first held reply, once the page has asked."""
+        await asyncio.wait_for(self._first.wait(), timeout)
+        return self.held[0][1]
+
+    async def release(self) -> None:
+        """Hand every held reply to the page, oldest first; later requests go straight through."""
+        if self._releasing:
+            return
+        self._releasing = True
+        for route, reply in self.held:
+            async with self.page.expect_event("requestfinished"):
+                await route.fulfill(response=reply)
+        await self.page.unroute(self.url)

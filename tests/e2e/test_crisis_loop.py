@@ -6,13 +6,12 @@ what was done; private staff notes never reach the participant. axe-core runs on
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import APIResponse, Browser, Page, Route, ViewportSize, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e import flows
 from tests.e2e.flows import DESKTOP, Person, open_person
@@ -395,31 +394,22 @@ async def test_a_reply_written_before_a_help_press_never_undoes_it(
     await expect(risk).to_have_text("Crisis")
 
     # Hold the room's summary once it has been read: the server's answer is kept, not yet given.
-    held: list[tuple[Route, APIResponse]] = []
-    read = asyncio.Event()
+    summary = flows.HeldReplies(wpage, f"**{API}/rooms/{room_id}")
+    async with summary:
+        await panel.get_by_role("button", name="Lower risk").click()
+        lower = wpage.locator("#lower-risk-dialog")
+        await lower.get_by_label("New level").select_option("elevated")
+        await lower.get_by_label(re.compile("Why is it lower now")).fill("Talked it through.")
+        await lower.get_by_role("button", name="Lower risk").click()
+        await expect(risk).to_have_text("Elevated")  # from the lowering's own live update
+        await summary.first(5)  # the re-read, answered "elevated, reviewed"
+        # Let the lowering's queue update arrive first: a queue snapshot read before the press
+        # but delivered after it is a separate, known race (room and queue channels are not
+        # ordered).
+        await wpage.wait_for_timeout(600)
 
-    async def hold(route: Route) -> None:
-        held.append((route, await route.fetch()))
-        read.set()
-
-    await wpage.route(f"**{API}/rooms/{room_id}", hold)
-    await panel.get_by_role("button", name="Lower risk").click()
-    lower = wpage.locator("#lower-risk-dialog")
-    await lower.get_by_label("New level").select_option("elevated")
-    await lower.get_by_label(re.compile("Why is it lower now")).fill("Talked it through.")
-    await lower.get_by_role("button", name="Lower risk").click()
-    await expect(risk).to_have_text("Elevated")  # from the lowering's own live update
-    await asyncio.wait_for(read.wait(), 5)  # the re-read, answered "elevated, reviewed"
-    # Let the lowering's queue update arrive first: a queue snapshot read before the press but
-    # delivered after it is a separate, known race (room and queue channels are not ordered).
-    await wpage.wait_for_timeout(600)
-
-    await press_help(live, room_id, auth)
-    await expect(risk).to_have_text("Crisis")
-    route, stale = held[0]
-    async with wpage.expect_event("requestfinished"):
-        await route.fulfill(response=stale)
-    await wpage.unroute(f"**{API}/rooms/{room_id}")
+        await press_help(live, room_id, auth)
+        await expect(risk).to_have_text("Crisis")
 
     await expect(risk).to_have_text("Crisis")
     await expect(panel.locator(".room-review")).to_be_hidden()
@@ -441,31 +431,17 @@ async def test_an_older_queue_read_never_hides_a_new_request(
     username = await own_worker(live, "jamie")
     worker = await open_person(browser, live.base_url, "/worker", DESKTOP)
     page = worker.page
-    held: list[tuple[Route, APIResponse]] = []
-    first_read, releasing = asyncio.Event(), asyncio.Event()
+    queue = flows.HeldReplies(page, f"**{API}/queue")
+    async with queue:
+        await flows.sign_in(page, username, STAFF_PASSWORD)
+        await queue.first()
+        await flows.wait_socket_ready(page)
 
-    async def hold(route: Route) -> None:
-        if releasing.is_set():
-            await route.continue_()
-            return
-        held.append((route, await route.fetch()))  # answered now, given later
-        first_read.set()
-
-    await page.route(f"**{API}/queue", hold)
-    await flows.sign_in(page, username, STAFF_PASSWORD)
-    await asyncio.wait_for(first_read.wait(), 10)
-    await flows.wait_socket_ready(page)
-
-    room_id, auth, _ = await participant_by_http(live, "Could someone talk with me tonight?")
-    item = page.locator(f'.queue-item[data-room-id="{room_id}"]')
-    await expect(item).to_be_visible()  # from the live queue update
-
-    releasing.set()
-    for route, older in held:
-        assert room_id not in await older.text()
-        async with page.expect_event("requestfinished"):
-            await route.fulfill(response=older)
-    await page.unroute(f"**{API}/queue")
+        room_id, auth, _ = await participant_by_http(live, "Could someone talk with me tonight?")
+        item = page.locator(f'.queue-item[data-room-id="{room_id}"]')
+        await expect(item).to_be_visible()  # from the live queue update
+        for _, older in queue.held:
+            assert room_id not in await older.text()
     # Nothing on the page changes when the older answers are rightly dropped: give the page a
     # moment to read them, then the request must still be there.
     await page.wait_for_timeout(500)

@@ -4,10 +4,8 @@ A group the supervisor closes then shows under "Closed groups"."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-from playwright.async_api import APIResponse, Browser, Route, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e import flows
 from tests.e2e.flows import DESKTOP, open_person
@@ -106,29 +104,14 @@ async def test_an_older_list_never_hides_a_new_group(live: LiveServer, browser: 
     await live.add_staff("groupslate", "supervisor", handle="Rory")
     supervisor = await open_person(browser, live.base_url, "/supervisor", DESKTOP)
     page = supervisor.page
-    held: list[tuple[Route, APIResponse]] = []
-    first_read = asyncio.Event()
-
-    async def hold_first(route: Route) -> None:
-        if held:
-            await route.continue_()
-            return
-        held.append((route, await route.fetch()))
-        first_read.set()
-
-    await page.route("**/api/v1/groups", hold_first)
-    await flows.sign_in(page, "groupslate", STAFF_PASSWORD)
-    await asyncio.wait_for(first_read.wait(), 10)
-    admin = page.locator("#groups-admin")
-    await admin.get_by_label("New group's name").fill("Thursday drop-in")
-    await admin.get_by_role("button", name="Create group").click()
-    heading = admin.get_by_role("heading", name="Thursday drop-in")
-    await expect(heading).to_be_visible()
-
-    route, older = held[0]
-    async with page.expect_event("requestfinished"):
-        await route.fulfill(response=older)
-    await page.unroute("**/api/v1/groups")
+    async with flows.HeldReplies(page, "**/api/v1/groups", first_only=True) as lists:
+        await flows.sign_in(page, "groupslate", STAFF_PASSWORD)
+        await lists.first()
+        admin = page.locator("#groups-admin")
+        await admin.get_by_label("New group's name").fill("Thursday drop-in")
+        await admin.get_by_role("button", name="Create group").click()
+        heading = admin.get_by_role("heading", name="Thursday drop-in")
+        await expect(heading).to_be_visible()
     await expect(heading).to_be_visible()
     assert supervisor.problems == []
     await supervisor.close()
