@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from app.bus.base import Subscription
@@ -21,6 +22,8 @@ from app.ws.hub import Hub
 
 QUEUE_DEBOUNCE_SECONDS = 0.1
 
+log = logging.getLogger(__name__)
+
 
 class StaffFeeds:
     def __init__(self, hub: Hub, domain: Domain, crisis: CrisisFeeds) -> None:
@@ -32,6 +35,9 @@ class StaffFeeds:
         self.alert_watchers: dict[str, Connection] = {}
         self._subs: list[Subscription] = []
         self._queue_refresh: asyncio.Task[None] | None = None
+        self._queue_dirty = False
+        self._queue_order = asyncio.Lock()
+        """Held from a snapshot's read to its push: one read later is never pushed earlier."""
 
     async def start(self) -> None:
         bus = self.hub.bus
@@ -85,21 +91,39 @@ class StaffFeeds:
         self.crisis.queue_changed()
 
     def _schedule_queue_refresh(self) -> None:
-        if self.queue_watchers and (self._queue_refresh is None or self._queue_refresh.done()):
+        if not self.queue_watchers:
+            return
+        self._queue_dirty = True
+        if self._queue_refresh is None or self._queue_refresh.done():
             self._queue_refresh = asyncio.create_task(self._debounced_queue())
 
     async def _debounced_queue(self) -> None:
-        await asyncio.sleep(QUEUE_DEBOUNCE_SECONDS)
-        await self._send_queue(list(self.queue_watchers.values()))
+        """Coalesces bursts; a change that lands while a snapshot is read gets another.
+
+        Without the second read, a change committed just after the read began (a help press
+        right after a lowered risk) left every queue showing the state before it until the
+        next change, however long that took."""
+        while self._queue_dirty:
+            await asyncio.sleep(QUEUE_DEBOUNCE_SECONDS)
+            self._queue_dirty = False
+            await self._send_queue(list(self.queue_watchers.values()))
 
     async def _send_queue(self, watchers: list[Connection]) -> None:
         """One query per distinct view: supervisors share one, each peer worker has their own."""
-        views: dict[str, list[dict[str, Any]]] = {}
-        for conn in watchers:
-            key = "oversight" if conn.principal.has_oversight else conn.principal.id
-            if key not in views:
-                views[key] = await queue_service.list_queue(self.domain, viewer=conn.principal)
-            conn.push(frames.staff_queue_update(views[key]))
+        async with self._queue_order:
+            views: dict[str, list[dict[str, Any]]] = {}
+            for conn in watchers:
+                key = "oversight" if conn.principal.has_oversight else conn.principal.id
+                if key not in views:
+                    try:
+                        views[key] = await queue_service.list_queue(
+                            self.domain, viewer=conn.principal
+                        )
+                    except Exception:
+                        # Storage away: the next change, or the catch-up after it, reads again.
+                        log.warning("the queue could not be read", exc_info=True)
+                        return
+                conn.push(frames.staff_queue_update(views[key]))
 
     def _on_alert_event(self, data: bytes) -> None:
         event = decode(data)
