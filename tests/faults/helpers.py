@@ -377,7 +377,7 @@ def sigkill(proc: subprocess.Popen[bytes]) -> None:
 
 @asynccontextmanager
 async def two_nodes_with_own_redis(
-    db: str, prefix: str
+    db: str, prefix: str, **overrides: Any
 ) -> AsyncIterator[tuple[subprocess.Popen[bytes], RunningServer, RunningServer]]:
     """Two nodes on ``db`` sharing a Redis of their own, which the test may hang (SIGSTOP)
     without touching anyone else's; the Redis is resumed before it is stopped, so a failing
@@ -393,7 +393,13 @@ async def two_nodes_with_own_redis(
             a, b = [
                 await stack.enter_async_context(
                     serve(
-                        settings_for(db, redis_url=redis_url, redis_namespace=namespace, node_id=n)
+                        settings_for(
+                            db,
+                            redis_url=redis_url,
+                            redis_namespace=namespace,
+                            node_id=n,
+                            **overrides,
+                        )
                     )
                 )
                 for n in ("node-a", "node-b")
