@@ -47,14 +47,18 @@ class ShowsRisk(Protocol):
     def risk_reviewed_by(self) -> str | None: ...
     @property
     def risk_reviewed_at(self) -> datetime | None: ...
+    @property
+    def risk_version(self) -> int: ...
 
 
 def room_risk_view(room: ShowsRisk) -> dict[str, Any]:
     """The one risk a room shows staff (queue, room details, room_risk frames, dashboard): the
-    highest level the conversation reached, until staff lower it, and who last reviewed it."""
+    highest level the conversation reached, until staff lower it, and who last reviewed it.
+    ``version`` orders these views: of two, the higher version is the newer state."""
     return {
         "level": room.risk_level,
         "score": room.risk_score,
         "reviewed_by": room.risk_reviewed_by,
         "reviewed_at": iso(room.risk_reviewed_at) if room.risk_reviewed_at else None,
+        "version": room.risk_version or 0,
     }

@@ -23,7 +23,7 @@ from app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.core.identity import Principal
 from app.core.text import EXCERPT_CHARS
 from app.safety import support
-from app.safety.scores import lift_room_level, risk_event, room_risk_score
+from app.safety.scores import lift_room_level, risk_changed, risk_event, room_risk_score
 from app.safety.support import Why
 from app.storage.models import Alert, Room
 
@@ -167,9 +167,11 @@ async def _attach_or_add(
 
 async def _unreview(session: AsyncSession, room_id: str) -> None:
     """A new or re-opened alert makes the room's last review out of date."""
-    await session.execute(
-        update(Room).where(Room.id == room_id).values(risk_reviewed_by=None, risk_reviewed_at=None)
-    )
+    room = await session.get(Room, room_id, with_for_update=True)
+    if room is not None:
+        room.risk_reviewed_by = None
+        room.risk_reviewed_at = None
+        risk_changed(room)
 
 
 async def _published(domain: Domain, alert: Alert, created: bool, reopened: bool) -> Raised:
@@ -266,10 +268,11 @@ async def resolve(
         )
         # Resolving never lowers the room's risk (staff lower it explicitly, lower_risk):
         # the queue keeps the highest level the conversation reached, marked as reviewed.
-        room = await session.get(Room, alert.room_id)
+        room = await session.get(Room, alert.room_id, with_for_update=True)
         if room is not None:
             room.risk_reviewed_by = supervisor.id
             room.risk_reviewed_at = now
+            risk_changed(room)
         view = alert_view(alert)
         reviewed = risk_event(room) if room is not None else None
     await domain.events.alert(view)
@@ -391,7 +394,7 @@ async def settle_for_close(
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise BadRequest(f"safety_note must be at most {MAX_NOTE_CHARS} characters")
     async with domain.db.write() as session:
-        room = await access.load_room(session, room_id)
+        room = await access.load_room(session, room_id, for_update=True)
         if not access.can_manage(actor, room):
             raise Forbidden("only the assigned peer worker or a supervisor can close this room")
         open_crisis = list(
@@ -425,6 +428,7 @@ async def settle_for_close(
             alert.resolution_notes = note
         room.risk_reviewed_by = actor.id
         room.risk_reviewed_at = now
+        risk_changed(room)
         audit.record(
             session, actor=actor, action="room_closed_with_safety_note", room_id=room_id,
             alert_ids=[a.id for a in open_crisis], safety_note=note,
@@ -460,6 +464,7 @@ async def lower_risk(
         room.risk_score = room_risk_score(target, room.last_sentiment)
         room.risk_reviewed_by = actor.id
         room.risk_reviewed_at = now
+        risk_changed(room)
         audit.record(
             session, actor=actor, action="room_risk_lowered", room_id=room_id,
             previous=str(current), level=str(target), note=note.strip(),

@@ -118,12 +118,20 @@ _SCORE_MESSAGE = (
         risk_reasons=bindparam("b_reasons"),
     )
 )
-_ROOM_STATE = select(
-    _ROOMS.c.id,
-    _ROOMS.c.risk_level,
-    _ROOMS.c.risk_reviewed_by,
-    _ROOMS.c.risk_reviewed_at,
-    _ROOMS.c.last_sentiment,
+# Locked until the commit (PostgreSQL; SQLite's writer holds the whole database): read without
+# the lock, a help press committed between this read and the update below was overwritten by
+# the older level. In id order, so that two batches sharing rooms never deadlock.
+_ROOM_STATE = (
+    select(
+        _ROOMS.c.id,
+        _ROOMS.c.risk_level,
+        _ROOMS.c.risk_reviewed_by,
+        _ROOMS.c.risk_reviewed_at,
+        _ROOMS.c.risk_version,
+        _ROOMS.c.last_sentiment,
+    )
+    .order_by(_ROOMS.c.id)
+    .with_for_update()
 )
 _SET_ROOM_STATE = (
     update(_ROOMS)
@@ -133,6 +141,7 @@ _SET_ROOM_STATE = (
         risk_score=bindparam("b_risk_score"),
         risk_reviewed_by=bindparam("b_reviewed_by"),
         risk_reviewed_at=bindparam("b_reviewed_at"),
+        risk_version=bindparam("b_version"),
         last_sentiment=bindparam("b_sentiment"),
         sentiment_trend=bindparam("b_trend"),
     )
@@ -147,6 +156,7 @@ class _RoomRisk:
     risk_score: float
     risk_reviewed_by: str | None
     risk_reviewed_at: datetime | None
+    risk_version: int
 
 
 def _record(
@@ -176,7 +186,9 @@ def _record(
     shown: dict[str, dict[str, Any]] = {}
     changes: list[dict[str, Any]] = []
     for row in conn.execute(_ROOM_STATE.where(_ROOMS.c.id.in_(list(by_room)))):
-        state = _RoomRisk(row.risk_level, 0.0, row.risk_reviewed_by, row.risk_reviewed_at)
+        state = _RoomRisk(
+            row.risk_level, 0.0, row.risk_reviewed_by, row.risk_reviewed_at, row.risk_version + 1
+        )
         sentiment, trend = row.last_sentiment, None
         for r in sorted(by_room[row.id], key=lambda x: x.seq):
             if RiskLevel(r.risk_level).rank > RiskLevel.of(state.risk_level).rank:
@@ -192,6 +204,7 @@ def _record(
                 "b_risk_score": state.risk_score,
                 "b_reviewed_by": state.risk_reviewed_by,
                 "b_reviewed_at": state.risk_reviewed_at,
+                "b_version": state.risk_version,
                 "b_sentiment": sentiment,
                 "b_trend": trend,
             }
@@ -330,11 +343,20 @@ async def raise_room_level(domain: Domain, *, room_id: str, level: str) -> bool:
 async def lift_room_level(session: AsyncSession, *, room_id: str, level: str) -> bool:
     """`raise_room_level` inside the caller's transaction. A higher level than anyone
     reviewed clears the review."""
-    room = await session.get(Room, room_id)
+    room = await session.get(Room, room_id, with_for_update=True)
     if room is None or RiskLevel(level).rank <= RiskLevel.of(room.risk_level).rank:
         return False
     room.risk_level = level
     room.risk_reviewed_by = None
     room.risk_reviewed_at = None
     room.risk_score = room_risk_score(level, room.last_sentiment)
+    risk_changed(room)
     return True
+
+
+def risk_changed(room: Room) -> None:
+    """Every change to a room's risk or its review ends here: the room's risk version moves on.
+
+    The caller holds the room's row for update (access.load_room(for_update=True), or
+    ``session.get(..., with_for_update=True)``), so that two changes never take one version."""
+    room.risk_version = (room.risk_version or 0) + 1

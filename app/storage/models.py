@@ -131,6 +131,10 @@ class Room(Base):
     # (resolved an alert, or lowered it) and when, shown beside the level.
     risk_reviewed_by: Mapped[str | None] = mapped_column(String(40))
     risk_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counts every change to the four fields above (safety.scores.risk_changed), so that a page
+    # told of the room's risk by several channels (room frames, queue snapshots, HTTP replies),
+    # which arrive in no set order, keeps the newest and never an older one.
+    risk_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_rooms_status_kind", "status", "kind"),)
 

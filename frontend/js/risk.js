@@ -10,6 +10,27 @@ export function riskLevel(risk) {
   return level in RISK_WORDS ? level : "none";
 }
 
+/**
+ * Whether `risk` (a room's risk from a room_risk frame, a queue entry or an HTTP reply) is at
+ * least as new as the version already held. The server counts every change to a room's risk;
+ * news of one room comes by several routes that arrive in no set order, and an older one must
+ * never undo a newer one (a reply read before a help press, landing after it). A risk without
+ * a version is taken.
+ */
+export function isNewerRisk(risk, heldVersion) {
+  const version = risk?.version;
+  return !Number.isFinite(version) || !Number.isFinite(heldVersion) || version >= heldVersion;
+}
+
+/** A queue snapshot's entries, each keeping the risk already held where that one is newer. */
+export function keepNewerRisks(held, rooms) {
+  const risks = new Map(held.map((r) => [r.room_id, r.risk]));
+  return rooms.map((r) => {
+    const before = risks.get(r.room_id);
+    return before && !isNewerRisk(r.risk, before.version) ? { ...r, risk: before } : r;
+  });
+}
+
 export function riskBadge(risk, { compact = false } = {}) {
   const level = riskLevel(risk);
   const words = compact && level === "none" ? "OK" : RISK_WORDS[level];

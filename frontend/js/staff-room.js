@@ -9,7 +9,7 @@ import { ChatView, bindComposer } from "./chat-view.js";
 import { clientConfig } from "./config.js";
 import { clock, duration, h, since } from "./dom.js";
 import { topicName } from "./resources.js";
-import { RISK_WORDS, riskBadge, riskLevel } from "./risk.js";
+import { RISK_WORDS, isNewerRisk, riskBadge, riskLevel } from "./risk.js";
 import { busy, notesDialog, openModal, toast } from "./ui.js";
 
 const RISK_ORDER = ["none", "elevated", "crisis"];
@@ -51,7 +51,7 @@ export class StaffRoom {
     this.highlightSeq = null;
     this.review = null; // {by, at}: who reviewed the room's risk, once an alert was resolved
     this.reads = new Newest(); // summary reads: only the latest one's reply is drawn
-    this.riskNews = new Newest(); // live risk updates and summary reads, in the order taken
+    this.riskVersion = null; // the newest risk version shown (see isNewerRisk)
     this.notes = new Map(); // note_id or client_msg_id -> note, in the order they came
 
     this.title = h("h2", { class: "room-title", tabindex: "-1" });
@@ -114,17 +114,16 @@ export class StaffRoom {
 
   /**
    * Re-read the room's summary. A reply is dropped when a later read is out (its reply is
-   * newer), and its risk is not taken when a live risk update came while it was out: a reply the
-   * server wrote before a help press must not undo the crisis, and the cleared review, that the
-   * press's frame already showed.
+   * newer), and its risk is not taken when a newer one is shown already: a reply the server
+   * wrote before a help press must not undo the crisis, and the cleared review, that the press
+   * brought meanwhile.
    */
   async refresh() {
     const read = this.reads.mark();
-    const risk = this.riskNews.mark();
     try {
       const summary = await this.api.get(`/rooms/${encodeURIComponent(this.roomId)}`);
       if (!this.reads.latest(read)) return;
-      if (!this.riskNews.latest(risk)) {
+      if (!this.takesRisk(summary.risk)) {
         summary.risk = this.summary.risk;
       } else {
         if (summary.risk && !this.risk.reasons?.length) this.risk = { ...this.risk, level: riskLevel(summary.risk) };
@@ -184,9 +183,10 @@ export class StaffRoom {
   }
 
   onRisk(frame) {
-    this.riskNews.mark();
-    this.risk = { level: riskLevel(frame.risk), reasons: frame.risk?.reasons || [] };
-    this.takeReview(frame.risk);
+    if (this.takesRisk(frame.risk)) {
+      this.risk = { level: riskLevel(frame.risk), reasons: frame.risk?.reasons || [] };
+      this.takeReview(frame.risk);
+    }
     this.shift = frame.shift || null;
     if (frame.sentiment && Number.isFinite(frame.sentiment.score)) {
       this.moods.add(this.roomId, frame.seq, frame.sentiment.score);
@@ -199,8 +199,7 @@ export class StaffRoom {
    * what staff lowered it to), and a help press lifts it there without a room_risk frame.
    */
   onQueueEntry(entry) {
-    if (!entry?.risk) return;
-    this.riskNews.mark();
+    if (!entry?.risk || !this.takesRisk(entry.risk)) return;
     const level = riskLevel(entry.risk);
     const before = `${this.level}|${this.review?.at || ""}`;
     this.summary = { ...this.summary, risk: { ...(this.summary.risk || {}), ...entry.risk } };
@@ -269,6 +268,14 @@ export class StaffRoom {
 
   // --- risk: the highest level reached; reviewed; lowered only on purpose, with a note ----------
 
+  /** Whether `risk` is as new as the one shown (isNewerRisk); if so, its version is now held. */
+  takesRisk(risk) {
+    if (!risk || typeof risk !== "object") return true;
+    if (!isNewerRisk(risk, this.riskVersion)) return false;
+    if (Number.isFinite(risk.version)) this.riskVersion = risk.version;
+    return true;
+  }
+
   /** Keep who reviewed the risk and when, from a room summary's or a room_risk frame's risk. */
   takeReview(risk) {
     if (!risk || typeof risk !== "object" || !("reviewed_by" in risk || "reviewed_at" in risk)) return;
@@ -288,11 +295,14 @@ export class StaffRoom {
     try {
       const result = await this.api.post(`/rooms/${encodeURIComponent(this.roomId)}/risk`, answer);
       const risk = result?.risk && typeof result.risk === "object" ? result.risk : result;
-      this.risk = { level: riskLevel(risk?.level ? risk : answer.level), reasons: [] };
-      this.summary = { ...this.summary, risk: { ...(this.summary.risk || {}), ...(risk || {}), level: this.risk.level } };
-      this.takeReview(risk);
+      const level = riskLevel(risk?.level ? risk : answer.level);
+      if (this.takesRisk(risk)) {
+        this.risk = { level, reasons: [] };
+        this.summary = { ...this.summary, risk: { ...(this.summary.risk || {}), ...(risk || {}), level } };
+        this.takeReview(risk);
+      }
       await this.refresh();
-      toast(`Risk lowered to ${RISK_WORDS[this.risk.level].toLowerCase()}. Your note is kept with the room.`);
+      toast(`Risk lowered to ${RISK_WORDS[level].toLowerCase()}. Your note is kept with the room.`);
       return true;
     } catch (error) {
       toast(friendlyMessage(error), "error");

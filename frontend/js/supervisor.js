@@ -10,7 +10,7 @@ import { mountGroupsAdmin } from "./groups-admin.js";
 import { mountProgramme } from "./insights.js";
 import { loadResources, topicName } from "./resources.js";
 import { $, $$, announce, clock, duration, h, shortId, since } from "./dom.js";
-import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
+import { MoodHistory, RISK_WORDS, byUrgency, isNewerRisk, keepNewerRisks, riskBadge, riskLevel } from "./risk.js";
 import { ReportList } from "./reports.js";
 import { StaffRoom, closeWithNotes, staffHandles } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
@@ -430,7 +430,7 @@ async function loadQueue() {
 }
 
 function setQueue(rooms) {
-  state.queue = rooms;
+  state.queue = keepNewerRisks(state.queue, rooms);
   const watched = state.viewer && rooms.find((r) => r.room_id === state.viewer.roomId);
   if (watched) state.viewer.onQueueEntry(watched);
   for (const r of rooms) state.moods.seed(r.room_id, r.sentiment);
@@ -439,7 +439,7 @@ function setQueue(rooms) {
 
 function onRisk(frame) {
   const entry = state.queue.find((r) => r.room_id === frame.room_id);
-  if (entry) entry.risk = { ...(entry.risk || {}), level: riskLevel(frame.risk) };
+  if (entry && isNewerRisk(frame.risk, entry.risk?.version)) entry.risk = { ...(entry.risk || {}), ...frame.risk };
   if (state.viewer?.roomId === frame.room_id) state.viewer.onRisk(frame);
   else if (frame.sentiment) state.moods.add(frame.room_id, frame.seq, frame.sentiment.score);
   renderDashboard();

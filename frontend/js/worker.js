@@ -9,7 +9,7 @@ import { mountMyOutcomes } from "./my-outcomes.js";
 import { mountGroupsAdmin } from "./groups-admin.js";
 import { ReportList } from "./reports.js";
 import { loadResources, topicName } from "./resources.js";
-import { MoodHistory, RISK_WORDS, byUrgency, riskBadge, riskLevel } from "./risk.js";
+import { MoodHistory, RISK_WORDS, byUrgency, isNewerRisk, keepNewerRisks, riskBadge, riskLevel } from "./risk.js";
 import { StaffRoom, closeWithNotes, staffHandles } from "./staff-room.js";
 import { startStaffPage } from "./staff.js";
 import { transferDialog } from "./transfer.js";
@@ -255,7 +255,7 @@ function setQueue(rooms) {
   // A peer worker's queue: requests waiting for anyone, and their own conversations.
   const me = state.session.user_id;
   const before = new Map(state.queue.map((r) => [r.room_id, riskLevel(r.risk)]));
-  state.queue = rooms.filter((r) => r.status === "waiting" || r.assigned_to === me);
+  state.queue = keepNewerRisks(state.queue, rooms.filter((r) => r.status === "waiting" || r.assigned_to === me));
   for (const r of state.queue) state.rooms.get(r.room_id)?.onQueueEntry(r);
   noticeNews(before);
   for (const r of state.queue) state.moods.seed(r.room_id, r.sentiment);
@@ -272,13 +272,18 @@ function setQueue(rooms) {
 
 function onRisk(frame) {
   const entry = state.queue.find((r) => r.room_id === frame.room_id);
+  const newer = isNewerRisk(frame.risk, entry?.risk?.version);
   if (entry) {
-    entry.risk = { ...(entry.risk || {}), level: riskLevel(frame.risk), reasons: frame.risk?.reasons };
+    if (newer) entry.risk = { ...(entry.risk || {}), ...frame.risk };
     if (frame.sentiment) entry.sentiment = { ...(entry.sentiment || {}), last: frame.sentiment.score };
   }
   const room = state.rooms.get(frame.room_id);
   if (room) room.onRisk(frame); // adds the mood point
   else if (frame.sentiment) state.moods.add(frame.room_id, frame.seq, frame.sentiment.score);
+  if (!newer) {
+    renderQueue(); // the mood point; the risk shown is newer than this frame's
+    return;
+  }
   const wasCrisis = (room?.cueLevel || "none") === "crisis";
   if (riskLevel(frame.risk) === "crisis") {
     announce("A conversation has been flagged as crisis.");

@@ -192,6 +192,52 @@ async def test_room_risk_stays_until_staff_lower_it(node: RunningServer) -> None
         await w.close()
 
 
+async def test_every_risk_change_moves_the_rooms_risk_version_on(node: RunningServer) -> None:
+    """Pages hear of a room's risk from room frames, queue snapshots and HTTP replies, in no
+    set order: the version, the same in each view of one state, tells them which is newer."""
+    async with node.client() as http:
+        person, worker, room_id = await claimed_room(node, http)
+        supervisor = await staff(node, http, "supervisor")
+        sup = await subscribed(node.ws_url, supervisor.token, "alerts")
+        w = await WsClient.connect(node.ws_url, worker.token)
+        await w.join(room_id)
+
+        async def shown() -> dict[str, object]:
+            room = (await worker.get(f"/api/v1/rooms/{room_id}")).json()["risk"]
+            queue = (await worker.get("/api/v1/queue")).json()["rooms"]
+            assert [e["risk"] for e in queue if e["room_id"] == room_id] == [room]
+            return dict(room)
+
+        versions = [(await shown())["version"]]
+        await person.post(f"/api/v1/rooms/{room_id}/help")
+        alert = await alert_for(sup, room_id, 2, status="open")
+        helped = await shown()
+        assert helped["level"] == "crisis"
+        versions.append(helped["version"])
+        await supervisor.post(f"/api/v1/alerts/{alert['alert_id']}/resolve", json={"notes": "ok"})
+        frame = (await w.expect("room_risk", room_id=room_id, timeout=3))["risk"]
+        assert frame["reviewed_by"] == supervisor.id
+        assert frame["version"] == (await shown())["version"]
+        versions.append(frame["version"])
+        lowered = await worker.post(
+            f"/api/v1/rooms/{room_id}/risk", json={"level": "elevated", "note": "plan made"}
+        )
+        reply = lowered.json()["risk"]
+        frame = await w.expect("room_risk", room_id=room_id, timeout=3)
+        while frame["risk"]["level"] != "elevated":
+            frame = await w.expect("room_risk", room_id=room_id, timeout=3)
+        assert reply["version"] == frame["risk"]["version"] == (await shown())["version"]
+        versions.append(reply["version"])
+        await person.post(f"/api/v1/rooms/{room_id}/help")  # a second press re-opens the review
+        again = await shown()
+        assert again["level"] == "crisis" and again["reviewed_by"] is None
+        versions.append(again["version"])
+        assert all(isinstance(v, int) for v in versions)
+        assert versions == sorted(set(versions)), versions  # each change newer than the last
+        await sup.close()
+        await w.close()
+
+
 async def test_closing_a_room_in_crisis_needs_a_safety_note(node: RunningServer) -> None:
     async with node.client() as http:
         person, worker, room_id = await claimed_room(node, http)
