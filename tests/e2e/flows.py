@@ -6,6 +6,7 @@ where the page has a landmark with one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from playwright.async_api import (
     Page,
     Route,
     ViewportSize,
+    WebSocketRoute,
     expect,
 )
 
@@ -179,3 +181,52 @@ class HeldReplies:
             async with self.page.expect_event("requestfinished"):
                 await route.fulfill(response=reply)
         await self.page.unroute(self.url)
+
+
+class HeldFrames:
+    """The server's WebSocket frames of one type, held on their way to a page while holding:
+    old live news arriving after newer news, on demand (frames of other types pass at once).
+    ``install`` before the page opens its socket."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.holding = False
+        self.connections = 0
+        self.held: list[tuple[WebSocketRoute, dict[str, Any]]] = []
+        self._news = asyncio.Event()
+
+    async def install(self, page: Page) -> None:
+        await page.route_web_socket(re.compile(r"/ws$"), self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        self.connections += 1
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+        server.on_message(lambda message: self._from_server(ws, message))
+
+    def _from_server(self, ws: WebSocketRoute, message: str | bytes) -> None:
+        frame = json.loads(message) if isinstance(message, str) else None
+        if self.holding and isinstance(frame, dict) and frame.get("type") == self.kind:
+            self.held.append((ws, frame))
+            self._news.set()
+        else:
+            ws.send(message)
+
+    async def held_one(self, wanted: Any, timeout: float = 10) -> None:
+        """Until a held frame satisfies ``wanted`` (a function of the frame)."""
+        async with asyncio.timeout(timeout):
+            while not any(wanted(frame) for _, frame in self.held):
+                self._news.clear()
+                await self._news.wait()
+
+    def release_oldest(self) -> dict[str, Any]:
+        """Hand the oldest held frame to the page; it is returned."""
+        ws, frame = self.held.pop(0)
+        ws.send(json.dumps(frame))
+        return frame
+
+    def release_all(self) -> None:
+        """Stop holding: every held frame goes to the page, oldest first."""
+        self.holding = False
+        while self.held:
+            self.release_oldest()

@@ -448,3 +448,54 @@ async def test_an_older_queue_read_never_hides_a_new_request(
     assert_clean(worker)
     await worker.close()
     await tidy(live, [(room_id, auth)])
+
+
+async def test_an_older_queue_snapshot_never_undoes_a_lowered_risk(
+    live: LiveServer, browser: Browser
+) -> None:
+    """A room's own live updates and the queue's snapshots come by separate channels, in no set
+    order. A queue snapshot read while the room was in crisis, landing after the worker lowered
+    its risk, must not put the crisis back: each risk carries a version, and the page keeps the
+    newest."""
+    room_id, auth, _ = await participant_by_http(live, "Some days are heavier than others.")
+    username = await own_worker(live, "sage")
+    worker = await open_person(browser, live.base_url, "/worker", DESKTOP)
+    wpage = worker.page
+    snapshots = flows.HeldFrames("queue_update")
+    await snapshots.install(wpage)
+    await flows.sign_in(wpage, username, STAFF_PASSWORD)
+    await flows.wait_socket_ready(wpage)
+    assert snapshots.connections, "the page's socket did not go through the route"
+    await flows.claim(wpage, room_id)
+    panel = wpage.locator(f"#panel-{room_id}")
+    risk = panel.locator(".room-meta .risk")
+    listed = wpage.locator(f'.queue-item[data-room-id="{room_id}"] .risk')
+    await press_help(live, room_id, auth)
+    await expect(risk).to_have_text("Crisis")
+
+    def in_crisis(frame: dict[str, Any]) -> bool:
+        return any(
+            r["room_id"] == room_id and r["risk"]["level"] == "crisis" for r in frame["rooms"]
+        )
+
+    snapshots.holding = True
+    other_room, other_auth, _ = await participant_by_http(live, "Is anyone around tonight?")
+    await snapshots.held_one(in_crisis)  # the queue moved: a snapshot with this room in crisis
+    await panel.get_by_role("button", name="Lower risk").click()
+    lower = wpage.locator("#lower-risk-dialog")
+    await lower.get_by_label("New level").select_option("elevated")
+    await lower.get_by_label(re.compile("Why is it lower now")).fill("We made a safety plan.")
+    await lower.get_by_role("button", name="Lower risk").click()
+    await expect(risk).to_have_text("Elevated")  # the reply and the room's own live update
+
+    assert in_crisis(snapshots.release_oldest())  # the older snapshot lands now
+    await wpage.wait_for_timeout(500)
+    await expect(risk).to_have_text("Elevated", timeout=1)
+    await expect(listed).to_have_text("Elevated", timeout=1)
+    snapshots.release_all()
+    await expect(risk).to_have_text("Elevated")
+    await expect(listed).to_have_text("Elevated")
+
+    assert_clean(worker)
+    await worker.close()
+    await tidy(live, [(room_id, auth), (other_room, other_auth)])
