@@ -43,7 +43,7 @@ sms-demo: $(VENV)/.installed
 MODEL_TESTS := tests/nlp tests/monitoring
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check app nlp migrations tests bench
-	$(BIN)/mypy app nlp
+	$(BIN)/mypy app nlp tests
 	$(BIN)/python -m pytest
 	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q $(MODEL_TESTS)
 
@@ -52,7 +52,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check app nlp migrations tests bench
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy app nlp
+	$(BIN)/mypy app nlp tests
 
 # The benchmark suite (docs/benchmarks.md). BENCH_FLAGS=--quick for about a minute each.
 BENCH_FLAGS ?=

@@ -60,7 +60,7 @@ class Runner(Protocol):
     """Runs the network on token ids: (embedding, sentiment, emotion, crisis) logits, as
     ``PeerchatNet.forward`` returns them."""
 
-    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Outputs: ...
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray, /) -> Outputs: ...
 
 
 class TorchRunner:

@@ -51,7 +51,8 @@ def _typed_success(operation: dict[str, Any], components: dict[str, Any]) -> boo
 def _api_operations() -> tuple[list[str], list[str]]:
     schema = create_app().openapi()
     components = schema.get("components", {}).get("schemas", {})
-    typed, untyped = [], []
+    typed: list[str] = []
+    untyped: list[str] = []
     for path, item in schema["paths"].items():
         if not path.startswith("/api/"):
             continue
@@ -70,7 +71,9 @@ def test_almost_every_api_operation_has_a_typed_success_response() -> None:
 
 def test_the_untyped_check_would_notice_a_plain_dict() -> None:
     components: dict[str, Any] = {"Thing": {"type": "object", "properties": {"a": {}}}}
-    plain = {"responses": {"200": {"content": {"application/json": {"schema": {}}}}}}
+    plain: dict[str, Any] = {
+        "responses": {"200": {"content": {"application/json": {"schema": {}}}}}
+    }
     loose = {
         "responses": {
             "200": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -199,13 +200,14 @@ async def test_refusals(server: RunningServer, http: httpx.AsyncClient) -> None:
         response = await http.request(method, path, headers=person.auth, json=body)
         assert response.status_code == 403 and error_code(response) == "forbidden", path
     patch = worker.http.patch
-    for body, words in (
+    bodies: tuple[tuple[dict[str, Any], str], ...] = (
         ({}, "at least one"),
         ({"name": ""}, "name"),
         ({"name": None}, "null"),
         ({"paused": "yes"}, "paused"),
         ({"name": "x" * 121}, "name"),
-    ):
+    )
+    for body, words in bodies:
         bad = await patch(f"/api/v1/groups/{room_id}", headers=worker.auth, json=body)
         assert bad.status_code == 400 and error_code(bad) == "bad_request", body
         assert words in bad.json()["error"]["detail"], (body, bad.json())

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import select, update
 
 from app.chat import messages
+from app.core.enums import Role
 from app.core.identity import Principal
 from app.storage.models import AuditEntry, Room
 from tests.support.actors import claimed_room, error_code, participant, staff, waiting_room
@@ -214,7 +215,7 @@ async def test_history_is_for_members(server: RunningServer, http: httpx.AsyncCl
     for i in range(5):
         await messages.post(
             server.domain,
-            sender=Principal(person.id, "participant", person.handle),
+            sender=Principal(person.id, Role.PARTICIPANT, person.handle),
             room_id=room_id,
             client_msg_id=f"c{i}",
             body=f"message {i}",
@@ -280,7 +281,7 @@ async def test_seq_is_gapless_under_concurrent_senders(
     async def send(p: Any, i: int) -> messages.Posted:
         return await messages.post(
             server.domain,
-            sender=Principal(p.id, "participant", p.handle),
+            sender=Principal(p.id, Role.PARTICIPANT, p.handle),
             room_id=group,
             client_msg_id=f"m{i}",
             body=f"hello {i}",

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bus.memory import MemoryBus
 from app.chat.writer import MessageWriter
 from app.core.clock import new_id
+from app.core.enums import Role
 from app.core.errors import Forbidden, NotFound
 from app.core.events import Events, decode, room_channel
 from app.core.identity import Principal
@@ -91,7 +92,7 @@ async def active_room(db: Database, *members: Principal) -> str:
 
 def participant(handle: str | None = None) -> Principal:
     person_id = new_id("p")
-    return Principal(id=person_id, role="participant", handle=handle or f"calm-{person_id[-6:]}")  # type: ignore[arg-type]
+    return Principal(id=person_id, role=Role.PARTICIPANT, handle=handle or f"calm-{person_id[-6:]}")
 
 
 async def stored(db: Database, room_id: str) -> list[tuple[int, str]]:
@@ -106,9 +107,10 @@ async def stored(db: Database, room_id: str) -> list[tuple[int, str]]:
 
 async def send_together(writer: MessageWriter, sends: list[dict[str, Any]]) -> list[Any]:
     """Submitted in one turn of the event loop, so they reach the writer as one batch."""
-    return await asyncio.gather(
+    done = await asyncio.gather(
         *(writer.submit(origin=None, **send) for send in sends), return_exceptions=True
     )
+    return list(done)
 
 
 async def test_sends_that_arrive_together_are_stored_by_one_transaction(
@@ -148,7 +150,7 @@ async def test_a_batch_with_one_failing_send_is_split_and_the_rest_are_stored(
     alice, bob = participant(), participant()
     broken = participant()
     # A handle the database refuses (NOT NULL): the whole batch's transaction fails.
-    broken = Principal(id=broken.id, role="participant", handle=None)  # type: ignore[arg-type]
+    broken = Principal(id=broken.id, role=Role.PARTICIPANT, handle=None)  # type: ignore[arg-type]
     room_id = await active_room(db, alice, bob, broken)
     writer, announced = await writer_for(db, room_id)
     sends = [

@@ -338,7 +338,7 @@ async def test_toasts_never_cover_the_conversation(live: LiveServer, browser: Br
             toast_box = await toasts.nth(i).bounding_box()
             assert toast_box is not None
             for name, other in (("log", log), ("composer", composer), ("message", bubble)):
-                assert not overlaps(toast_box, other), (viewport, name, toast_box, other)
+                assert not overlaps(dict(toast_box), other), (viewport, name, toast_box, other)
         assert log["height"] >= 200, log
         # The composer stays usable under any number of toasts.
         await flows.send(page, "still typing fine")

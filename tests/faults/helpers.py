@@ -387,7 +387,9 @@ async def two_nodes_with_own_redis(
     namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
     with ExitStack() as procs:
         redis = procs.enter_context(private_redis(port))
-        procs.callback(lambda: redis.poll() is None and redis.send_signal(signal.SIGCONT))
+        procs.callback(
+            lambda: None if redis.poll() is not None else redis.send_signal(signal.SIGCONT)
+        )
         await wait_port(port)
         async with AsyncExitStack() as stack:
             a, b = [

@@ -12,6 +12,7 @@ import time
 import pytest
 import websockets
 
+from app.core.enums import Role
 from app.core.identity import Principal
 from tests.faults.helpers import two_nodes_with_own_redis
 from tests.support.actors import participant, staff
@@ -48,7 +49,7 @@ async def test_disabled_and_expired_sockets_close_on_every_node(faults_db: str) 
         await sockets["supervisor@b"].send({"type": "subscribe", "channel": "alerts"})
         await sockets["supervisor@b"].expect("subscribed")
         short = a.domain.signer.issue(
-            Principal(id=person.id, role="participant", handle=person.handle), 3
+            Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle), 3
         )
         expiring = await WsClient.connect(b.ws_url, short)
         expires_at = time.time() + 3

@@ -23,13 +23,11 @@ from tests.faults.helpers import (
     Member,
     crisis_alert_problems,
     delivery_problems,
-    free_port,
-    private_redis,
     two_nodes_with_own_redis,
-    wait_port,
     wait_ready,
 )
 from tests.support.actors import participant, staff
+from tests.support.processes import free_port, private_redis, wait_port
 from tests.support.storage import stored_seqs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

@@ -16,14 +16,12 @@ from tests.faults.helpers import (
     Member,
     crisis_alert_problems,
     delivery_problems,
-    free_port,
-    private_redis,
     running_senders,
     settings_for,
-    wait_port,
     wait_ready,
 )
 from tests.support.actors import participant, staff
+from tests.support.processes import free_port, private_redis, wait_port
 from tests.support.server import serve
 from tests.support.storage import stored_seqs
 

@@ -28,7 +28,7 @@ def process(real_model: Model) -> Iterator[ModelProcess]:
 def _child_pids(proc: ModelProcess) -> list[int]:
     pool = proc._pool
     assert pool is not None
-    return list(pool._processes or {})  # type: ignore[attr-defined]
+    return list(pool._processes or {})
 
 
 def test_child_scores_like_the_model_in_this_process(

@@ -15,6 +15,7 @@ import pytest
 
 from app.accounts import sign_in
 from app.core.clock import new_id
+from app.core.enums import Role
 from app.core.identity import Principal
 from app.outcomes import reports
 from app.storage.models import Alert, CheckIn, Message, Participant, Room
@@ -346,7 +347,7 @@ async def test_my_outcomes(seeded: Seeded) -> None:
     # Hours are counted inside today and this week (UTC, weeks from Monday): seen from halfway
     # through c5 (claimed on Friday 9 January 09:05, 3000 s long), today holds 1500 s of it;
     # the week (from Monday 5 January) holds c1 to c4 in full and that half of c5.
-    w1 = Principal(id=seeded.w1.id, role="peer_worker", handle="W1")
+    w1 = Principal(id=seeded.w1.id, role=Role.PEER_WORKER, handle="W1")
     claimed = JAN + timedelta(days=4, seconds=300)
     mid = await reports.my_outcomes(
         seeded.server.domain, worker=w1, now=claimed + timedelta(seconds=1500)

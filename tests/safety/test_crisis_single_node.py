@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -202,7 +203,7 @@ async def test_every_risk_change_moves_the_rooms_risk_version_on(node: RunningSe
         w = await WsClient.connect(node.ws_url, worker.token)
         await w.join(room_id)
 
-        async def shown() -> dict[str, object]:
+        async def shown() -> dict[str, Any]:
             room = (await worker.get(f"/api/v1/rooms/{room_id}")).json()["risk"]
             queue = (await worker.get("/api/v1/queue")).json()["rooms"]
             assert [e["risk"] for e in queue if e["room_id"] == room_id] == [room]

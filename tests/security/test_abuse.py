@@ -109,11 +109,11 @@ async def test_a_ceiling_on_failed_sign_ins_stops_spraying(database_url: str) ->
                 statuses.append(tried.status_code)
         assert statuses[:4] == [401] * 4 and set(statuses[4:]) == {429}, statuses
         async with _from(node, "127.0.1.2") as other:  # each new address: one guess, then no
-            tried = [
+            guesses = [
                 (await other.post("/api/v1/auth/login", json={"username": "ari", "password": p}))
                 for p in ("Winter2026!!", "Autumn2026!!")
             ]
-        assert [t.status_code for t in tried] == [401, 429]
+        assert [t.status_code for t in guesses] == [401, 429]
         async with _from(node, "127.0.2.1") as owner:
             mine = await owner.post(
                 "/api/v1/auth/login", json={"username": "ari", "password": PASSWORD}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ FUZZ = settings(
 
 
 async def fuzz(
-    attack: Callable[..., Awaitable[None]],
+    attack: Callable[..., Coroutine[Any, Any, None]],
     *,
     examples: int = 25,
     **strategies: st.SearchStrategy[Any],

@@ -20,10 +20,11 @@ import asyncpg
 import httpx
 import pytest
 import websockets
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs needed to read a YAML file
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
+from app.core.enums import Role
 from app.core.events import ALERTS_CHANNEL
 from app.core.identity import Principal
 from app.privacy.deletion import REDACTED_REASON
@@ -178,7 +179,7 @@ async def test_a_socket_closes_when_its_token_expires(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
     person = await participant(server, http)
-    principal = Principal(id=person.id, role="participant", handle=person.handle)
+    principal = Principal(id=person.id, role=Role.PARTICIPANT, handle=person.handle)
     token = server.domain.signer.issue(principal, 2)
     ws = await WsClient.connect(server.ws_url, token)
     try:

@@ -13,18 +13,20 @@ from app.sms.outbound import CHECKIN_PROMPT
 from app.storage.models import CheckIn, Message, Room
 from tests.sms.conftest import bodies, eventually, sms_node, sms_rooms, texted_and_claimed
 from tests.support.actors import staff
+from tests.support.server import RunningServer
 from tests.support.wsclient import WsClient
 
 PHONE = "+15550002222"
 
 
-async def _contact(node: object) -> SmsContact:
-    async with node.domain.db.read() as session:  # type: ignore[attr-defined]
-        return (await session.execute(select(SmsContact))).scalar_one()
+async def _contact(node: RunningServer) -> SmsContact:
+    async with node.domain.db.read() as session:
+        contact: SmsContact = (await session.execute(select(SmsContact))).scalar_one()
+        return contact
 
 
-async def _room(node: object, room_id: str) -> Room:
-    async with node.domain.db.read() as session:  # type: ignore[attr-defined]
+async def _room(node: RunningServer, room_id: str) -> Room:
+    async with node.domain.db.read() as session:
         room = await session.get(Room, room_id)
         assert room is not None
         return room
@@ -89,7 +91,7 @@ async def test_a_text_after_stop_is_heard_but_nothing_is_sent(sqlite_url: str) -
         assert (await _contact(sms.node)).number_sealed is None
 
 
-async def _stopped(node: object) -> bool:
+async def _stopped(node: RunningServer) -> bool:
     return (await _contact(node)).opted_out
 
 

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import select, text
 
 import app.sms.models  # noqa: F401  (the SMS tables in the metadata)
+from app.core.enums import Role
 from app.core.identity import Principal
 from app.privacy import deletion
 from app.sms.models import SmsContact, SmsOutbox
@@ -39,7 +40,7 @@ SPELLINGS = ("+15550134679", "15550134679", "5550134679", "555-013-4679", "013-4
 
 async def dump(node: Any) -> str:
     """Every row of every table, as text."""
-    out = []
+    out: list[str] = []
     async with node.domain.db.read() as session:
         for table in Base.metadata.sorted_tables:
             rows = (await session.execute(text(f'SELECT * FROM "{table.name}"'))).all()
@@ -102,7 +103,7 @@ async def test_deleting_the_participant_deletes_the_number(fresh_db: str) -> Non
         async with sms.node.domain.db.read() as session:
             contact = (await session.execute(select(SmsContact))).scalar_one()
         assert contact.participant_id
-        who = Principal(id=contact.participant_id, role="participant", handle="x")
+        who = Principal(id=contact.participant_id, role=Role.PARTICIPANT, handle="x")
         await deletion.delete_participant(sms.node.domain, participant=who)
         async with sms.node.domain.db.read() as session:
             assert (await session.execute(select(SmsContact))).first() is None

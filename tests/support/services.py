@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,8 @@ async def check_redis() -> None:
 
     client = Redis.from_url(REDIS_URL)
     try:
-        await asyncio.wait_for(client.ping(), timeout=3)
+        pong: Any = client.ping()  # typed as maybe-sync; the asyncio client's is a coroutine
+        await asyncio.wait_for(pong, timeout=3)
     except Exception as exc:
         unavailable("Redis at " + REDIS_URL, exc)
     finally:

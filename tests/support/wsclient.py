@@ -9,6 +9,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Origin
 
 
 class WsClient:
@@ -23,9 +24,9 @@ class WsClient:
     ) -> WsClient:
         conn = await websockets.connect(
             url,
-            origin=origin,
+            origin=Origin(origin) if origin is not None else None,
             open_timeout=10,
-            max_size=2**20,  # type: ignore[arg-type]
+            max_size=2**20,
         )
         client = cls(conn)
         if token is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.core.enums import Role
 from app.core.identity import Principal
 from app.core.limits import TokenBucket
 from app.ws.connection import Connection, RoomCursor
@@ -14,7 +15,7 @@ from app.ws.connection import Connection, RoomCursor
 def _connection() -> Connection:
     conn = Connection(
         None,  # type: ignore[arg-type]  # nothing is sent in these tests
-        Principal("p_1", "participant", "calm-otter-1"),
+        Principal("p_1", Role.PARTICIPANT, "calm-otter-1"),
         queue_size=100,
         messages=TokenBucket(1, 1),
         frames_bucket=TokenBucket(1, 1),

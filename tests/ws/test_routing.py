@@ -13,6 +13,7 @@ import pytest
 from app.assembly import build_domain
 from app.bus.memory import MemoryBus
 from app.bus.presence import MemoryPresence
+from app.core.enums import Role
 from app.core.identity import Principal
 from app.core.limits import TokenBucket
 from app.metrics import Metrics
@@ -53,9 +54,9 @@ def sent(conn: Connection) -> list[dict[str, Any]]:
 
 
 async def test_staff_frames_reach_staff_only(node: WsNode) -> None:
-    participant = await joined(node, Principal("p_1", "participant", "calm-otter"))
-    worker = await joined(node, Principal("u_1", "peer_worker", "worker"))
-    supervisor = await joined(node, Principal("u_2", "supervisor", "lead"))
+    participant = await joined(node, Principal("p_1", Role.PARTICIPANT, "calm-otter"))
+    worker = await joined(node, Principal("u_1", Role.PEER_WORKER, "worker"))
+    supervisor = await joined(node, Principal("u_2", Role.SUPERVISOR, "lead"))
     events = node.domain.events
     await events.room_risk("r", {"event": "room_risk", "room_id": "r", "seq": 3, "risk": "crisis"})
     await events.room("r", {"event": "report", "room_id": "r", "seq": 3, "reason": "abuse"})
@@ -65,9 +66,9 @@ async def test_staff_frames_reach_staff_only(node: WsNode) -> None:
 
 
 async def test_member_frames_reach_every_member_and_unknown_kinds_none(node: WsNode) -> None:
-    participant = await joined(node, Principal("p_1", "participant", "calm-otter"))
-    worker = await joined(node, Principal("u_1", "peer_worker", "worker"))
-    elsewhere = await joined(node, Principal("p_2", "participant", "other"), room_id="other")
+    participant = await joined(node, Principal("p_1", Role.PARTICIPANT, "calm-otter"))
+    worker = await joined(node, Principal("u_1", Role.PEER_WORKER, "worker"))
+    elsewhere = await joined(node, Principal("p_2", Role.PARTICIPANT, "other"), room_id="other")
     await node.domain.events.room("r", {"event": "no_such_kind", "room_id": "r"})
     await node.domain.events.room("r", {"event": "room_closed", "room_id": "r"})
     for conn in (participant, worker):
@@ -76,8 +77,8 @@ async def test_member_frames_reach_every_member_and_unknown_kinds_none(node: WsN
 
 
 async def test_a_revoked_member_stops_receiving_the_room(node: WsNode) -> None:
-    participant = await joined(node, Principal("p_1", "participant", "calm-otter"))
-    supervisor = await joined(node, Principal("u_2", "supervisor", "lead"))
+    participant = await joined(node, Principal("p_1", Role.PARTICIPANT, "calm-otter"))
+    supervisor = await joined(node, Principal("u_2", Role.SUPERVISOR, "lead"))
     await node.domain.events.access_revoked("r", "p_1")
     assert sent(participant) == [{"type": "left", "room_id": "r", "reason": "access_revoked"}]
     assert "r" not in participant.rooms and "r" in supervisor.rooms

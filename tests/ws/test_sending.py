@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from app.core.enums import Role
 from app.core.identity import Principal
 from app.core.limits import TokenBucket
 from app.ws import frames
@@ -28,7 +29,7 @@ class StuckSocket:
 def _connection(socket: StuckSocket, queue_size: int, slow: list[int]) -> Connection:
     return Connection(
         socket,  # type: ignore[arg-type]  # only send_text is used here
-        Principal("p_1", "participant", "calm-otter-1"),
+        Principal("p_1", Role.PARTICIPANT, "calm-otter-1"),
         queue_size=queue_size,
         messages=TokenBucket(1, 1),
         frames_bucket=TokenBucket(1, 1),
@@ -52,7 +53,7 @@ async def test_frames_go_out_in_order() -> None:
 
 
 async def test_a_full_queue_closes_4408_even_while_a_send_is_stuck() -> None:
-    socket, slow = StuckSocket(accept=2), []
+    socket, slow = StuckSocket(accept=2), list[int]()
     conn = _connection(socket, 8, slow)
     conn.sender_task = asyncio.create_task(conn.run_sender())
     for i in range(3):

@@ -32,7 +32,7 @@ async def _client(url: str, token: str, *, deflate: bool) -> WsClient:
 
 def _connection_of(node: RunningServer, user_id: str) -> Connection:
     hub = node.app.state.hub
-    found = [c for c in hub.connections.values() if c.principal.id == user_id]
+    found: list[Connection] = [c for c in hub.connections.values() if c.principal.id == user_id]
     assert len(found) == 1
     return found[0]
 
@@ -83,7 +83,7 @@ async def test_a_slow_reader_gets_everything_in_order(database_url: str) -> None
         await sender.join(room_id)
         conn = _connection_of(node, worker.id)
         assert conn._proto is not None
-        transport = reader.conn.transport  # type: ignore[attr-defined]
+        transport = reader.conn.transport
         # Small kernel buffers at both ends (a thin pipe), so that the server's side fills soon.
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         server_socket = conn._proto.transport.get_extra_info("socket")
@@ -104,7 +104,7 @@ async def test_a_slow_reader_gets_everything_in_order(database_url: str) -> None
             await asyncio.sleep(0.02)
         assert most_queued > 0, "the socket never pushed back: the test proves nothing"
         transport.resume_reading()
-        seqs = []
+        seqs: list[int] = []
         while len(seqs) < count:
             frame = await reader.recv(timeout=15)
             if frame["type"] == "message":
